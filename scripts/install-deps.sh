@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages postern needs to build, run and test.
+# Idempotent: packages already present are skipped, apt runs only when needed.
+set -eu
+
+BUILD_PKGS="build-essential pkg-config meson ninja-build clang lld llvm
+libevent-dev libssl-dev libsqlite3-dev libconfig-dev libcrypt-dev libc-ares-dev
+openssl sqlite3"
+TEST_PKGS="libcmocka-dev python3 python3-pytest swaks postfix dovecot-core
+dovecot-lmtpd iproute2 procps libclang-rt-14-dev"
+
+want="$BUILD_PKGS"
+if [ "${1:-}" = "--test" ]; then
+	want="$want $TEST_PKGS"
+fi
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing:$missing"
+# Postfix must not ask questions or take over port 25; we only use its tools.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing

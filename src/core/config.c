@@ -1,0 +1,473 @@
+/* Reads the configuration with libconfig against one declared parameter
+ * table.  Unknown settings are errors, so that a typo never silently turns
+ * a limit off. */
+#include "core/config.h"
+#include "core/xmalloc.h"
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum param_type { P_STR, P_INT };
+
+struct param {
+	const char *name; /* path in the file, e.g. "limits.max_recipients" */
+	enum param_type type;
+	size_t offset;
+	const char *def_str;
+	long def_int, min, max;
+	const char *doc;
+};
+
+#define S(name, field, def, doc) {name, P_STR, offsetof(struct config, field), def, 0, 0, 0, doc}
+#define I(name, field, def, min, max, doc)                                                         \
+	{name, P_INT, offsetof(struct config, field), NULL, def, min, max, doc}
+
+static const struct param params[] = {
+    S("hostname", hostname, "localhost", "name in the banner, EHLO reply and Received headers"),
+    S("state_dir", state_dir, "./var", "queue, state database, Maildirs and generated keys"),
+    S("user", user, "postern", "unprivileged user the children run as when started as root"),
+    I("workers", workers, 0, 0, 64, "SMTP worker processes; 0 means one per core"),
+    I("verbose", verbose, 0, 0, 1, "1 logs debug lines"),
+    S("tls.cert", tls_cert, "", "default certificate (PEM); empty: self-signed under state_dir"),
+    S("tls.key", tls_key, "", "default private key (PEM); empty: generated under state_dir"),
+    S("tls.min_version", tls_min_version, "TLSv1.2", "lowest TLS version: TLSv1.2 or TLSv1.3"),
+    S("postmaster", postmaster, "postmaster@localhost",
+      "mailbox that receives postmaster@ of every local domain"),
+    S("abuse", abuse, "abuse@localhost", "mailbox that receives abuse@ of every local domain"),
+    I("limits.max_connections", max_connections, 1000, 1, 1000000,
+      "concurrent sessions per worker"),
+    I("limits.max_connections_per_ip", max_connections_per_ip, 50, 1, 1000000,
+      "concurrent sessions from one client address per worker"),
+    I("limits.max_recipients", max_recipients, 100, 1, 100000, "recipients per message"),
+    I("limits.max_errors", max_errors, 10, 1, 1000, "failed commands before the session is closed"),
+    I("limits.max_message_size", max_message_size, 52428800, 1024, 2147483647,
+      "message size in bytes (SIZE)"),
+    I("limits.max_line_length", max_line_length, 1000, 512, 1000000,
+      "text line length in DATA, CRLF included (RFC 5321 4.5.3.1.6)"),
+    I("limits.max_command_length", max_command_length, 2048, 512, 65536,
+      "command line length, CRLF included"),
+    I("limits.command_timeout", command_timeout, 300, 1, 86400, "seconds to wait for a command"),
+    I("limits.data_timeout", data_timeout, 600, 1, 86400, "seconds to wait for DATA input"),
+    I("limits.session_timeout", session_timeout, 3600, 1, 604800, "seconds a session may last"),
+    I("limits.listen_backlog", listen_backlog, 4096, 16, 65535, "listen(2) backlog"),
+    I("limits.auth_max_failures", auth_max_failures, 5, 1, 10000,
+      "failed AUTH attempts per client address before AUTH is refused"),
+    I("limits.auth_failure_window", auth_failure_window, 900, 1, 86400,
+      "seconds over which failed AUTH attempts are counted"),
+    I("limits.auth_failure_delay_ms", auth_failure_delay_ms, 1000, 0, 60000,
+      "delay before the reply to a failed AUTH"),
+    I("spool.inline_max", spool_inline_max, 262144, 0, 16777216,
+      "bodies up to this size are stored in the queue database, larger ones in files"),
+    I("spool.commit_window_us", commit_window_us, 1000, 0, 100000,
+      "microseconds a commit waits for other messages to share its sync"),
+    S("delivery.maildir", delivery_maildir, "./var/mail/%d/%u",
+      "Maildir template: %d domain, %u local part, %a address"),
+    S("delivery.lmtp", delivery_lmtp, "", "LMTP server: host:port or unix:/path"),
+    I("delivery.retry_min", retry_min, 60, 1, 86400, "first retry after a temporary failure"),
+    I("delivery.retry_max", retry_max, 3600, 1, 604800, "longest interval between retries"),
+    I("delivery.queue_lifetime", queue_lifetime, 432000, 60, 31536000,
+      "seconds before a message that cannot be delivered is given up"),
+    I("delivery.timeout", delivery_timeout, 300, 1, 3600, "seconds for one delivery attempt"),
+};
+
+static const char *const list_names[] = {"listeners", "domains", "tls", "limits", "spool",
+					  "delivery"};
+
+const char *config_role_name(enum listener_role role)
+{
+	switch (role) {
+	case ROLE_MX:
+		return "mx";
+	case ROLE_SUBMISSION:
+		return "submission";
+	case ROLE_SUBMISSIONS:
+		return "submissions";
+	}
+	return "?";
+}
+
+static void add_error(struct buf *errors, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add_error(struct buf *errors, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	buf_printf(errors, "%s:%d: %s\n", file, line, msg);
+}
+
+static const char *setting_file(const config_setting_t *s, const char *fallback)
+{
+	const char *f = config_setting_source_file(s);
+	return f ? f : fallback;
+}
+
+static const struct param *param_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (strcmp(params[i].name, name) == 0)
+			return &params[i];
+	return NULL;
+}
+
+static void param_defaults(struct config *cfg)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const struct param *p = &params[i];
+		char *base = (char *)cfg + p->offset;
+		if (p->type == P_STR)
+			*(char **)base = xstrdup(p->def_str);
+		else
+			*(long *)base = p->def_int;
+	}
+}
+
+static void param_set(struct config *cfg, const struct param *p, config_setting_t *s,
+		      const char *file, struct buf *errors)
+{
+	char *base = (char *)cfg + p->offset;
+	int line = (int)config_setting_source_line(s);
+
+	if (p->type == P_STR) {
+		const char *v = config_setting_get_string(s);
+		if (v == NULL) {
+			add_error(errors, file, line, "%s: expected a string", p->name);
+			return;
+		}
+		free(*(char **)base);
+		*(char **)base = xstrdup(v);
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+		add_error(errors, file, line, "%s: expected an integer", p->name);
+		return;
+	}
+	long long v = config_setting_get_int64(s);
+	if (v < p->min || v > p->max) {
+		add_error(errors, file, line, "%s: %lld is out of range %ld..%ld", p->name, v, p->min,
+			  p->max);
+		return;
+	}
+	*(long *)base = (long)v;
+}
+
+/* "host:port", "[v6]:port" or ":port". */
+static int split_address(const char *addr, char **host, char **port)
+{
+	const char *colon;
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+		if (end == NULL || end[1] != ':' || end[2] == '\0')
+			return -1;
+		*host = xstrndup(addr + 1, (size_t)(end - addr - 1));
+		*port = xstrdup(end + 2);
+		return 0;
+	}
+	colon = strrchr(addr, ':');
+	if (colon == NULL || colon[1] == '\0' || strchr(addr, ':') != colon)
+		return -1;
+	*host = colon == addr ? xstrdup("0.0.0.0") : xstrndup(addr, (size_t)(colon - addr));
+	*port = xstrdup(colon + 1);
+	for (const char *c = *port; *c; c++)
+		if (*c < '0' || *c > '9') {
+			free(*host);
+			free(*port);
+			return -1;
+		}
+	return 0;
+}
+
+static const char *member_string(config_setting_t *group, const char *name)
+{
+	const char *v = NULL;
+	config_setting_lookup_string(group, name, &v);
+	return v;
+}
+
+/* Checks that every member of group is one of allowed (NULL-terminated). */
+static void check_members(config_setting_t *group, const char *const *allowed, const char *what,
+			  const char *file, struct buf *errors)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(m);
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			if (name && strcmp(name, *a) == 0)
+				ok = 1;
+		if (!ok)
+			add_error(errors, setting_file(m, file), (int)config_setting_source_line(m),
+				  "unknown setting '%s' in %s", name ? name : "?", what);
+	}
+}
+
+static void read_listeners(struct config *cfg, config_setting_t *list, const char *file,
+			   struct buf *errors)
+{
+	static const char *const allowed[] = {"name", "role", "address", "tls_cert", "tls_key",
+					      NULL};
+	int n = config_setting_length(list);
+
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		add_error(errors, file, (int)config_setting_source_line(list),
+			  "listeners: expected a list ( {...}, ... )");
+		return;
+	}
+	cfg->listeners = xcalloc((size_t)n + 1, sizeof(*cfg->listeners));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *l = config_setting_get_elem(list, (unsigned)i);
+		int line = (int)config_setting_source_line(l);
+		struct listener_conf *lc = &cfg->listeners[cfg->nlisteners];
+		const char *role, *addr, *name;
+
+		if (!config_setting_is_group(l)) {
+			add_error(errors, file, line, "listeners: each entry must be a group { ... }");
+			continue;
+		}
+		check_members(l, allowed, "a listener", file, errors);
+		name = member_string(l, "name");
+		role = member_string(l, "role");
+		addr = member_string(l, "address");
+		if (role == NULL || addr == NULL) {
+			add_error(errors, file, line, "listener: 'role' and 'address' are required");
+			continue;
+		}
+		if (strcmp(role, "mx") == 0)
+			lc->role = ROLE_MX;
+		else if (strcmp(role, "submission") == 0)
+			lc->role = ROLE_SUBMISSION;
+		else if (strcmp(role, "submissions") == 0)
+			lc->role = ROLE_SUBMISSIONS;
+		else {
+			add_error(errors, file, line,
+				  "listener: unknown role '%s' (mx, submission or submissions)",
+				  role);
+			continue;
+		}
+		if (split_address(addr, &lc->host, &lc->port) < 0) {
+			add_error(errors, file, line,
+				  "listener: address '%s' is not host:port or [v6]:port", addr);
+			continue;
+		}
+		lc->name = xstrdup(name ? name : role);
+		lc->tls_cert = member_string(l, "tls_cert") ? xstrdup(member_string(l, "tls_cert"))
+							    : NULL;
+		lc->tls_key =
+		    member_string(l, "tls_key") ? xstrdup(member_string(l, "tls_key")) : NULL;
+		cfg->nlisteners++;
+	}
+}
+
+static void read_domains(struct config *cfg, config_setting_t *list, const char *file,
+			 struct buf *errors)
+{
+	static const char *const allowed[] = {"name", "delivery", "maildir", "lmtp", NULL};
+	int n = config_setting_length(list);
+
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		add_error(errors, file, (int)config_setting_source_line(list),
+			  "domains: expected a list ( {...}, ... )");
+		return;
+	}
+	cfg->domains = xcalloc((size_t)n + 1, sizeof(*cfg->domains));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *d = config_setting_get_elem(list, (unsigned)i);
+		int line = (int)config_setting_source_line(d);
+		struct domain_conf *dc = &cfg->domains[cfg->ndomains];
+		const char *name, *method;
+
+		if (!config_setting_is_group(d)) {
+			add_error(errors, file, line, "domains: each entry must be a group { ... }");
+			continue;
+		}
+		check_members(d, allowed, "a domain", file, errors);
+		name = member_string(d, "name");
+		if (name == NULL || name[0] == '\0' || strchr(name, '@') || strlen(name) > 253) {
+			add_error(errors, file, line, "domain: 'name' must be a domain name");
+			continue;
+		}
+		method = member_string(d, "delivery");
+		if (method == NULL || strcmp(method, "maildir") == 0)
+			dc->method = DELIVER_MAILDIR;
+		else if (strcmp(method, "lmtp") == 0)
+			dc->method = DELIVER_LMTP;
+		else if (strcmp(method, "discard") == 0)
+			dc->method = DELIVER_DISCARD;
+		else {
+			add_error(errors, file, line,
+				  "domain %s: unknown delivery '%s' (maildir, lmtp or discard)",
+				  name, method);
+			continue;
+		}
+		dc->name = xstrdup(name);
+		for (char *c = dc->name; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		dc->maildir = member_string(d, "maildir") ? xstrdup(member_string(d, "maildir"))
+							  : NULL;
+		dc->lmtp = member_string(d, "lmtp") ? xstrdup(member_string(d, "lmtp")) : NULL;
+		cfg->ndomains++;
+	}
+}
+
+/* Walks every scalar, flattening groups to dotted names. */
+static void read_group(struct config *cfg, config_setting_t *group, const char *prefix,
+		       const char *file, struct buf *errors)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		char full[128];
+		int line = (int)config_setting_source_line(s);
+
+		snprintf(full, sizeof(full), "%s%s%s", prefix, prefix[0] ? "." : "", name);
+		if (prefix[0] == '\0' && strcmp(name, "listeners") == 0) {
+			read_listeners(cfg, s, file, errors);
+			continue;
+		}
+		if (prefix[0] == '\0' && strcmp(name, "domains") == 0) {
+			read_domains(cfg, s, file, errors);
+			continue;
+		}
+		if (config_setting_is_group(s)) {
+			int known = 0;
+			for (size_t k = 0; k < sizeof(list_names) / sizeof(list_names[0]); k++)
+				if (prefix[0] == '\0' && strcmp(name, list_names[k]) == 0)
+					known = 1;
+			if (!known)
+				add_error(errors, file, line, "unknown section '%s'", full);
+			else
+				read_group(cfg, s, full, file, errors);
+			continue;
+		}
+		const struct param *p = param_find(full);
+		if (p == NULL) {
+			add_error(errors, file, line, "unknown setting '%s'", full);
+			continue;
+		}
+		param_set(cfg, p, s, file, errors);
+	}
+}
+
+static void check_semantics(struct config *cfg, const char *file, struct buf *errors)
+{
+	if (cfg->nlisteners == 0)
+		add_error(errors, file, 0, "no listeners configured");
+	if (cfg->ndomains == 0)
+		add_error(errors, file, 0, "no local domains configured");
+	if (strcmp(cfg->tls_min_version, "TLSv1.2") != 0 &&
+	    strcmp(cfg->tls_min_version, "TLSv1.3") != 0)
+		add_error(errors, file, 0, "tls.min_version: '%s' is not TLSv1.2 or TLSv1.3",
+			  cfg->tls_min_version);
+	if (cfg->retry_min > cfg->retry_max)
+		add_error(errors, file, 0, "delivery.retry_min is larger than delivery.retry_max");
+	if (strchr(cfg->postmaster, '@') == NULL)
+		add_error(errors, file, 0, "postmaster: '%s' is not an address", cfg->postmaster);
+	if (strchr(cfg->abuse, '@') == NULL)
+		add_error(errors, file, 0, "abuse: '%s' is not an address", cfg->abuse);
+	for (size_t i = 0; i < cfg->ndomains; i++) {
+		const struct domain_conf *d = &cfg->domains[i];
+		if (d->method == DELIVER_LMTP && !(d->lmtp && d->lmtp[0]) && !cfg->delivery_lmtp[0])
+			add_error(errors, file, 0,
+				  "domain %s: delivery is lmtp but neither its 'lmtp' nor "
+				  "delivery.lmtp names a server",
+				  d->name);
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(cfg->domains[j].name, d->name) == 0)
+				add_error(errors, file, 0, "domain %s is listed twice", d->name);
+	}
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->listeners[i].host, cfg->listeners[j].host) == 0 &&
+			    strcmp(cfg->listeners[i].port, cfg->listeners[j].port) == 0)
+				add_error(errors, file, 0, "listeners %s and %s share %s:%s",
+					  cfg->listeners[j].name, cfg->listeners[i].name,
+					  cfg->listeners[i].host, cfg->listeners[i].port);
+}
+
+int config_load(const char *path, struct config *cfg, struct buf *errors)
+{
+	config_t lc;
+	const char *file = path ? path : "<embedded>";
+	size_t errors_before = errors->len;
+	int ok;
+
+	memset(cfg, 0, sizeof(*cfg));
+	param_defaults(cfg);
+	cfg->source = xstrdup(file);
+
+	config_init(&lc);
+	ok = path ? config_read_file(&lc, path) : config_read_string(&lc, config_embedded_default);
+	if (ok != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			buf_printf(errors, "%s:0: cannot read the file\n", file);
+		else
+			add_error(errors, config_error_file(&lc) ? config_error_file(&lc) : file,
+				  config_error_line(&lc), "%s", config_error_text(&lc));
+		config_destroy(&lc);
+		config_free(cfg);
+		return -1;
+	}
+	read_group(cfg, config_root_setting(&lc), "", file, errors);
+	config_destroy(&lc);
+	if (errors->len == errors_before)
+		check_semantics(cfg, file, errors);
+	if (errors->len != errors_before) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (params[i].type == P_STR) {
+			char **p = (char **)((char *)cfg + params[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		free(cfg->listeners[i].name);
+		free(cfg->listeners[i].host);
+		free(cfg->listeners[i].port);
+		free(cfg->listeners[i].tls_cert);
+		free(cfg->listeners[i].tls_key);
+	}
+	free(cfg->listeners);
+	for (size_t i = 0; i < cfg->ndomains; i++) {
+		free(cfg->domains[i].name);
+		free(cfg->domains[i].maildir);
+		free(cfg->domains[i].lmtp);
+	}
+	free(cfg->domains);
+	free(cfg->source);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct domain_conf *config_domain(const struct config *cfg, const char *domain)
+{
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		if (strcasecmp(cfg->domains[i].name, domain) == 0)
+			return &cfg->domains[i];
+	return NULL;
+}
+
+void config_reference(struct buf *out)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const struct param *p = &params[i];
+		if (p->type == P_STR)
+			buf_printf(out, "%s (string, default \"%s\"): %s\n", p->name, p->def_str,
+				   p->doc);
+		else
+			buf_printf(out, "%s (integer %ld..%ld, default %ld): %s\n", p->name, p->min,
+				   p->max, p->def_int, p->doc);
+	}
+}

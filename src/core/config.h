@@ -1,0 +1,95 @@
+/* The configuration: one declared table of parameters (name, type, default,
+ * bounds, doc line) read with libconfig, plus the listener and domain lists.
+ * Every error carries file:line. */
+#ifndef POSTERN_CONFIG_H
+#define POSTERN_CONFIG_H
+
+#include "core/buf.h"
+
+#include <stddef.h>
+
+enum listener_role { ROLE_MX, ROLE_SUBMISSION, ROLE_SUBMISSIONS };
+
+struct listener_conf {
+	char *name;
+	enum listener_role role;
+	char *host; /* numeric address */
+	char *port;
+	char *tls_cert; /* falls back to tls.cert */
+	char *tls_key;
+};
+
+enum delivery_method { DELIVER_MAILDIR, DELIVER_LMTP, DELIVER_DISCARD };
+
+struct domain_conf {
+	char *name; /* lower case */
+	enum delivery_method method;
+	/* Maildir path template: %d domain, %u local part, %a whole address;
+	 * falls back to delivery.maildir. */
+	char *maildir;
+	/* LMTP server: "host:port" or "unix:/path"; falls back to delivery.lmtp. */
+	char *lmtp;
+};
+
+struct config {
+	char *source; /* file name, or "<embedded>" */
+
+	char *hostname;
+	char *state_dir;
+	char *user;
+	long workers; /* 0: one per core */
+	long verbose;
+
+	char *tls_cert;
+	char *tls_key;
+	char *tls_min_version; /* "TLSv1.2" or "TLSv1.3" */
+
+	char *postmaster; /* where postmaster@ every local domain goes */
+	char *abuse;      /* where abuse@ every local domain goes */
+
+	long max_connections;
+	long max_connections_per_ip;
+	long max_recipients;
+	long max_errors;
+	long max_message_size;
+	long max_line_length;
+	long max_command_length;
+	long command_timeout;
+	long data_timeout;
+	long session_timeout;
+	long listen_backlog;
+	long auth_max_failures; /* per client IP, within auth_failure_window */
+	long auth_failure_window;
+	long auth_failure_delay_ms;
+
+	long spool_inline_max; /* bodies up to this many bytes live in the queue db */
+	long commit_window_us; /* how long a commit waits for company */
+
+	char *delivery_maildir; /* default Maildir template */
+	char *delivery_lmtp;    /* default LMTP server */
+	long retry_min;         /* seconds */
+	long retry_max;
+	long queue_lifetime;
+	long delivery_timeout;
+
+	struct listener_conf *listeners;
+	size_t nlisteners;
+	struct domain_conf *domains;
+	size_t ndomains;
+};
+
+/* Loads path, or the embedded default configuration when path is NULL.
+ * On error returns -1 and appends one "file:line: message" line per problem
+ * to errors; *cfg is then freed. */
+int config_load(const char *path, struct config *cfg, struct buf *errors);
+void config_free(struct config *cfg);
+
+/* The domain entry for a local domain (case-insensitive), or NULL. */
+const struct domain_conf *config_domain(const struct config *cfg, const char *domain);
+/* Writes the configuration reference (one line per parameter) to out. */
+void config_reference(struct buf *out);
+const char *config_role_name(enum listener_role role);
+
+extern const char config_embedded_default[];
+
+#endif
