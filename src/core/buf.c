@@ -3,6 +3,7 @@
 #include "core/xmalloc.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

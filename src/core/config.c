@@ -5,6 +5,8 @@
 #include "core/xmalloc.h"
 
 #include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,9 +187,8 @@ static int split_address(const char *addr, char **host, char **port)
 
 static const char *member_string(config_setting_t *group, const char *name)
 {
-	const char *v = NULL;
-	config_setting_lookup_string(group, name, &v);
-	return v;
+	config_setting_t *m = config_setting_get_member(group, name);
+	return m ? config_setting_get_string(m) : NULL;
 }
 
 /* Checks that every member of group is one of allowed (NULL-terminated). */
