@@ -1,0 +1,35 @@
+/* postern check-config: loads the configuration and reports every error
+ * as file:line: message; exits 1 when there is any. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cli_check_config(int argc, char **argv, const char *config_path)
+{
+	struct config cfg;
+	struct buf errors;
+
+	if (argc == 1 && strcmp(argv[0], "--reference") == 0) {
+		struct buf ref;
+		buf_init(&ref, 1 << 20);
+		config_reference(&ref);
+		fputs(ref.data, stdout);
+		buf_free(&ref);
+		return 0;
+	}
+	if (argc != 0) {
+		fprintf(stderr, "usage: postern [-c CONFIG] check-config [--reference]\n");
+		return 2;
+	}
+	buf_init(&errors, 1 << 20);
+	if (config_load(config_path, &cfg, &errors) < 0) {
+		fputs(errors.data, stderr);
+		buf_free(&errors);
+		return 1;
+	}
+	printf("%s: ok (%zu listeners, %zu domains)\n", cfg.source, cfg.nlisteners, cfg.ndomains);
+	config_free(&cfg);
+	buf_free(&errors);
+	return 0;
+}

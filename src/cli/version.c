@@ -1,0 +1,14 @@
+/* postern version */
+#include "cli/cli.h"
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+#include <stdio.h>
+
+int cli_version(int argc, char **argv)
+{
+	printf("postern %s (libevent %s, %s, SQLite %s)\n", POSTERN_VERSION,
+	       event_get_version(), OpenSSL_version(OPENSSL_VERSION), sqlite3_libversion());
+	return 0;
+}

@@ -1,0 +1,467 @@
+/* The master: process supervision, privilege drop, reload and shutdown. */
+#include "server/master.h"
+#include "core/config.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "queue/qmgr.h"
+#include "server/listener.h"
+#include "server/tls.h"
+#include "server/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 64
+#define CRASH_WINDOW 2 /* seconds: a child that dies sooner counts as failing */
+#define CRASH_LIMIT 5  /* consecutive quick failures before the master gives up */
+
+static volatile sig_atomic_t got_chld, got_hup, got_term;
+static volatile sig_atomic_t qmgr_stop;
+
+struct child {
+	pid_t pid;
+	time_t started;
+};
+
+struct master {
+	const char *config_path;
+	struct config *cfg;
+	struct listener *listeners;
+	size_t nlisteners;
+	int nworkers;
+	struct child workers[MAX_WORKERS];
+	struct child qmgr;
+	pid_t retiring[MAX_WORKERS * 8]; /* workers of older generations */
+	size_t nretiring;
+	int qmgr_replacing; /* the old qmgr was told to stop; start a new one when it exits */
+	int notify[2];
+	uid_t uid;
+	gid_t gid;
+	int drop;
+	int quick_failures;
+};
+
+static void on_signal(int sig)
+{
+	if (sig == SIGCHLD)
+		got_chld = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void on_qmgr_signal(int sig)
+{
+	qmgr_stop = 1;
+}
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw);
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if ((st->st_uid != chown_uid || st->st_gid != chown_gid) &&
+	    lchown(path, chown_uid, chown_gid) < 0)
+		log_warn("event=chown_failed path=%s error=\"%s\"", path, strerror(errno));
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void drop_privileges(const struct master *m)
+{
+	if (!m->drop)
+		return;
+	if (setgroups(0, NULL) < 0 || setgid(m->gid) < 0 || setuid(m->uid) < 0)
+		fatal("cannot drop privileges to user %s: %m", m->cfg->user);
+	if (setuid(0) == 0)
+		fatal("privileges were not dropped");
+}
+
+/* Before any child starts: can the unprivileged user reach the state
+ * directory?  A private parent directory (such as /root) would make every
+ * child fail at once. */
+static void check_state_access(struct master *m)
+{
+	pid_t pid;
+	int status;
+
+	if (!m->drop)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		drop_privileges(m);
+		_exit(access(m->cfg->state_dir, R_OK | W_OK | X_OK) == 0 ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		fatal("user %s cannot use state_dir %s: a parent directory may not be searchable "
+		      "by that user; move state_dir, or set user = \"\" to run as the current user",
+		      m->cfg->user, m->cfg->state_dir);
+}
+
+static int prepare(struct master *m, struct config *cfg, char *err, size_t errsize)
+{
+	struct passwd *pw;
+
+	m->drop = 0;
+	if (geteuid() == 0 && cfg->user[0]) {
+		pw = getpwnam(cfg->user);
+		if (pw == NULL) {
+			snprintf(err, errsize,
+				 "user '%s' does not exist: create it (useradd --system %s) or set "
+				 "user in the configuration",
+				 cfg->user, cfg->user);
+			return -1;
+		}
+		m->uid = pw->pw_uid;
+		m->gid = pw->pw_gid;
+		m->drop = 1;
+	}
+	if (mkdir_p(cfg->state_dir, 0755) < 0) {
+		snprintf(err, errsize, "cannot create state_dir %s: %s", cfg->state_dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (!cfg->tls_cert[0] &&
+	    tls_ensure_selfsigned(cfg->state_dir, cfg->hostname, err, errsize) < 0)
+		return -1;
+	if (m->drop) {
+		chown_uid = m->uid;
+		chown_gid = m->gid;
+		nftw(cfg->state_dir, chown_one, 16, FTW_PHYS);
+	}
+	return 0;
+}
+
+/* Makes one TLS context per configured listener, in cfg's order. */
+static SSL_CTX **make_tls(const struct config *cfg, char *err, size_t errsize)
+{
+	char cert[4200], key[4200];
+	SSL_CTX **ctx = xcalloc(cfg->nlisteners + 1, sizeof(*ctx));
+
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+		if (lc->tls_cert)
+			snprintf(cert, sizeof(cert), "%s", lc->tls_cert);
+		else if (cfg->tls_cert[0])
+			snprintf(cert, sizeof(cert), "%s", cfg->tls_cert);
+		else
+			snprintf(cert, sizeof(cert), "%s/tls/cert.pem", cfg->state_dir);
+		if (lc->tls_key)
+			snprintf(key, sizeof(key), "%s", lc->tls_key);
+		else if (cfg->tls_key[0])
+			snprintf(key, sizeof(key), "%s", cfg->tls_key);
+		else
+			snprintf(key, sizeof(key), "%s/tls/key.pem", cfg->state_dir);
+		/* Keys are read here, before any privilege is dropped. */
+		ctx[i] = tls_server_ctx(cert, key, cfg->tls_min_version, err, errsize);
+		if (ctx[i] == NULL) {
+			for (size_t k = 0; k < i; k++)
+				SSL_CTX_free(ctx[k]);
+			free(ctx);
+			return NULL;
+		}
+	}
+	return ctx;
+}
+
+static void attach_tls(struct listener *ls, size_t n, SSL_CTX **ctx)
+{
+	for (size_t i = 0; i < n; i++)
+		ls[i].tls = ctx[i];
+	free(ctx);
+}
+
+static void child_signals(void)
+{
+	sigset_t none;
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static pid_t start_worker(struct master *m, int index)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("event=fork_failed error=\"%s\"", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		child_signals();
+		close(m->notify[0]);
+		drop_privileges(m);
+		id_init((uint32_t)index);
+		worker_main(m->cfg, index, m->listeners, m->nlisteners, m->notify[1]);
+	}
+	m->workers[index].pid = pid;
+	m->workers[index].started = time(NULL);
+	return pid;
+}
+
+static pid_t start_qmgr(struct master *m)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("event=fork_failed error=\"%s\"", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		struct sigaction sa = {.sa_handler = on_qmgr_signal};
+		child_signals();
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		close(m->notify[1]);
+		listeners_close(m->listeners, m->nlisteners);
+		drop_privileges(m);
+		prctl(PR_SET_NAME, "postern-qmgr");
+		log_set_process("qmgr");
+		_exit(qmgr_run(m->cfg, m->notify[0], &qmgr_stop) == 0 ? 0 : 1);
+	}
+	m->qmgr.pid = pid;
+	m->qmgr.started = time(NULL);
+	return pid;
+}
+
+static void note_exit(struct master *m, struct child *c, int status, const char *what)
+{
+	int quick = time(NULL) - c->started < CRASH_WINDOW;
+	if (WIFSIGNALED(status))
+		log_err("event=child_died proc=%s pid=%d signal=%d", what, (int)c->pid,
+			WTERMSIG(status));
+	else
+		log_err("event=child_died proc=%s pid=%d status=%d", what, (int)c->pid,
+			WEXITSTATUS(status));
+	m->quick_failures = quick ? m->quick_failures + 1 : 0;
+	if (m->quick_failures >= CRASH_LIMIT)
+		fatal("event=giving_up reason=\"children fail right after start; see the lines "
+		      "above\"");
+	if (quick)
+		sleep(1);
+}
+
+static void reap(struct master *m)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		int found = 0;
+		for (size_t i = 0; i < m->nretiring; i++)
+			if (m->retiring[i] == pid) {
+				m->retiring[i] = m->retiring[--m->nretiring];
+				log_info("event=worker_retired pid=%d", (int)pid);
+				found = 1;
+				break;
+			}
+		if (found)
+			continue;
+		if (pid == m->qmgr.pid) {
+			m->qmgr.pid = 0;
+			if (m->qmgr_replacing) {
+				m->qmgr_replacing = 0;
+			} else if (!got_term) {
+				note_exit(m, &m->qmgr, status, "qmgr");
+			}
+			if (!got_term)
+				start_qmgr(m);
+			continue;
+		}
+		for (int i = 0; i < m->nworkers; i++)
+			if (m->workers[i].pid == pid) {
+				m->workers[i].pid = 0;
+				if (got_term)
+					break;
+				note_exit(m, &m->workers[i], status, "smtp");
+				start_worker(m, i);
+				break;
+			}
+	}
+}
+
+static void reload(struct master *m)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct buf errors;
+	struct listener *ls;
+	size_t nls;
+	char err[512];
+
+	buf_init(&errors, 65536);
+	if (config_load(m->config_path, cfg, &errors) < 0) {
+		log_err("event=reload_failed errors=\"%s\"", errors.data ? errors.data : "");
+		buf_free(&errors);
+		free(cfg);
+		return;
+	}
+	buf_free(&errors);
+	SSL_CTX **ctx = NULL;
+	if (prepare(m, cfg, err, sizeof(err)) < 0 ||
+	    (ctx = make_tls(cfg, err, sizeof(err))) == NULL ||
+	    listeners_reopen(cfg, m->nworkers, m->listeners, m->nlisteners, &ls, &nls, err,
+			     sizeof(err)) < 0) {
+		log_err("event=reload_failed error=\"%s\"", err);
+		if (ctx)
+			for (size_t i = 0; ctx[i]; i++)
+				SSL_CTX_free(ctx[i]);
+		free(ctx);
+		config_free(cfg);
+		free(cfg);
+		return;
+	}
+	attach_tls(ls, nls, ctx);
+	listeners_close(m->listeners, m->nlisteners);
+	m->listeners = ls;
+	m->nlisteners = nls;
+	config_free(m->cfg);
+	free(m->cfg);
+	m->cfg = cfg;
+
+	/* A new generation takes over the sockets; the old one finishes its
+	 * sessions and leaves. */
+	for (int i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid > 0 && m->nretiring < sizeof(m->retiring) / sizeof(pid_t)) {
+			kill(m->workers[i].pid, SIGHUP);
+			m->retiring[m->nretiring++] = m->workers[i].pid;
+		}
+		start_worker(m, i);
+	}
+	/* Two queue managers must never run at once: the new one starts when
+	 * the old one has gone. */
+	if (m->qmgr.pid > 0) {
+		m->qmgr_replacing = 1;
+		kill(m->qmgr.pid, SIGTERM);
+	} else {
+		start_qmgr(m);
+	}
+	log_info("event=reloaded config=%s", m->cfg->source);
+}
+
+static void shutdown_children(struct master *m)
+{
+	int status;
+
+	for (int i = 0; i < m->nworkers; i++)
+		if (m->workers[i].pid > 0)
+			kill(m->workers[i].pid, SIGTERM);
+	for (size_t i = 0; i < m->nretiring; i++)
+		kill(m->retiring[i], SIGTERM);
+	if (m->qmgr.pid > 0)
+		kill(m->qmgr.pid, SIGTERM);
+	while (waitpid(-1, &status, 0) > 0 || errno == EINTR)
+		;
+}
+
+int master_run(const char *config_path)
+{
+	struct master m;
+	struct buf errors;
+	char err[512];
+	sigset_t block, old;
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	memset(&m, 0, sizeof(m));
+	m.config_path = config_path;
+	m.cfg = xcalloc(1, sizeof(*m.cfg));
+	buf_init(&errors, 65536);
+	if (config_load(config_path, m.cfg, &errors) < 0) {
+		fprintf(stderr, "%s", errors.data);
+		buf_free(&errors);
+		return 1;
+	}
+	buf_free(&errors);
+	log_init("master", 0, (int)m.cfg->verbose);
+	prctl(PR_SET_NAME, "postern");
+	id_init(0);
+
+	if (prepare(&m, m.cfg, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	check_state_access(&m);
+	m.nworkers = m.cfg->workers ? (int)m.cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (m.nworkers < 1)
+		m.nworkers = 1;
+	if (m.nworkers > MAX_WORKERS)
+		m.nworkers = MAX_WORKERS;
+	if (listeners_open(m.cfg, m.nworkers, &m.listeners, &m.nlisteners, err, sizeof(err)) < 0)
+		fatal("%s", err);
+	SSL_CTX **ctx = make_tls(m.cfg, err, sizeof(err));
+	if (ctx == NULL)
+		fatal("%s", err);
+	attach_tls(m.listeners, m.nlisteners, ctx);
+	if (pipe2(m.notify, O_NONBLOCK | O_CLOEXEC) < 0)
+		fatal("pipe: %m");
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (int i = 0; i < m.nworkers; i++)
+		start_worker(&m, i);
+	start_qmgr(&m);
+	for (size_t i = 0; i < m.nlisteners; i++)
+		log_info("event=listening listener=%s role=%s address=%s:%s",
+			 m.listeners[i].conf->name, config_role_name(m.listeners[i].conf->role),
+			 m.listeners[i].conf->host, m.listeners[i].conf->port);
+	log_info("event=started workers=%d config=%s", m.nworkers, m.cfg->source);
+
+	while (!got_term) {
+		sigsuspend(&old);
+		if (got_chld) {
+			got_chld = 0;
+			reap(&m);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			log_info("event=reload_requested");
+			reload(&m);
+		}
+	}
+	log_info("event=shutdown");
+	shutdown_children(&m);
+	listeners_close(m.listeners, m.nlisteners);
+	config_free(m.cfg);
+	free(m.cfg);
+	log_info("event=stopped");
+	return 0;
+}

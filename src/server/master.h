@@ -1,0 +1,10 @@
+/* The master process: binds the listeners, loads the TLS keys, starts and
+ * restarts the SMTP workers and the queue manager, reloads on SIGHUP and
+ * drains on SIGTERM.  It never parses network input. */
+#ifndef POSTERN_MASTER_H
+#define POSTERN_MASTER_H
+
+/* config_path NULL: the embedded default.  Returns the exit code. */
+int master_run(const char *config_path);
+
+#endif

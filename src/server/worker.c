@@ -1,0 +1,225 @@
+/* The SMTP worker process: accepts connections on its share of the
+ * listening sockets, keeps per-client accounting, and retires (SIGHUP:
+ * finish every session) or shuts down (SIGTERM: finish transactions in
+ * progress, then leave) when the master says so. */
+#include "server/worker.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/xmalloc.h"
+#include "queue/spool.h"
+#include "server/session.h"
+#include "store/accounts.h"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define WORKER_BUCKETS 4096
+#define SHUTDOWN_GRACE 30 /* seconds a shutdown waits for transactions */
+
+static unsigned hash_ip(const char *ip)
+{
+	unsigned h = 2166136261u;
+	for (; *ip; ip++)
+		h = (h ^ (unsigned char)*ip) * 16777619u;
+	return h;
+}
+
+struct client *worker_client(struct worker *w, const char *ip, int create)
+{
+	unsigned b = hash_ip(ip) % w->nbuckets;
+	for (struct client *c = w->clients[b]; c; c = c->next)
+		if (strcmp(c->ip, ip) == 0)
+			return c;
+	if (!create)
+		return NULL;
+	struct client *c = xcalloc(1, sizeof(*c));
+	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	c->next = w->clients[b];
+	w->clients[b] = c;
+	return c;
+}
+
+void worker_client_release(struct worker *w, struct client *c)
+{
+	const struct config *cfg = w->cfg;
+	unsigned b = hash_ip(c->ip) % w->nbuckets;
+
+	/* Keep the entry while it still counts failed AUTH attempts. */
+	if (c->conns > 0 ||
+	    (c->auth_failures > 0 && time(NULL) - c->auth_window_start <= cfg->auth_failure_window))
+		return;
+	for (struct client **pp = &w->clients[b]; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			free(c);
+			return;
+		}
+}
+
+static void worker_maybe_exit(struct worker *w)
+{
+	if (w->stopping && w->nsessions == 0)
+		event_base_loopbreak(w->base);
+}
+
+void worker_session_gone(struct worker *w, struct session *s)
+{
+	struct client *c = worker_client(w, s->ip, 0);
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		w->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	w->nsessions--;
+	if (c) {
+		c->conns--;
+		worker_client_release(w, c);
+	}
+	worker_maybe_exit(w);
+}
+
+struct accept_ctx {
+	struct worker *w;
+	struct listener *l;
+};
+
+static void worker_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *addr,
+			     int len, void *arg)
+{
+	struct accept_ctx *ax = arg;
+	struct worker *w = ax->w;
+	struct sockaddr_storage ss;
+	struct session *s;
+	struct client *c;
+
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, addr, (size_t)len < sizeof(ss) ? (size_t)len : sizeof(ss));
+	s = session_new(w, ax->l, fd, &ss, (socklen_t)len);
+	s->next = w->sessions;
+	if (w->sessions)
+		w->sessions->prev = s;
+	w->sessions = s;
+	w->nsessions++;
+	c = worker_client(w, s->ip, 1);
+	c->conns++;
+}
+
+static void worker_stop_accepting(struct worker *w)
+{
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->accepting[i]) {
+			evconnlistener_free(w->accepting[i]);
+			w->accepting[i] = NULL;
+		}
+}
+
+static void worker_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	log_warn("event=shutdown_forced sessions=%zu", w->nsessions);
+	event_base_loopbreak(w->base);
+}
+
+static void worker_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (sig == SIGHUP) {
+		/* Retire: a newer worker has our sockets; let sessions finish. */
+		if (!w->stopping)
+			log_info("event=retiring worker=%d sessions=%zu", w->index, w->nsessions);
+		w->stopping = 1;
+		worker_stop_accepting(w);
+	} else {
+		log_info("event=stopping worker=%d sessions=%zu", w->index, w->nsessions);
+		w->stopping = 2;
+		worker_stop_accepting(w);
+		for (struct session *s = w->sessions, *next; s; s = next) {
+			next = s->next;
+			session_drain(s);
+		}
+		struct timeval tv = {.tv_sec = SHUTDOWN_GRACE};
+		w->stop_timer = evtimer_new(w->base, worker_grace_over, w);
+		evtimer_add(w->stop_timer, &tv);
+	}
+	worker_maybe_exit(w);
+}
+
+_Noreturn void worker_main(const struct config *cfg, int index, struct listener *listeners,
+			   size_t nlisteners, int notify_fd)
+{
+	struct worker w;
+	char err[512];
+	struct accept_ctx *ax;
+
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.index = index;
+	w.listeners = listeners;
+	w.nlisteners = nlisteners;
+	prctl(PR_SET_NAME, "postern-smtp");
+	log_set_process("smtp");
+
+	evthread_use_pthreads();
+	w.base = event_base_new();
+	if (w.base == NULL)
+		fatal("worker: cannot create an event base");
+	w.pool = pool_new(w.base, 2);
+	w.accounts = accounts_open(cfg->state_dir, err, sizeof(err));
+	if (w.accounts == NULL)
+		fatal("worker: %s", err);
+	w.spool = spool_open(cfg, w.base, notify_fd, err, sizeof(err));
+	if (w.spool == NULL)
+		fatal("worker: %s", err);
+	w.nbuckets = WORKER_BUCKETS;
+	w.clients = xcalloc(w.nbuckets, sizeof(*w.clients));
+	w.accepting = xcalloc(nlisteners, sizeof(*w.accepting));
+	ax = xcalloc(nlisteners, sizeof(*ax));
+	for (size_t i = 0; i < nlisteners; i++) {
+		ax[i].w = &w;
+		ax[i].l = &listeners[i];
+		w.accepting[i] = evconnlistener_new(w.base, worker_accept_cb, &ax[i],
+						    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+						    -1, listeners[i].fds[index]);
+		if (w.accepting[i] == NULL)
+			fatal("worker: cannot accept on listener %s", listeners[i].conf->name);
+	}
+	w.sig_term = evsignal_new(w.base, SIGTERM, worker_signal, &w);
+	w.sig_int = evsignal_new(w.base, SIGINT, worker_signal, &w);
+	w.sig_hup = evsignal_new(w.base, SIGHUP, worker_signal, &w);
+	event_add(w.sig_term, NULL);
+	event_add(w.sig_int, NULL);
+	event_add(w.sig_hup, NULL);
+	log_info("event=worker_start worker=%d listeners=%zu", index, nlisteners);
+
+	event_base_dispatch(w.base);
+
+	/* Sessions still open after a forced stop are closed; their messages
+	 * were either acknowledged (and are durable) or not. */
+	while (w.sessions) {
+		struct session *s = w.sessions;
+		worker_session_gone(&w, s);
+		s->dead = 1;
+		if (s->bev) {
+			bufferevent_free(s->bev);
+			s->bev = NULL;
+		}
+		if (s->pending == 0)
+			session_free(s);
+	}
+	spool_close(w.spool);
+	pool_free(w.pool);
+	accounts_close(w.accounts);
+	log_info("event=worker_exit worker=%d", index);
+	exit(0);
+}
