@@ -14,13 +14,24 @@ if [ "${1:-}" = "--test" ]; then
 	want="$want $TEST_PKGS"
 fi
 
+ensure_user() {
+	# The unprivileged user the children run as when postern starts as root.
+	if [ "$(id -u)" -eq 0 ] && ! getent passwd postern >/dev/null; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin postern
+	fi
+}
+
 missing=""
 for p in $want; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	ensure_user
+	exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -30,3 +41,4 @@ echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+ensure_user

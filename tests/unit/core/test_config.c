@@ -1,0 +1,136 @@
+/* Unit tests of the configuration reader: defaults, the embedded file, and
+ * one precise file:line error for each kind of mistake. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+
+static char path[64];
+
+static int load_text(const char *text, struct config *cfg, struct buf *errors)
+{
+	FILE *f;
+	snprintf(path, sizeof(path), "/tmp/postern-cfg-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	buf_init(errors, 65536);
+	int rc = config_load(path, cfg, errors);
+	unlink(path);
+	return rc;
+}
+
+#define BASE                                                                                       \
+	"listeners = ( { role = \"mx\"; address = \"127.0.0.1:2525\"; } );\n"                     \
+	"domains = ( { name = \"example.org\"; } );\n"
+
+static void test_embedded(void **state)
+{
+	struct config cfg;
+	struct buf errors;
+	buf_init(&errors, 4096);
+	assert_int_equal(config_load(NULL, &cfg, &errors), 0);
+	assert_int_equal(cfg.nlisteners, 3);
+	assert_int_equal(cfg.listeners[0].role, ROLE_MX);
+	assert_string_equal(cfg.listeners[1].port, "5870");
+	assert_int_equal(cfg.listeners[2].role, ROLE_SUBMISSIONS);
+	assert_non_null(config_domain(&cfg, "LOCALHOST"));
+	assert_null(config_domain(&cfg, "example.org"));
+	assert_int_equal(cfg.max_line_length, 1000);
+	config_free(&cfg);
+	buf_free(&errors);
+}
+
+static void test_values(void **state)
+{
+	struct config cfg;
+	struct buf errors;
+	assert_int_equal(load_text(BASE "limits = { max_recipients = 7; };\nhostname = \"mx.example.org\";\n"
+				   "listeners2 = 1;\n",
+				   &cfg, &errors),
+			 -1);
+	assert_non_null(strstr(errors.data, ":5: unknown setting 'listeners2'"));
+	buf_free(&errors);
+
+	assert_int_equal(load_text(BASE "limits = { max_recipients = 7; };\n", &cfg, &errors), 0);
+	assert_int_equal(cfg.max_recipients, 7);
+	assert_string_equal(cfg.domains[0].name, "example.org");
+	assert_int_equal(cfg.domains[0].method, DELIVER_MAILDIR);
+	config_free(&cfg);
+	buf_free(&errors);
+}
+
+struct bad_case {
+	const char *text;
+	const char *expect;
+};
+
+static void test_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+	    {BASE "limits = {\n max_recipients = 0;\n};\n", ":4: limits.max_recipients: 0 is out of range"},
+	    {BASE "limits = { bogus = 1; };\n", ":3: unknown setting 'limits.bogus'"},
+	    {BASE "hostname = 5;\n", ":3: hostname: expected a string"},
+	    {BASE "workers = \"two\";\n", ":3: workers: expected an integer"},
+	    {BASE "stuff = { a = 1; };\n", ":3: unknown section 'stuff'"},
+	    {"listeners = ( { role = \"relay\"; address = \"127.0.0.1:25\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     ":1: listener: unknown role 'relay'"},
+	    {"listeners = ( { role = \"mx\"; } );\ndomains = ( { name = \"a.org\"; } );\n",
+	     ":1: listener: 'role' and 'address' are required"},
+	    {"listeners = ( { role = \"mx\"; address = \"nocolon\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     ":1: listener: address 'nocolon' is not host:port"},
+	    {BASE "domains2 = = 1;\n", ":3: syntax error"},
+	    {"listeners = ( { role = \"mx\"; address = \"127.0.0.1:25\"; } );\n"
+	     "domains = ( { name = \"a.org\"; },\n { name = \"A.org\"; } );\n",
+	     "domain a.org is listed twice"},
+	    {"listeners = ( { role = \"mx\"; address = \"127.0.0.1:25\"; } );\n"
+	     "domains = ( { name = \"a.org\"; delivery = \"pigeon\"; } );\n",
+	     ":2: domain a.org: unknown delivery 'pigeon'"},
+	    {"listeners = ( { role = \"mx\"; address = \"127.0.0.1:25\"; } );\n"
+	     "domains = ( { name = \"a.org\"; delivery = \"lmtp\"; } );\n",
+	     "neither its 'lmtp' nor delivery.lmtp"},
+	    {"domains = ( { name = \"a.org\"; } );\n", "no listeners configured"},
+	    {BASE "tls = { min_version = \"SSLv3\"; };\n", "tls.min_version: 'SSLv3'"},
+	    {BASE "postmaster = \"nobody\";\n", "postmaster: 'nobody' is not an address"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config cfg;
+		struct buf errors;
+		int rc = load_text(cases[i].text, &cfg, &errors);
+		if (rc != -1 || strstr(errors.data ? errors.data : "", cases[i].expect) == NULL)
+			fail_msg("case %zu: expected '%s', got rc=%d errors='%s'", i, cases[i].expect,
+				 rc, errors.data ? errors.data : "");
+		buf_free(&errors);
+	}
+}
+
+static void test_reference(void **state)
+{
+	struct buf ref;
+	buf_init(&ref, 1 << 20);
+	config_reference(&ref);
+	assert_non_null(strstr(ref.data, "limits.max_recipients (integer 1..100000, default 100)"));
+	buf_free(&ref);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_reference),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
