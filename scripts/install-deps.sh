@@ -7,7 +7,8 @@ BUILD_PKGS="build-essential pkg-config meson ninja-build clang lld llvm
 libevent-dev libssl-dev libsqlite3-dev libconfig-dev libcrypt-dev libc-ares-dev
 openssl sqlite3"
 TEST_PKGS="libcmocka-dev python3 python3-pytest swaks postfix dovecot-core
-dovecot-lmtpd iproute2 procps libclang-rt-14-dev"
+dovecot-lmtpd iproute2 procps libclang-rt-14-dev libnet-ssleay-perl
+libio-socket-ssl-perl libauthen-sasl-perl"
 
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then

@@ -1,1 +1,159 @@
-/* placeholder: module under construction */
+/* Opens the queue database with the settings every process must share and
+ * creates its schema. */
+#include "queue/queue_db.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* How long one statement waits for another process's write lock before
+ * SQLite gives up with SQLITE_BUSY; queue_db_step then tries again. */
+#define QUEUE_DB_BUSY_MS 5000
+#define QUEUE_DB_BUSY_TRIES 12
+
+/* Version 1.  messages.body holds bodies up to spool.inline_max and is NULL
+ * when the body lives in body/<id>.  recipients_due is the retry schedule:
+ * the queue manager asks for (state, next_attempt <= now). */
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS messages ("
+    " id TEXT PRIMARY KEY,"
+    " sender TEXT NOT NULL,"
+    " client_ip TEXT NOT NULL,"
+    " helo TEXT NOT NULL,"
+    " auth_user TEXT,"
+    " arrival INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " body BLOB);"
+    "CREATE TABLE IF NOT EXISTS recipients ("
+    " msg_id TEXT NOT NULL,"
+    " rcpt_index INTEGER NOT NULL,"
+    " addr TEXT NOT NULL,"
+    " orcpt TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('queued','deferred','delivered','failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt INTEGER NOT NULL,"
+    " last_reply TEXT,"
+    " PRIMARY KEY (msg_id, rcpt_index));"
+    "CREATE INDEX IF NOT EXISTS recipients_due ON recipients (state, next_attempt);"
+    "PRAGMA user_version = 1;";
+
+/* mkdir -p for one path, mode 0700: the queue holds other people's mail. */
+static int make_dirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int queue_db_body_dir(const struct config *cfg, char *out, size_t outsize)
+{
+	int n = snprintf(out, outsize, "%s/queue/body", cfg->state_dir);
+	return n < 0 || (size_t)n >= outsize ? -1 : 0;
+}
+
+int queue_db_body_path(const struct config *cfg, const char *id, char *out, size_t outsize)
+{
+	int n = snprintf(out, outsize, "%s/queue/body/%s", cfg->state_dir, id);
+	return n < 0 || (size_t)n >= outsize ? -1 : 0;
+}
+
+sqlite3 *queue_db_open(const struct config *cfg, char *err, size_t errsize)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	sqlite3 *db = NULL;
+	int n;
+
+	if (queue_db_body_dir(cfg, dir, sizeof(dir)) < 0) {
+		snprintf(err, errsize, "state_dir is too long");
+		return NULL;
+	}
+	if (make_dirs(dir) < 0) {
+		snprintf(err, errsize, "cannot create %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	n = snprintf(path, sizeof(path), "%s/queue/queue.db", cfg->state_dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errsize, "state_dir is too long");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errsize, "cannot open %s: %s", path,
+		         db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, QUEUE_DB_BUSY_MS);
+	/* WAL lets `postern queue` and the queue manager read while a worker
+	 * commits; FULL makes every COMMIT durable, which is what the 250 after
+	 * a spool commit promises. */
+	if (queue_db_exec(db, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
+	    queue_db_exec(db, "PRAGMA synchronous=FULL") != SQLITE_OK ||
+	    queue_db_exec(db, schema) != SQLITE_OK) {
+		snprintf(err, errsize, "cannot set up %s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void queue_db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+static void busy_pause(int attempt)
+{
+	struct timespec ts = {0, 10000000L * (attempt + 1)};
+	nanosleep(&ts, NULL);
+}
+
+int queue_db_step(sqlite3_stmt *st)
+{
+	for (int i = 0;; i++) {
+		int rc = sqlite3_step(st);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || i + 1 >= QUEUE_DB_BUSY_TRIES)
+			return rc;
+		log_warn("event=queue_db_busy attempt=%d", i + 1);
+		sqlite3_reset(st);
+		busy_pause(i);
+	}
+}
+
+int queue_db_exec(sqlite3 *db, const char *sql)
+{
+	for (int i = 0;; i++) {
+		int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || i + 1 >= QUEUE_DB_BUSY_TRIES)
+			return rc;
+		log_warn("event=queue_db_busy attempt=%d", i + 1);
+		busy_pause(i);
+	}
+}
+
+sqlite3_stmt *queue_db_prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		fatal("queue db: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db));
+	return st;
+}

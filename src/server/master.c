@@ -127,6 +127,35 @@ static void check_state_access(struct master *m)
 		      m->cfg->user, m->cfg->state_dir);
 }
 
+/* The fixed part of a Maildir template ("/srv/mail" of "/srv/mail/%d/%u")
+ * must exist and belong to the delivering user; below it, the queue
+ * manager creates what it needs. */
+static void prepare_maildir_root(const struct master *m, const char *tmpl)
+{
+	char root[4096];
+	const char *pct = strchr(tmpl, '%');
+	size_t len = pct ? (size_t)(pct - tmpl) : strlen(tmpl);
+
+	if (len >= sizeof(root))
+		return;
+	memcpy(root, tmpl, len);
+	root[len] = '\0';
+	char *slash = strrchr(root, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	struct stat st;
+	/* An existing directory is the administrator's: left as it is. */
+	if (root[0] == '\0' || stat(root, &st) == 0)
+		return;
+	if (mkdir_p(root, 0755) < 0) {
+		log_warn("event=maildir_root_failed path=%s error=\"%s\"", root, strerror(errno));
+		return;
+	}
+	if (m->drop && chown(root, m->uid, m->gid) < 0)
+		log_warn("event=chown_failed path=%s error=\"%s\"", root, strerror(errno));
+}
+
 static int prepare(struct master *m, struct config *cfg, char *err, size_t errsize)
 {
 	struct passwd *pw;
@@ -153,6 +182,10 @@ static int prepare(struct master *m, struct config *cfg, char *err, size_t errsi
 	if (!cfg->tls_cert[0] &&
 	    tls_ensure_selfsigned(cfg->state_dir, cfg->hostname, err, errsize) < 0)
 		return -1;
+	prepare_maildir_root(m, cfg->delivery_maildir);
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		if (cfg->domains[i].method == DELIVER_MAILDIR && cfg->domains[i].maildir)
+			prepare_maildir_root(m, cfg->domains[i].maildir);
 	if (m->drop) {
 		chown_uid = m->uid;
 		chown_gid = m->gid;

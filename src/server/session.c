@@ -27,6 +27,7 @@ static void session_read_cb(struct bufferevent *bev, void *arg);
 static void session_write_cb(struct bufferevent *bev, void *arg);
 static void session_event_cb(struct bufferevent *bev, short what, void *arg);
 static void session_process(struct session *s);
+static void session_switch_to_tls(struct session *s);
 
 static void session_set_timeouts(struct session *s)
 {
@@ -97,6 +98,7 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 		SSL *ssl = SSL_new(l->tls);
 		s->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 							BEV_OPT_CLOSE_ON_FREE);
+		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 		s->state = ST_TLS;
 	} else {
 		s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -273,6 +275,8 @@ static void session_write_cb(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 	if (s->closing)
 		session_end(s, "closed");
+	else if (s->tls_pending)
+		session_switch_to_tls(s);
 }
 
 static void session_tls_ready(struct session *s)
@@ -330,20 +334,35 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_end(s, s->state == ST_DATA || s->state == ST_BDAT ? "eof_in_data" : "eof");
 }
 
-void session_start_tls(struct session *s)
+/* Called once the "220 Ready to start TLS" has left: the socket changes
+ * hands from the plain bufferevent to a TLS one. */
+static void session_switch_to_tls(struct session *s)
 {
-	struct bufferevent *under = s->bev;
+	struct bufferevent *plain = s->bev;
 	SSL *ssl = SSL_new(s->listener->tls);
 
-	/* RFC 3207 4.2 and CVE-2011-0411: commands pipelined behind STARTTLS
-	 * arrived in clear text and must not be executed after the handshake. */
-	evbuffer_drain(bufferevent_get_input(under), evbuffer_get_length(bufferevent_get_input(under)));
-	s->state = ST_TLS;
-	s->bev = bufferevent_openssl_filter_new(s->worker->base, under, ssl,
+	s->tls_pending = 0;
+	bufferevent_setfd(plain, -1);
+	bufferevent_free(plain);
+	s->bev = bufferevent_openssl_socket_new(s->worker->base, s->fd, ssl,
 						BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	session_set_timeouts(s);
+}
+
+void session_start_tls(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+
+	/* RFC 3207 4.2 and CVE-2011-0411: commands pipelined behind STARTTLS
+	 * arrived in clear text and must not be executed after the handshake;
+	 * neither may anything that arrives before the switch. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(s->bev, EV_READ);
+	s->state = ST_TLS;
+	s->tls_pending = 1;
 }
 
 static void data_sink_body(void *arg, const char *p, size_t n)

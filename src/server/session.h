@@ -49,6 +49,7 @@ struct session {
 	enum session_state state;
 	int esmtp;
 	int tls;
+	int tls_pending; /* STARTTLS answered; switch once the reply is out */
 	char tls_version[32];
 	char tls_cipher[96];
 	char helo[256];

@@ -39,7 +39,8 @@ typedef void (*data_sink)(void *arg, const char *p, size_t n);
 size_t data_feed(struct data_reader *r, const char *in, size_t len, data_sink sink, void *arg);
 
 /* Dot-stuffs a message for sending over SMTP or LMTP: sink receives the
- * stuffed bytes; "\r\n.\r\n" is appended by data_stuff_end. */
+ * stuffed bytes; data_stuff_end appends ".\r\n", preceded by "\r\n" when
+ * the message does not already end with a line end. */
 struct data_stuffer {
 	int at_line_start;
 };

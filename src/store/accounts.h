@@ -13,6 +13,9 @@ struct accounts;
 struct accounts *accounts_open(const char *state_dir, char *err, size_t errsize);
 void accounts_close(struct accounts *a);
 
+/* The longest password accepted, in bytes: libxcrypt's limit. */
+#define ACCOUNTS_PASSWORD_MAX 511
+
 enum accounts_status {
 	ACCOUNTS_OK = 0,
 	ACCOUNTS_NOT_FOUND,
@@ -41,10 +44,15 @@ enum accounts_status accounts_list(struct accounts *a,
 
 /* ACCOUNTS_OK when a mailbox with this address exists, else NOT_FOUND. */
 enum accounts_status accounts_exists(struct accounts *a, const char *address);
-/* Verifies the password (constant time comparison of the hash). */
+/* Verifies the password (constant time comparison of the hash): OK,
+ * BAD_PASSWORD, NOT_FOUND for an unknown user (after as much work as a
+ * known one), INVALID for an empty or over-long password. */
 enum accounts_status accounts_authenticate(struct accounts *a, const char *user,
 					   const char *password);
-/* ACCOUNTS_OK when user may use sender in MAIL FROM. */
+/* ACCOUNTS_OK when user may use sender in MAIL FROM: the account's own
+ * address, a sender added for it, or any address in a domain added as
+ * "@domain".  NOT_FOUND when refused or user is unknown, INVALID when
+ * sender is not an address (the null sender included). */
 enum accounts_status accounts_sender_allowed(struct accounts *a, const char *user,
 					     const char *sender);
 

@@ -1,0 +1,133 @@
+"""Scenario 09: signals.  SIGHUP reloads the configuration (new sessions
+see the new limits, sessions in progress go on; a broken file keeps the
+old configuration); SIGTERM lets a transaction in progress finish, tells
+idle clients 421 and exits 0."""
+
+import re
+import signal
+import time
+
+from helpers import SMTPConn, all_mail_files, check, dot_stuff, make_message, queue_id_of, \
+    read_files, wait_for_files, wait_until
+
+ACCOUNTS = [("r%d@test.example" % i, "pw%d" % i, []) for i in range(1, 6)]
+
+
+def rcpt_limit_reached(postern, n):
+    """True when a new session gets 452 4.5.3 for recipient n+1."""
+    with SMTPConn(postern.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        for i in range(1, n + 1):
+            check(c.cmd("RCPT TO:<r%d@test.example>" % i), 250, "2.1.5")
+        r = c.cmd("RCPT TO:<r%d@test.example>" % (n + 1))
+        if r.code == 452:
+            check(r, 452, "4.5.3")
+            return True
+        check(r, 250, "2.1.5")
+        return False
+
+
+def set_limit(postern, name, value):
+    text, n = re.subn(r"(\b%s\s*=\s*)\d+" % name, r"\g<1>%d" % value, postern.config_text)
+    assert n == 1, "%s not found in the scenario's config" % name
+    postern.write_config(text)
+
+
+def test_sighup_reload_new_sessions_see_new_limit(postern):
+    assert not rcpt_limit_reached(postern, 2)
+    # A session in progress across the reload.
+    msg = make_message(subject="across reload")
+    old = SMTPConn(postern.ports["mx"])
+    old.ehlo()
+    check(old.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+    check(old.cmd("RCPT TO:<r1@test.example>"), 250, "2.1.5")
+    check(old.cmd("RCPT TO:<r2@test.example>"), 250, "2.1.5")
+
+    set_limit(postern, "max_recipients", 2)
+    postern.signal(signal.SIGHUP)
+    wait_until(lambda: rcpt_limit_reached(postern, 2), 20,
+               "new sessions to see max_recipients = 2")
+
+    # The old session was not dropped and its transaction completes.
+    check(old.cmd("NOOP"), 250, "2.0.0")
+    check(old.cmd("DATA"), 354)
+    old.send(dot_stuff(msg) + b".\r\n")
+    queue_id_of(old.reply())
+    check(old.cmd("QUIT"), 221, "2.0.0")
+    old.close()
+    for r in ("r1@test.example", "r2@test.example"):
+        assert len(wait_for_files(postern.maildir(r), 1)) == 1
+    assert postern.proc.poll() is None
+
+
+def test_sighup_bad_config_keeps_running(postern):
+    good = postern.config_text
+    postern.write_config(good + "\nno_such_setting = 1;\n")
+    postern.signal(signal.SIGHUP)
+    # The error is logged with file:line, and the server keeps going.
+    wait_until(lambda: "no_such_setting" in postern.log(), 20, "the reload error in the log")
+    assert postern.proc.poll() is None
+    assert not rcpt_limit_reached(postern, 3)
+    msg = make_message(subject="after bad reload")
+    with SMTPConn(postern.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<r1@test.example>"), 250, "2.1.5")
+        queue_id_of(c.data(msg))
+    wait_for_files(postern.maildir("r1@test.example"), 1)
+    # A later good reload still works.
+    postern.write_config(good)
+    set_limit(postern, "max_recipients", 3)
+    postern.signal(signal.SIGHUP)
+    wait_until(lambda: rcpt_limit_reached(postern, 3), 20, "max_recipients = 3")
+
+
+def test_sighup_keeps_listening(postern):
+    """Several reloads in a row: never a moment without a listener."""
+    for _ in range(5):
+        postern.signal(signal.SIGHUP)
+        for name in ("mx", "submission"):
+            with SMTPConn(postern.ports[name]) as c:
+                check(c.banner, 220)
+                c.ehlo()
+        time.sleep(0.1)
+    assert postern.proc.poll() is None
+
+
+def test_sigterm_drains_transaction(postern_stopped):
+    srv = postern_stopped.start()
+    msg = make_message(subject="in flight at SIGTERM")
+    idle = SMTPConn(srv.ports["mx"])
+    idle.ehlo()
+    busy = SMTPConn(srv.ports["mx"])
+    busy.ehlo()
+    check(busy.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+    check(busy.cmd("RCPT TO:<r1@test.example>"), 250, "2.1.5")
+    check(busy.cmd("DATA"), 354)
+    wire = dot_stuff(msg) + b".\r\n"
+    busy.send(wire[:40])
+
+    srv.signal(signal.SIGTERM)
+    # The idle client is told at once.
+    check(idle.reply(), 421, "4.3.2")
+    assert idle.is_closed()
+    # The one in the middle of a message may finish it.
+    time.sleep(0.3)
+    busy.send(wire[40:])
+    queue_id_of(busy.reply())
+    r = busy.reply() if not busy.is_closed(5) else None
+    if r is not None:
+        check(r, 421, "4.3.2")
+    busy.close()
+    idle.close()
+    rc = srv.proc.wait(30)
+    assert rc == 0, srv.log_tail()
+    srv.proc = None
+    srv.logfile.close()
+    # Delivered now or after the next start, exactly once.
+    srv.start()
+    wait_for_files(srv.maildir("r1@test.example"), 1)
+    wait_until(srv.queue_empty, 20, "an empty queue")
+    datas = read_files(all_mail_files(srv.mailroot))
+    assert len(datas) == 1 and b"in flight at SIGTERM" in datas[0]
