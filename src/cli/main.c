@@ -11,7 +11,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: postern [-c CONFIG] COMMAND [ARGS]\n"
 		     "\n"
 		     "commands:\n"
-		     "  serve                      run the server in the foreground\n"
+		     "  serve [--daemon]           run the server (foreground, or detached with syslog)\n"
 		     "  check-config               check the configuration, print file:line errors\n"
 		     "  user add ADDRESS [--sender ADDR]...   (password on stdin)\n"
 		     "  user del ADDRESS | user list | user passwd ADDRESS | user sender ADDRESS ADDR\n"

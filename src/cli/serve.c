@@ -1,14 +1,20 @@
-/* postern serve: runs the master in the foreground. */
+/* postern serve: runs the master, in the foreground (logging to stderr)
+ * or as a daemon (logging to syslog). */
 #include "cli/cli.h"
 #include "server/master.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int cli_serve(int argc, char **argv, const char *config_path)
 {
-	if (argc != 0) {
-		fprintf(stderr, "usage: postern [-c CONFIG] serve\n");
+	int daemonize = 0;
+
+	if (argc == 1 && (strcmp(argv[0], "--daemon") == 0 || strcmp(argv[0], "-d") == 0))
+		daemonize = 1;
+	else if (argc != 0) {
+		fprintf(stderr, "usage: postern [-c CONFIG] serve [--daemon]\n");
 		return 2;
 	}
-	return master_run(config_path);
+	return master_run(config_path, daemonize);
 }

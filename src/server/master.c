@@ -418,7 +418,7 @@ static void shutdown_children(struct master *m)
 		;
 }
 
-int master_run(const char *config_path)
+int master_run(const char *config_path, int daemonize)
 {
 	struct master m;
 	struct buf errors;
@@ -436,7 +436,13 @@ int master_run(const char *config_path)
 		return 1;
 	}
 	buf_free(&errors);
-	log_init("master", 0, (int)m.cfg->verbose);
+	/* Detaching keeps the working directory: relative paths in the
+	 * configuration mean what they meant on the command line. */
+	if (daemonize && daemon(1, 0) < 0) {
+		fprintf(stderr, "postern: cannot become a daemon: %s\n", strerror(errno));
+		return 1;
+	}
+	log_init("master", daemonize, (int)m.cfg->verbose);
 	prctl(PR_SET_NAME, "postern");
 	id_init(0);
 

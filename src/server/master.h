@@ -4,7 +4,8 @@
 #ifndef POSTERN_MASTER_H
 #define POSTERN_MASTER_H
 
-/* config_path NULL: the embedded default.  Returns the exit code. */
-int master_run(const char *config_path);
+/* config_path NULL: the embedded default.  daemonize: detach and log to
+ * syslog instead of stderr.  Returns the exit code. */
+int master_run(const char *config_path, int daemonize);
 
 #endif
