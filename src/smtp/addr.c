@@ -316,8 +316,6 @@ enum addr_status addr_parse_path(const char *s, size_t len, int allow_null, int 
 	st = domain_or_literal_scan(s + i, len - i, allow_utf8, &n, &utf8, &literal);
 	if (st != ADDR_OK)
 		return st;
-	if (n > ADDR_DOMAIN_MAX)
-		return ADDR_TOO_LONG;
 	if (i + n >= len || s[i + n] != '>')
 		return ADDR_SYNTAX;
 	/* RFC 5321 4.5.3.1.3: the whole path, brackets included. */
@@ -358,8 +356,6 @@ int addr_valid_domain(const char *s, size_t len, int allow_utf8)
 	size_t used = 0;
 	int utf8 = 0, literal = 0;
 
-	if (len > ADDR_DOMAIN_MAX)
-		return 0;
 	return domain_or_literal_scan(s, len, allow_utf8, &used, &utf8, &literal) == ADDR_OK &&
 	       used == len;
 }
