@@ -297,7 +297,7 @@ run_client() {
 # measure KEY ROOTPID PORT SESSIONS BYTES MESSAGES FLAGS
 measure() {
 	local key=$1 root=$2 port=$3 s=$4 b=$5 m=$6 flags=$7
-	local out="$T/run.$key" rc cpu0 cpu1 tc0 tc1 hz t0 t1 el
+	local out="$T/run.$key" rc cpu0 cpu1 tc0 tc1 cc0 cc1 hz t0 t1 el own
 	# shellcheck disable=SC2206 # flags are split on purpose
 	local src=(smtp-source $flags -M bench.example -f "$SENDER" -t "$RECIPIENT" -s "$s" -l "$b")
 	if [ "$WARMUP" -gt 0 ]; then
@@ -310,24 +310,31 @@ measure() {
 	"$PY" "$T/benchhelper.py" sample "$root" "$out.peak" 0.2 &
 	SAMPLER_PID=$!
 	cpu0=$(machine_busy_ticks)
+	children_cpu "$out.cc0"
 	t0=$(now)
 	run_client "$out.out" "$out.err" "${src[@]}" -c -m "$m" "127.0.0.1:$port"
 	rc=$?
 	t1=$(now)
+	children_cpu "$out.cc1" # only smtp-source (and date) were reaped in between
+	cc0=$(cat "$out.cc0")
+	cc1=$(cat "$out.cc1")
 	cpu1=$(machine_busy_ticks)
 	read -r tc1 _ < <("$PY" "$T/benchhelper.py" tree-cpu "$root")
 	nstat_snapshot "$out.nstat1"
 	kill "$SAMPLER_PID" 2>/dev/null
 	wait "$SAMPLER_PID" 2>/dev/null
 	SAMPLER_PID=""
-	read -r "R[$key.rss]" "R[$key.pss]" "R[$key.procs]" _ <"$out.peak" 2>/dev/null ||
-		{ R[$key.rss]=0 R[$key.pss]=0 R[$key.procs]=0; }
+	read -r "R[$key.rss]" "R[$key.pss]" "R[$key.procs]" _ own <"$out.peak" 2>/dev/null ||
+		{ R[$key.rss]=0 R[$key.pss]=0 R[$key.procs]=0 own=0; }
+	# The memory sampler's own CPU is not the server's nor the client's.
+	cpu1=$((cpu1 - ${own:-0}))
 	el=$(fcalc "$t1 - $t0" 3)
 	R[$key.elapsed]=$el
 	R[$key.rate]=$(fcalc "$m / $el" 0)
 	R[$key.busy]=$(fcalc "100 * ($cpu1 - $cpu0) / ($hz * $el * $(nproc))" 0)
 	R[$key.cpu]=$(fcalc "1000 * ($cpu1 - $cpu0) / $hz / $m" 3)
 	R[$key.scpu]=$(fcalc "1000 * ($tc1 - $tc0) / $hz / $m" 3)
+	R[$key.sccpu]=$(fcalc "(1000 * ($tc1 - $tc0) / $hz + 1000 * ($cc1 - $cc0)) / $m" 3)
 	R[$key.udp]=$(($(nstat_delta "$out.nstat0" "$out.nstat1" UdpOutDatagrams) + \
 		$(nstat_delta "$out.nstat0" "$out.nstat1" Udp6OutDatagrams)))
 	R[$key.noroute]=$(($(nstat_delta "$out.nstat0" "$out.nstat1" IpOutNoRoutes) + \
@@ -353,8 +360,8 @@ print_row() {
 		printf '  %-10s %s\n' "$name" "(not run)"
 		return
 	fi
-	printf '  %-10s %8s %6s%% %9s %9s %9s %9s %6s %5s %6s %6s\n' "$name" \
-		"${R[$key.rate]}" "${R[$key.busy]}" "${R[$key.cpu]}" "${R[$key.scpu]}" \
+	printf '  %-10s %8s %6s%% %8s %8s %8s %8s %8s %6s %4s %5s %5s\n' "$name" \
+		"${R[$key.rate]}" "${R[$key.busy]}" "${R[$key.cpu]}" "${R[$key.sccpu]}" "${R[$key.scpu]}" \
 		"$(mb "${R[$key.rss]}")" "$(mb "${R[$key.pss]}")" "${R[$key.procs]}" \
 		"${R[$key.udp]}" "${R[$key.noroute]}" "${R[$key.overflow]}"
 	[ -n "${R[$key.err]}" ] && printf '  %-10s ERROR %s\n' "" "${R[$key.err]}"
@@ -364,8 +371,8 @@ print_row() {
 }
 
 print_header() {
-	printf '  %-10s %8s %7s %9s %9s %9s %9s %6s %5s %6s %6s\n' server msg/s busy \
-		"ms/msg" "srv ms" "RSS MB" "PSS MB" procs UDP NoRte LOvfl
+	printf '  %-10s %8s %7s %8s %8s %8s %8s %8s %6s %4s %5s %5s\n' server msg/s busy \
+		"ms/msg" "s+c ms" "srv ms" "RSS MB" "PSS MB" procs UDP NoRte LOvfl
 }
 
 ratio() { # ratio A B: A/B with two decimals, or n/a
@@ -379,9 +386,10 @@ ratio() { # ratio A B: A/B with two decimals, or n/a
 print_ratios() {
 	local i=$1
 	if [ -n "${R[$i.postern.rate]:-}" ] && [ -n "${R[$i.postfix.rate]:-}" ]; then
-		printf '  postern/Postfix: rate x%s, CPU per message x%s (machine) x%s (server)\n' \
+		printf '  postern/Postfix: rate x%s, CPU per message x%s (machine) x%s (server+client) x%s (server)\n' \
 			"$(ratio "${R[$i.postern.rate]}" "${R[$i.postfix.rate]}")" \
 			"$(ratio "${R[$i.postern.cpu]}" "${R[$i.postfix.cpu]}")" \
+			"$(ratio "${R[$i.postern.sccpu]}" "${R[$i.postfix.sccpu]}")" \
 			"$(ratio "${R[$i.postern.scpu]}" "${R[$i.postfix.scpu]}")"
 	fi
 	if [ -n "${R[$i.sink.rate]:-}" ]; then
@@ -406,9 +414,10 @@ echo "postern: $([ "$SKIP_POSTERN" = 1 ] && echo skipped || echo "$POSTERN")" \
 	" Postfix: $(dpkg-query -W -f '${Version}' postfix 2>/dev/null)" \
 	" netns: ${NS:-none (plain loopback)}  warm-up: $WARMUP msgs  ulimit -n: $NOFILE"
 echo "columns: msg/s; busy = both cores' busy share; ms/msg = machine CPU per message"
-echo "(client included); srv ms = server processes' CPU per message; peak RSS/PSS"
-echo "summed over the server's processes; UDP = UDP datagrams sent; NoRte = packets"
-echo "with no route (attempts to leave the machine); LOvfl = ListenOverflows."
+echo "(everything running, memory sampler excepted); s+c ms = CPU of server processes"
+echo "+ smtp-source per message; srv ms = server processes only; peak RSS/PSS summed"
+echo "over the server's processes; UDP = UDP datagrams sent; NoRte = packets with no"
+echo "route (attempts to leave the machine); LOvfl = ListenOverflows."
 
 idx=0
 for l in "${LOADS[@]}"; do
@@ -508,9 +517,9 @@ if [ "$IDLE_N" -gt 0 ]; then
 fi
 
 # --- summary ---------------------------------------------------------------
-cell() { if [ -n "${R[$1.rate]:-}" ]; then printf '%s (%s)' "${R[$1.rate]}" "${R[$1.cpu]}"; else printf -- '-'; fi; }
+cell() { if [ -n "${R[$1.rate]:-}" ]; then printf '%s (%s)' "${R[$1.rate]}" "${R[$1.sccpu]}"; else printf -- '-'; fi; }
 echo
-echo "== summary (msg/s; machine CPU ms per message) =="
+echo "== summary: msg/s (server+client CPU ms per message) =="
 printf '  %-44s %16s %16s %16s %8s\n' load postern Postfix smtp-sink ratio
 idx=0
 for l in "${LOADS[@]}"; do

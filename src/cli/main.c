@@ -8,22 +8,24 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: postern [-c CONFIG] COMMAND [ARGS]\n"
-		     "\n"
-		     "commands:\n"
-		     "  serve [--daemon]           run the server (foreground, or detached with syslog)\n"
-		     "  check-config               check the configuration, print file:line errors\n"
-		     "  user add ADDRESS [--sender ADDR]...   (password on stdin)\n"
-		     "  user del ADDRESS | user list | user passwd ADDRESS | user sender ADDRESS ADDR\n"
-		     "  queue list | queue show ID | queue delete ID | queue retry [ID]\n"
-		     "  version\n"
-		     "\n"
-		     "Without -c, the embedded default configuration is used (etc/postern.conf).\n");
+	fprintf(
+	    out,
+	    "usage: postern [-c CONFIG] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve [--daemon]           run the server (foreground, or detached with syslog)\n"
+	    "  check-config               check the configuration, print file:line errors\n"
+	    "  user add ADDRESS [--sender ADDR]...   (password on stdin)\n"
+	    "  user del ADDRESS | user list | user passwd ADDRESS | user sender ADDRESS ADDR\n"
+	    "  queue list | queue show ID | queue delete ID | queue retry [ID]\n"
+	    "  version\n"
+	    "\n"
+	    "Without -c, the embedded default configuration is used (etc/postern.conf).\n");
 }
 
 /* Subcommands that need the configuration loaded first. */
 static int with_config(const char *path, int (*fn)(int, char **, const struct config *), int argc,
-		       char **argv)
+                       char **argv)
 {
 	struct config cfg;
 	struct buf errors;

@@ -8,7 +8,7 @@
 
 int cli_version(int argc, char **argv)
 {
-	printf("postern %s (libevent %s, %s, SQLite %s)\n", POSTERN_VERSION,
-	       event_get_version(), OpenSSL_version(OPENSSL_VERSION), sqlite3_libversion());
+	printf("postern %s (libevent %s, %s, SQLite %s)\n", POSTERN_VERSION, event_get_version(),
+	       OpenSSL_version(OPENSSL_VERSION), sqlite3_libversion());
 	return 0;
 }

@@ -23,9 +23,14 @@ struct param {
 	const char *doc;
 };
 
-#define S(name, field, def, doc) {name, P_STR, offsetof(struct config, field), def, 0, 0, 0, doc}
+#define S(name, field, def, doc)                                                                   \
+	{                                                                                          \
+		name, P_STR, offsetof(struct config, field), def, 0, 0, 0, doc                     \
+	}
 #define I(name, field, def, min, max, doc)                                                         \
-	{name, P_INT, offsetof(struct config, field), NULL, def, min, max, doc}
+	{                                                                                          \
+		name, P_INT, offsetof(struct config, field), NULL, def, min, max, doc              \
+	}
 
 static const struct param params[] = {
     S("hostname", hostname, "localhost", "name in the banner, EHLO reply and Received headers"),
@@ -75,8 +80,8 @@ static const struct param params[] = {
     I("delivery.timeout", delivery_timeout, 300, 1, 3600, "seconds for one delivery attempt"),
 };
 
-static const char *const list_names[] = {"listeners", "domains", "tls", "limits", "spool",
-					  "delivery"};
+static const char *const list_names[] = {"listeners", "domains", "tls",
+                                         "limits",    "spool",   "delivery"};
 
 const char *config_role_name(enum listener_role role)
 {
@@ -131,7 +136,7 @@ static void param_defaults(struct config *cfg)
 }
 
 static void param_set(struct config *cfg, const struct param *p, config_setting_t *s,
-		      const char *file, struct buf *errors)
+                      const char *file, struct buf *errors)
 {
 	char *base = (char *)cfg + p->offset;
 	int line = (int)config_setting_source_line(s);
@@ -146,14 +151,15 @@ static void param_set(struct config *cfg, const struct param *p, config_setting_
 		*(char **)base = xstrdup(v);
 		return;
 	}
-	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
 		add_error(errors, file, line, "%s: expected an integer", p->name);
 		return;
 	}
 	long long v = config_setting_get_int64(s);
 	if (v < p->min || v > p->max) {
-		add_error(errors, file, line, "%s: %lld is out of range %ld..%ld", p->name, v, p->min,
-			  p->max);
+		add_error(errors, file, line, "%s: %lld is out of range %ld..%ld", p->name, v,
+		          p->min, p->max);
 		return;
 	}
 	*(long *)base = (long)v;
@@ -193,7 +199,7 @@ static const char *member_string(config_setting_t *group, const char *name)
 
 /* Checks that every member of group is one of allowed (NULL-terminated). */
 static void check_members(config_setting_t *group, const char *const *allowed, const char *what,
-			  const char *file, struct buf *errors)
+                          const char *file, struct buf *errors)
 {
 	for (int i = 0; i < config_setting_length(group); i++) {
 		config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
@@ -204,20 +210,20 @@ static void check_members(config_setting_t *group, const char *const *allowed, c
 				ok = 1;
 		if (!ok)
 			add_error(errors, setting_file(m, file), (int)config_setting_source_line(m),
-				  "unknown setting '%s' in %s", name ? name : "?", what);
+			          "unknown setting '%s' in %s", name ? name : "?", what);
 	}
 }
 
 static void read_listeners(struct config *cfg, config_setting_t *list, const char *file,
-			   struct buf *errors)
+                           struct buf *errors)
 {
-	static const char *const allowed[] = {"name", "role", "address", "tls_cert", "tls_key",
-					      NULL};
+	static const char *const allowed[] = {"name",     "role",    "address",
+	                                      "tls_cert", "tls_key", NULL};
 	int n = config_setting_length(list);
 
 	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
 		add_error(errors, file, (int)config_setting_source_line(list),
-			  "listeners: expected a list ( {...}, ... )");
+		          "listeners: expected a list ( {...}, ... )");
 		return;
 	}
 	cfg->listeners = xcalloc((size_t)n + 1, sizeof(*cfg->listeners));
@@ -228,7 +234,8 @@ static void read_listeners(struct config *cfg, config_setting_t *list, const cha
 		const char *role, *addr, *name;
 
 		if (!config_setting_is_group(l)) {
-			add_error(errors, file, line, "listeners: each entry must be a group { ... }");
+			add_error(errors, file, line,
+			          "listeners: each entry must be a group { ... }");
 			continue;
 		}
 		check_members(l, allowed, "a listener", file, errors);
@@ -236,7 +243,8 @@ static void read_listeners(struct config *cfg, config_setting_t *list, const cha
 		role = member_string(l, "role");
 		addr = member_string(l, "address");
 		if (role == NULL || addr == NULL) {
-			add_error(errors, file, line, "listener: 'role' and 'address' are required");
+			add_error(errors, file, line,
+			          "listener: 'role' and 'address' are required");
 			continue;
 		}
 		if (strcmp(role, "mx") == 0)
@@ -247,18 +255,18 @@ static void read_listeners(struct config *cfg, config_setting_t *list, const cha
 			lc->role = ROLE_SUBMISSIONS;
 		else {
 			add_error(errors, file, line,
-				  "listener: unknown role '%s' (mx, submission or submissions)",
-				  role);
+			          "listener: unknown role '%s' (mx, submission or submissions)",
+			          role);
 			continue;
 		}
 		if (split_address(addr, &lc->host, &lc->port) < 0) {
 			add_error(errors, file, line,
-				  "listener: address '%s' is not host:port or [v6]:port", addr);
+			          "listener: address '%s' is not host:port or [v6]:port", addr);
 			continue;
 		}
 		lc->name = xstrdup(name ? name : role);
-		lc->tls_cert = member_string(l, "tls_cert") ? xstrdup(member_string(l, "tls_cert"))
-							    : NULL;
+		lc->tls_cert =
+		    member_string(l, "tls_cert") ? xstrdup(member_string(l, "tls_cert")) : NULL;
 		lc->tls_key =
 		    member_string(l, "tls_key") ? xstrdup(member_string(l, "tls_key")) : NULL;
 		cfg->nlisteners++;
@@ -266,14 +274,14 @@ static void read_listeners(struct config *cfg, config_setting_t *list, const cha
 }
 
 static void read_domains(struct config *cfg, config_setting_t *list, const char *file,
-			 struct buf *errors)
+                         struct buf *errors)
 {
 	static const char *const allowed[] = {"name", "delivery", "maildir", "lmtp", NULL};
 	int n = config_setting_length(list);
 
 	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
 		add_error(errors, file, (int)config_setting_source_line(list),
-			  "domains: expected a list ( {...}, ... )");
+		          "domains: expected a list ( {...}, ... )");
 		return;
 	}
 	cfg->domains = xcalloc((size_t)n + 1, sizeof(*cfg->domains));
@@ -284,7 +292,8 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 		const char *name, *method;
 
 		if (!config_setting_is_group(d)) {
-			add_error(errors, file, line, "domains: each entry must be a group { ... }");
+			add_error(errors, file, line,
+			          "domains: each entry must be a group { ... }");
 			continue;
 		}
 		check_members(d, allowed, "a domain", file, errors);
@@ -302,16 +311,16 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 			dc->method = DELIVER_DISCARD;
 		else {
 			add_error(errors, file, line,
-				  "domain %s: unknown delivery '%s' (maildir, lmtp or discard)",
-				  name, method);
+			          "domain %s: unknown delivery '%s' (maildir, lmtp or discard)",
+			          name, method);
 			continue;
 		}
 		dc->name = xstrdup(name);
 		for (char *c = dc->name; *c; c++)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
-		dc->maildir = member_string(d, "maildir") ? xstrdup(member_string(d, "maildir"))
-							  : NULL;
+		dc->maildir =
+		    member_string(d, "maildir") ? xstrdup(member_string(d, "maildir")) : NULL;
 		dc->lmtp = member_string(d, "lmtp") ? xstrdup(member_string(d, "lmtp")) : NULL;
 		cfg->ndomains++;
 	}
@@ -319,7 +328,7 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 
 /* Walks every scalar, flattening groups to dotted names. */
 static void read_group(struct config *cfg, config_setting_t *group, const char *prefix,
-		       const char *file, struct buf *errors)
+                       const char *file, struct buf *errors)
 {
 	for (int i = 0; i < config_setting_length(group); i++) {
 		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
@@ -365,7 +374,7 @@ static void check_semantics(struct config *cfg, const char *file, struct buf *er
 	if (strcmp(cfg->tls_min_version, "TLSv1.2") != 0 &&
 	    strcmp(cfg->tls_min_version, "TLSv1.3") != 0)
 		add_error(errors, file, 0, "tls.min_version: '%s' is not TLSv1.2 or TLSv1.3",
-			  cfg->tls_min_version);
+		          cfg->tls_min_version);
 	if (cfg->retry_min > cfg->retry_max)
 		add_error(errors, file, 0, "delivery.retry_min is larger than delivery.retry_max");
 	if (strchr(cfg->postmaster, '@') == NULL)
@@ -376,9 +385,9 @@ static void check_semantics(struct config *cfg, const char *file, struct buf *er
 		const struct domain_conf *d = &cfg->domains[i];
 		if (d->method == DELIVER_LMTP && !(d->lmtp && d->lmtp[0]) && !cfg->delivery_lmtp[0])
 			add_error(errors, file, 0,
-				  "domain %s: delivery is lmtp but neither its 'lmtp' nor "
-				  "delivery.lmtp names a server",
-				  d->name);
+			          "domain %s: delivery is lmtp but neither its 'lmtp' nor "
+			          "delivery.lmtp names a server",
+			          d->name);
 		for (size_t j = 0; j < i; j++)
 			if (strcasecmp(cfg->domains[j].name, d->name) == 0)
 				add_error(errors, file, 0, "domain %s is listed twice", d->name);
@@ -388,8 +397,8 @@ static void check_semantics(struct config *cfg, const char *file, struct buf *er
 			if (strcmp(cfg->listeners[i].host, cfg->listeners[j].host) == 0 &&
 			    strcmp(cfg->listeners[i].port, cfg->listeners[j].port) == 0)
 				add_error(errors, file, 0, "listeners %s and %s share %s:%s",
-					  cfg->listeners[j].name, cfg->listeners[i].name,
-					  cfg->listeners[i].host, cfg->listeners[i].port);
+				          cfg->listeners[j].name, cfg->listeners[i].name,
+				          cfg->listeners[i].host, cfg->listeners[i].port);
 }
 
 int config_load(const char *path, struct config *cfg, struct buf *errors)
@@ -410,7 +419,7 @@ int config_load(const char *path, struct config *cfg, struct buf *errors)
 			buf_printf(errors, "%s:0: cannot read the file\n", file);
 		else
 			add_error(errors, config_error_file(&lc) ? config_error_file(&lc) : file,
-				  config_error_line(&lc), "%s", config_error_text(&lc));
+			          config_error_line(&lc), "%s", config_error_text(&lc));
 		config_destroy(&lc);
 		config_free(cfg);
 		return -1;
@@ -466,9 +475,9 @@ void config_reference(struct buf *out)
 		const struct param *p = &params[i];
 		if (p->type == P_STR)
 			buf_printf(out, "%s (string, default \"%s\"): %s\n", p->name, p->def_str,
-				   p->doc);
+			           p->doc);
 		else
 			buf_printf(out, "%s (integer %ld..%ld, default %ld): %s\n", p->name, p->min,
-				   p->max, p->def_int, p->doc);
+			           p->max, p->def_int, p->doc);
 	}
 }

@@ -66,7 +66,7 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	/* One fprintf per line so that lines from several processes do not
 	 * interleave inside a line (stderr is unbuffered, one write). */
 	fprintf(stderr, "%s.%03dZ proc=%s pid=%d level=%s %s\n", ts, (int)(tv.tv_usec / 1000),
-		log_process, (int)getpid(), level_name(lvl), line);
+	        log_process, (int)getpid(), level_name(lvl), line);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)

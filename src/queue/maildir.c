@@ -193,9 +193,9 @@ static enum maildir_result fail(char *err, size_t errsize, const char *what, con
 	return MAILDIR_TEMP;
 }
 
-enum maildir_result maildir_deliver(const char *dir, const char *host, const char *sender,
-                                    const char *rcpt, const char *body, size_t len, char *err,
-                                    size_t errsize)
+enum maildir_result maildir_deliver(const char *dir, const char *host, const char *unique,
+                                    const char *sender, const char *rcpt, const char *body,
+                                    size_t len, char *err, size_t errsize)
 {
 	char head[2048], name[256], hostbuf[128], tmp[PATH_MAX], new[PATH_MAX];
 	struct timeval tv;
@@ -210,16 +210,19 @@ enum maildir_result maildir_deliver(const char *dir, const char *host, const cha
 		return fail(err, errsize, "cannot create Maildir", dir);
 	host_part(host, hostbuf, sizeof(hostbuf));
 
+	/* The name in new/ depends only on the message and the recipient, so
+	 * that a delivery repeated after a crash (its outcome not recorded)
+	 * finds its own earlier file instead of making a second copy. */
+	gettimeofday(&tv, NULL);
+	if (snprintf(name, sizeof(name), "%s.%s", unique, hostbuf) >= (int)sizeof(name) ||
+	    snprintf(new, sizeof(new), "%s/new/%s", dir, name) >= (int)sizeof(new))
+		goto too_long;
 	for (int attempt = 0;; attempt++) {
-		gettimeofday(&tv, NULL);
-		snprintf(name, sizeof(name), "%lld.M%ldP%ldQ%u.%s", (long long)tv.tv_sec,
-		         (long)tv.tv_usec, (long)getpid(),
-		         atomic_fetch_add(&maildir_counter, 1) + 1, hostbuf);
-		if (snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name) >= (int)sizeof(tmp) ||
-		    snprintf(new, sizeof(new), "%s/new/%s", dir, name) >= (int)sizeof(new)) {
-			snprintf(err, errsize, "Maildir path too long");
-			return MAILDIR_PERM;
-		}
+		if (snprintf(tmp, sizeof(tmp), "%s/tmp/%lld.M%ldP%ldQ%u.%s", dir,
+		             (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+		             atomic_fetch_add(&maildir_counter, 1) + 1,
+		             hostbuf) >= (int)sizeof(tmp))
+			goto too_long;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			break;
@@ -241,7 +244,7 @@ enum maildir_result maildir_deliver(const char *dir, const char *host, const cha
 	}
 	/* link, not rename: a name that already exists in new/ is an error
 	 * rather than a message silently replaced. */
-	if (link(tmp, new) < 0) {
+	if (link(tmp, new) < 0 && errno != EEXIST) {
 		enum maildir_result r = fail(err, errsize, "cannot link", new);
 		unlink(tmp);
 		return r;
@@ -251,4 +254,7 @@ enum maildir_result maildir_deliver(const char *dir, const char *host, const cha
 	if (sync_dir(tmp) < 0)
 		return fail(err, errsize, "cannot sync", tmp);
 	return MAILDIR_OK;
+too_long:
+	snprintf(err, errsize, "Maildir path too long");
+	return MAILDIR_PERM;
 }

@@ -22,10 +22,13 @@ int maildir_path(const char *tmpl, const char *addr, char *out, size_t outsize, 
 
 /* Delivers body (CRLF lines, as received) to the Maildir at dir, creating
  * dir and its cur/ new/ tmp/ when needed, with "Return-Path: <sender>" and
- * "Delivered-To: rcpt" prepended.  host names this machine in the file
- * name.  On failure err says why. */
-enum maildir_result maildir_deliver(const char *dir, const char *host, const char *sender,
-                                    const char *rcpt, const char *body, size_t len, char *err,
-                                    size_t errsize);
+ * "Delivered-To: rcpt" prepended.  The file in new/ is named
+ * "unique.host": unique must name this message and recipient and nothing
+ * else (queue id and recipient index), so that repeating a delivery whose
+ * outcome was lost is a no-op while the first copy is still in new/.
+ * On failure err says why. */
+enum maildir_result maildir_deliver(const char *dir, const char *host, const char *unique,
+                                    const char *sender, const char *rcpt, const char *body,
+                                    size_t len, char *err, size_t errsize);
 
 #endif

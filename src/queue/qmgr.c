@@ -321,9 +321,12 @@ static void deliver_maildir(struct qmgr *q, const struct due *r, const struct do
 
 	if (maildir_path(tmpl, r->addr, dir, sizeof(dir), err, sizeof(err)) < 0)
 		res = MAILDIR_PERM;
-	else
-		res = maildir_deliver(dir, q->cfg->hostname, r->sender, r->addr, b->data, b->len,
-		                      err, sizeof(err));
+	else {
+		char unique[128];
+		snprintf(unique, sizeof(unique), "%lld.%s_%lld", r->arrival, r->msg_id, r->idx);
+		res = maildir_deliver(dir, q->cfg->hostname, unique, r->sender, r->addr, b->data,
+		                      b->len, err, sizeof(err));
+	}
 	record(q, r,
 	       res == MAILDIR_OK     ? OUT_DELIVERED
 	       : res == MAILDIR_TEMP ? OUT_TEMP

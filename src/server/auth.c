@@ -1,13 +1,14 @@
 /* SMTP AUTH (RFC 4954) with the PLAIN (RFC 4616) and LOGIN mechanisms,
  * offered only under TLS on the submission listeners.  Password checks
  * run on the worker's pool (yescrypt is deliberately slow); failures are
- * delayed and counted per client address. */
+ * delayed and counted per client address across all workers. */
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "server/session.h"
 #include "server/worker.h"
 #include "store/accounts.h"
+#include "store/counters.h"
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -22,6 +23,9 @@
 
 struct auth_job {
 	struct session *s;
+	char key[80];
+	long max_failures, window;
+	int blocked;
 	char user[256];
 	char password[1024];
 	enum accounts_status result;
@@ -55,21 +59,6 @@ static int auth_decode(const char *in, size_t len, unsigned char *out, size_t ou
 	return n - (int)pad;
 }
 
-static int auth_blocked(struct session *s)
-{
-	const struct config *cfg = s->worker->cfg;
-	struct client *c = worker_client(s->worker, s->ip, 0);
-	time_t now = time(NULL);
-
-	if (c == NULL)
-		return 0;
-	if (now - c->auth_window_start > cfg->auth_failure_window) {
-		c->auth_failures = 0;
-		c->auth_window_start = now;
-	}
-	return c->auth_failures >= (unsigned)cfg->auth_max_failures;
-}
-
 static void auth_finish(struct auth_job *j)
 {
 	struct session *s = j->s;
@@ -82,7 +71,11 @@ static void auth_finish(struct auth_job *j)
 		return;
 	}
 	s->state = ST_READY;
-	if (j->result == ACCOUNTS_OK) {
+	if (j->blocked) {
+		log_info("event=auth sid=%s ip=%s user=%s result=blocked", s->sid, s->ip, j->user);
+		session_reply(s, 454, "4.7.0", "Too many failed authentications from %s, try later",
+		              s->ip);
+	} else if (j->result == ACCOUNTS_OK) {
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", j->user);
 		log_info("event=auth sid=%s ip=%s user=%s result=pass", s->sid, s->ip, j->user);
 		session_reply(s, 235, "2.7.0", "Authentication successful");
@@ -101,10 +94,21 @@ static void auth_delay_done(evutil_socket_t fd, short what, void *arg)
 	auth_finish(arg);
 }
 
+/* The failure count is kept in the state database so that it holds
+ * across every worker process, whichever one takes the connection. */
 static void auth_work(void *arg)
 {
 	struct auth_job *j = arg;
+	struct counters *c = j->s->worker->counters;
+	time_t now = time(NULL);
+
+	if (counters_hit(c, j->key, 0, j->window, now) >= j->max_failures) {
+		j->blocked = 1;
+		return;
+	}
 	j->result = accounts_authenticate(j->s->worker->accounts, j->user, j->password);
+	if (j->result != ACCOUNTS_OK && j->result != ACCOUNTS_ERROR)
+		counters_hit(c, j->key, 1, j->window, now);
 }
 
 static void auth_checked(void *arg)
@@ -113,23 +117,19 @@ static void auth_checked(void *arg)
 	struct session *s = j->s;
 	const struct config *cfg = s->worker->cfg;
 
-	if (j->result == ACCOUNTS_OK || j->result == ACCOUNTS_ERROR || s->dead) {
+	if (j->result == ACCOUNTS_OK || j->result == ACCOUNTS_ERROR || j->blocked || s->dead) {
 		auth_finish(j);
 		return;
 	}
-	struct client *c = worker_client(s->worker, s->ip, 1);
-	if (c->auth_failures == 0)
-		c->auth_window_start = time(NULL);
-	c->auth_failures++;
 	/* The delay slows down guessing; it holds no thread, only a timer. */
 	struct timeval tv = {.tv_sec = cfg->auth_failure_delay_ms / 1000,
-			     .tv_usec = (cfg->auth_failure_delay_ms % 1000) * 1000};
+	                     .tv_usec = (cfg->auth_failure_delay_ms % 1000) * 1000};
 	j->delay = evtimer_new(s->worker->base, auth_delay_done, j);
 	evtimer_add(j->delay, &tv);
 }
 
 static void auth_verify(struct session *s, const char *user, size_t ulen, const char *pass,
-			size_t plen)
+                        size_t plen)
 {
 	struct auth_job *j;
 
@@ -140,6 +140,9 @@ static void auth_verify(struct session *s, const char *user, size_t ulen, const 
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
+	snprintf(j->key, sizeof(j->key), "auth_fail:%s", s->ip);
+	j->max_failures = s->worker->cfg->auth_max_failures;
+	j->window = s->worker->cfg->auth_failure_window;
 	memcpy(j->user, user, ulen);
 	memcpy(j->password, pass, plen);
 	session_hold(s);
@@ -180,11 +183,6 @@ void auth_start(struct session *s, const char *arg, size_t len)
 	const char *initial = sp ? sp + 1 : NULL;
 	size_t ilen = sp ? len - mlen - 1 : 0;
 
-	if (auth_blocked(s)) {
-		session_reply(s, 454, "4.7.0", "Too many failed authentications from %s, try "
-			      "later", s->ip);
-		return;
-	}
 	s->state = ST_AUTH;
 	s->auth_step = 0;
 	if (mlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0) {
@@ -243,7 +241,7 @@ void auth_continue(struct session *s, const char *line, size_t len)
 		return;
 	}
 	auth_verify(s, s->auth_login_user, strlen(s->auth_login_user), (const char *)dec,
-		    (size_t)n);
+	            (size_t)n);
 	OPENSSL_cleanse(dec, sizeof(dec));
 	s->auth_login_user[0] = '\0';
 }

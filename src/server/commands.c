@@ -45,13 +45,13 @@ void commands_greet(struct session *s)
 	 * (RFC 5321 3.1: a 554 greeting instead of 220). */
 	if (s->worker->nsessions > (size_t)cfg->max_connections) {
 		session_reply(s, 421, "4.7.0", "%s Too many connections, try again later",
-			      hostname(s));
+		              hostname(s));
 		session_close_after(s);
 		return;
 	}
 	if (c && c->conns > (unsigned)cfg->max_connections_per_ip) {
 		session_reply(s, 421, "4.7.0", "%s Too many connections from %s, try again later",
-			      hostname(s), s->ip);
+		              hostname(s), s->ip);
 		session_close_after(s);
 		return;
 	}
@@ -84,9 +84,9 @@ static void do_helo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	}
 	char text[1024];
 	int n = snprintf(text, sizeof(text),
-			 "%s Hello %s [%s]\nPIPELINING\nSIZE %ld\n8BITMIME\nENHANCEDSTATUSCODES\n"
-			 "SMTPUTF8\nCHUNKING",
-			 hostname(s), name, s->ip, cfg->max_message_size);
+	                 "%s Hello %s [%s]\nPIPELINING\nSIZE %ld\n8BITMIME\nENHANCEDSTATUSCODES\n"
+	                 "SMTPUTF8\nCHUNKING",
+	                 hostname(s), name, s->ip, cfg->max_message_size);
 	if (s->listener->tls && !s->tls)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "\nSTARTTLS");
 	/* RFC 8314 and RFC 4954 14: credentials only under TLS, and only on
@@ -121,8 +121,8 @@ static void account_work(void *arg)
 {
 	struct account_job *j = arg;
 	struct accounts *a = j->s->worker->accounts;
-	j->result = j->is_rcpt ? accounts_exists(a, j->addr)
-			       : accounts_sender_allowed(a, j->user, j->addr);
+	j->result =
+	    j->is_rcpt ? accounts_exists(a, j->addr) : accounts_sender_allowed(a, j->user, j->addr);
 }
 
 static void rcpt_add(struct session *s, const char *addr, const char *orcpt)
@@ -148,8 +148,10 @@ static void account_done(void *arg)
 			rcpt_add(s, j->addr, j->orcpt);
 			session_reply(s, 250, "2.1.5", "Ok");
 		} else if (j->result == ACCOUNTS_NOT_FOUND) {
-			session_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: "
-				      "User unknown", j->orcpt);
+			session_reply(s, 550, "5.1.1",
+			              "<%s>: Recipient address rejected: "
+			              "User unknown",
+			              j->orcpt);
 		} else {
 			session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", j->orcpt);
 		}
@@ -160,8 +162,10 @@ static void account_done(void *arg)
 			session_reply(s, 250, "2.1.0", "Ok");
 		} else if (j->result == ACCOUNTS_NOT_FOUND || j->result == ACCOUNTS_INVALID) {
 			memset(&s->mail, 0, sizeof(s->mail));
-			session_reply(s, 553, "5.7.1", "<%s>: Sender address rejected: not owned "
-				      "by user %s", j->addr, s->auth_user);
+			session_reply(s, 553, "5.7.1",
+			              "<%s>: Sender address rejected: not owned "
+			              "by user %s",
+			              j->addr, s->auth_user);
 		} else {
 			memset(&s->mail, 0, sizeof(s->mail));
 			session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", j->addr);
@@ -189,8 +193,9 @@ static void reply_param_error(struct session *s, enum param_status st, enum addr
 	switch (st) {
 	case PARAM_ADDR:
 		if (ast == ADDR_ROUTE)
-			session_reply(s, 553, "5.1.3", "Source routes, %%-hack and bang paths are "
-				      "not accepted");
+			session_reply(s, 553, "5.1.3",
+			              "Source routes, %%-hack and bang paths are "
+			              "not accepted");
 		else if (ast == ADDR_TOO_LONG)
 			session_reply(s, 501, "5.1.3", "Address too long");
 		else if (ast == ADDR_UTF8_NOT_ALLOWED)
@@ -231,7 +236,7 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 	if (s->mail.size > (uint64_t)cfg->max_message_size) {
 		memset(&s->mail, 0, sizeof(s->mail));
 		session_reply(s, 552, "5.3.4", "Message size exceeds fixed limit of %ld bytes",
-			      cfg->max_message_size);
+		              cfg->max_message_size);
 		return;
 	}
 	if (addr_format(&s->mail.from, addr, sizeof(addr)) < 0) {
@@ -243,8 +248,10 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 		/* Our own users may only send as addresses they own. */
 		if (s->mail.from.is_null) {
 			memset(&s->mail, 0, sizeof(s->mail));
-			session_reply(s, 553, "5.7.1", "<>: Sender address rejected: not owned by "
-				      "user %s", s->auth_user);
+			session_reply(s, 553, "5.7.1",
+			              "<>: Sender address rejected: not owned by "
+			              "user %s",
+			              s->auth_user);
 			return;
 		}
 		account_check(s, 0, addr, addr);
@@ -401,15 +408,17 @@ static void cmd_quit(struct session *s, const struct smtp_cmd *c)
 
 static void cmd_help(struct session *s, const struct smtp_cmd *c)
 {
-	session_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT "
-		      "HELP VRFY STARTTLS AUTH");
+	session_reply(s, 214, "2.0.0",
+	              "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT "
+	              "HELP VRFY STARTTLS AUTH");
 }
 
 static void cmd_vrfy(struct session *s, const struct smtp_cmd *c)
 {
 	/* RFC 5321 3.5.3: 252 so that nobody can enumerate our users. */
-	session_reply(s, 252, "2.5.0", "Cannot VRFY user, but will accept message and attempt "
-		      "delivery");
+	session_reply(s, 252, "2.5.0",
+	              "Cannot VRFY user, but will accept message and attempt "
+	              "delivery");
 }
 
 static void cmd_expn(struct session *s, const struct smtp_cmd *c)
@@ -489,7 +498,7 @@ void commands_dispatch(struct session *s, const char *line, size_t len)
 				session_reply(s, 503, "5.5.1", "Need MAIL before RCPT");
 			else if (c.verb == CMD_DATA || c.verb == CMD_BDAT)
 				session_reply(s, 503, "5.5.1", "Need RCPT before %s",
-					      c.verb == CMD_DATA ? "DATA" : "BDAT");
+				              c.verb == CMD_DATA ? "DATA" : "BDAT");
 			else
 				session_reply(s, 503, "5.5.1", "Bad sequence of commands");
 			if (c.verb == CMD_BDAT) {
@@ -546,17 +555,17 @@ void commands_message_end(struct session *s, enum data_error err)
 	case DATA_ERR_BARE_CR:
 		/* RFC 5321 2.3.8: SMTP smuggling protection. */
 		session_reply(s, 554, "5.6.0", "Message refused: bare %s in message text",
-			      err == DATA_ERR_BARE_LF ? "LF" : "CR");
+		              err == DATA_ERR_BARE_LF ? "LF" : "CR");
 		session_reset_transaction(s);
 		return;
 	case DATA_ERR_LINE_TOO_LONG:
 		session_reply(s, 554, "5.6.0", "Message refused: line longer than %ld octets",
-			      cfg->max_line_length);
+		              cfg->max_line_length);
 		session_reset_transaction(s);
 		return;
 	case DATA_ERR_TOO_BIG:
 		session_reply(s, 552, "5.3.4", "Message size exceeds fixed limit of %ld bytes",
-			      cfg->max_message_size);
+		              cfg->max_message_size);
 		session_reset_transaction(s);
 		return;
 	}
@@ -579,10 +588,10 @@ void commands_message_end(struct session *s, enum data_error err)
 	m->arrival = time(NULL);
 	m->body = s->body;
 	s->body = NULL;
-	log_info("event=received sid=%s queue_id=%s ip=%s from=<%s> nrcpt=%zu size=%llu%s%s", s->sid,
-		 s->queue_id, s->ip, m->sender, m->nrcpt,
-		 (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",
-		 m->auth_user ? m->auth_user : "");
+	log_info("event=received sid=%s queue_id=%s ip=%s from=<%s> nrcpt=%zu size=%llu%s%s",
+	         s->sid, s->queue_id, s->ip, m->sender, m->nrcpt,
+	         (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",
+	         m->auth_user ? m->auth_user : "");
 	session_hold(s);
 	s->waiting = 1;
 	spool_commit(s->worker->spool, m, message_committed, s);

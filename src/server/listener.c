@@ -15,14 +15,14 @@
 static int listen_one(const struct listener_conf *lc, long backlog, char *err, size_t errsize)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+	                         .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
 	struct addrinfo *ai;
 	int fd, one = 1, rc;
 
 	rc = getaddrinfo(lc->host, lc->port, &hints, &ai);
 	if (rc != 0) {
 		snprintf(err, errsize, "listener %s: %s:%s: %s", lc->name, lc->host, lc->port,
-			 gai_strerror(rc));
+		         gai_strerror(rc));
 		return -1;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -37,7 +37,7 @@ static int listen_one(const struct listener_conf *lc, long backlog, char *err, s
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, (int)backlog) < 0) {
 		snprintf(err, errsize, "listener %s: cannot listen on %s:%s: %s", lc->name,
-			 lc->host, lc->port, strerror(errno));
+		         lc->host, lc->port, strerror(errno));
 		close(fd);
 		freeaddrinfo(ai);
 		return -1;
@@ -46,8 +46,7 @@ static int listen_one(const struct listener_conf *lc, long backlog, char *err, s
 	return fd;
 }
 
-static struct listener *find_same(const struct listener_conf *lc, struct listener *old,
-				  size_t nold)
+static struct listener *find_same(const struct listener_conf *lc, struct listener *old, size_t nold)
 {
 	for (size_t i = 0; i < nold; i++)
 		if (old[i].fds && strcmp(old[i].conf->host, lc->host) == 0 &&
@@ -63,7 +62,8 @@ static void listeners_giveback(struct listener *ls, size_t n, struct listener *o
 	for (size_t i = 0; i < n; i++) {
 		struct listener *same = NULL;
 		for (size_t k = 0; k < nold; k++)
-			if (old[k].fds == NULL && strcmp(old[k].conf->host, ls[i].conf->host) == 0 &&
+			if (old[k].fds == NULL &&
+			    strcmp(old[k].conf->host, ls[i].conf->host) == 0 &&
 			    strcmp(old[k].conf->port, ls[i].conf->port) == 0)
 				same = &old[k];
 		if (same && ls[i].fds) {
@@ -77,7 +77,7 @@ static void listeners_giveback(struct listener *ls, size_t n, struct listener *o
 }
 
 int listeners_reopen(const struct config *cfg, int nworkers, struct listener *old, size_t nold,
-		     struct listener **out, size_t *nout, char *err, size_t errsize)
+                     struct listener **out, size_t *nout, char *err, size_t errsize)
 {
 	struct listener *ls = xcalloc(cfg->nlisteners, sizeof(*ls));
 
@@ -111,7 +111,7 @@ int listeners_reopen(const struct config *cfg, int nworkers, struct listener *ol
 }
 
 int listeners_open(const struct config *cfg, int nworkers, struct listener **out, size_t *nout,
-		   char *err, size_t errsize)
+                   char *err, size_t errsize)
 {
 	return listeners_reopen(cfg, nworkers, NULL, 0, out, nout, err, errsize);
 }

@@ -18,11 +18,11 @@ struct listener {
 /* Opens nworkers sockets for each configured listener.  On failure returns
  * -1 with a message in err. */
 int listeners_open(const struct config *cfg, int nworkers, struct listener **out, size_t *nout,
-		   char *err, size_t errsize);
+                   char *err, size_t errsize);
 /* Reuses the sockets of old for listeners with the same address; opens the
  * new ones, closes the ones no longer configured. */
 int listeners_reopen(const struct config *cfg, int nworkers, struct listener *old, size_t nold,
-		     struct listener **out, size_t *nout, char *err, size_t errsize);
+                     struct listener **out, size_t *nout, char *err, size_t errsize);
 void listeners_close(struct listener *l, size_t n);
 
 #endif

@@ -165,9 +165,9 @@ static int prepare(struct master *m, struct config *cfg, char *err, size_t errsi
 		pw = getpwnam(cfg->user);
 		if (pw == NULL) {
 			snprintf(err, errsize,
-				 "user '%s' does not exist: create it (useradd --system %s) or set "
-				 "user in the configuration",
-				 cfg->user, cfg->user);
+			         "user '%s' does not exist: create it (useradd --system %s) or set "
+			         "user in the configuration",
+			         cfg->user, cfg->user);
 			return -1;
 		}
 		m->uid = pw->pw_uid;
@@ -176,7 +176,7 @@ static int prepare(struct master *m, struct config *cfg, char *err, size_t errsi
 	}
 	if (mkdir_p(cfg->state_dir, 0755) < 0) {
 		snprintf(err, errsize, "cannot create state_dir %s: %s", cfg->state_dir,
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	if (!cfg->tls_cert[0] &&
@@ -294,10 +294,10 @@ static void note_exit(struct master *m, struct child *c, int status, const char 
 	int quick = time(NULL) - c->started < CRASH_WINDOW;
 	if (WIFSIGNALED(status))
 		log_err("event=child_died proc=%s pid=%d signal=%d", what, (int)c->pid,
-			WTERMSIG(status));
+		        WTERMSIG(status));
 	else
 		log_err("event=child_died proc=%s pid=%d status=%d", what, (int)c->pid,
-			WEXITSTATUS(status));
+		        WEXITSTATUS(status));
 	m->quick_failures = quick ? m->quick_failures + 1 : 0;
 	if (m->quick_failures >= CRASH_LIMIT)
 		fatal("event=giving_up reason=\"children fail right after start; see the lines "
@@ -365,7 +365,7 @@ static void reload(struct master *m)
 	if (prepare(m, cfg, err, sizeof(err)) < 0 ||
 	    (ctx = make_tls(cfg, err, sizeof(err))) == NULL ||
 	    listeners_reopen(cfg, m->nworkers, m->listeners, m->nlisteners, &ls, &nls, err,
-			     sizeof(err)) < 0) {
+	                     sizeof(err)) < 0) {
 		log_err("event=reload_failed error=\"%s\"", err);
 		if (ctx)
 			for (size_t i = 0; ctx[i]; i++)
@@ -480,8 +480,8 @@ int master_run(const char *config_path, int daemonize)
 	start_qmgr(&m);
 	for (size_t i = 0; i < m.nlisteners; i++)
 		log_info("event=listening listener=%s role=%s address=%s:%s",
-			 m.listeners[i].conf->name, config_role_name(m.listeners[i].conf->role),
-			 m.listeners[i].conf->host, m.listeners[i].conf->port);
+		         m.listeners[i].conf->name, config_role_name(m.listeners[i].conf->role),
+		         m.listeners[i].conf->host, m.listeners[i].conf->port);
 	log_info("event=started workers=%d config=%s", m.nworkers, m.cfg->source);
 
 	while (!got_term) {

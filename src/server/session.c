@@ -22,6 +22,8 @@
 
 /* RFC 4954 4: a server must accept AUTH lines of up to 12288 octets. */
 #define AUTH_LINE_MAX 12288
+/* Seconds the last reply of a closing session may take to leave. */
+#define CLOSE_FLUSH_TIMEOUT 10
 
 static void session_read_cb(struct bufferevent *bev, void *arg);
 static void session_write_cb(struct bufferevent *bev, void *arg);
@@ -32,9 +34,9 @@ static void session_switch_to_tls(struct session *s);
 static void session_set_timeouts(struct session *s)
 {
 	const struct config *cfg = s->worker->cfg;
-	struct timeval tv = {
-	    .tv_sec = (s->state == ST_DATA || s->state == ST_BDAT) ? cfg->data_timeout
-								    : cfg->command_timeout};
+	struct timeval tv = {.tv_sec = (s->state == ST_DATA || s->state == ST_BDAT)
+	                                   ? cfg->data_timeout
+	                                   : cfg->command_timeout};
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
@@ -42,7 +44,7 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	session_reply(s, 421, "4.4.2", "%s Session time limit exceeded, closing",
-		      s->worker->cfg->hostname);
+	              s->worker->cfg->hostname);
 	session_close_after(s);
 }
 
@@ -56,9 +58,9 @@ static void ptr_lookup(void *arg)
 {
 	struct ptr_job *j = arg;
 	socklen_t len = j->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						       : sizeof(struct sockaddr_in);
+	                                              : sizeof(struct sockaddr_in);
 	if (getnameinfo((struct sockaddr *)&j->addr, len, j->name, sizeof(j->name), NULL, 0,
-			NI_NAMEREQD) != 0)
+	                NI_NAMEREQD) != 0)
 		j->name[0] = '\0';
 }
 
@@ -77,7 +79,7 @@ static void ptr_done(void *arg)
 }
 
 struct session *session_new(struct worker *w, const struct listener *l, int fd,
-			    const struct sockaddr_storage *peer, socklen_t peerlen)
+                            const struct sockaddr_storage *peer, socklen_t peerlen)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 	const struct config *cfg = w->cfg;
@@ -89,7 +91,7 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 	s->fd = fd;
 	memcpy(&s->peer, peer, peerlen < sizeof(s->peer) ? peerlen : sizeof(s->peer));
 	if (getnameinfo((struct sockaddr *)peer, peerlen, s->ip, sizeof(s->ip), NULL, 0,
-			NI_NUMERICHOST) != 0)
+	                NI_NUMERICHOST) != 0)
 		snprintf(s->ip, sizeof(s->ip), "unknown");
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->state = ST_GREETING;
@@ -97,7 +99,7 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 	if (l->conf->role == ROLE_SUBMISSIONS) {
 		SSL *ssl = SSL_new(l->tls);
 		s->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-							BEV_OPT_CLOSE_ON_FREE);
+		                                        BEV_OPT_CLOSE_ON_FREE);
 		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 		s->state = ST_TLS;
 	} else {
@@ -170,7 +172,7 @@ static void session_end(struct session *s, const char *why)
 	if (s->dead)
 		return;
 	log_info("event=disconnect sid=%s ip=%s reason=%s messages=%lu errors=%d", s->sid, s->ip,
-		 why, s->messages, s->errors);
+	         why, s->messages, s->errors);
 	s->dead = 1;
 	if (s->bev) {
 		bufferevent_free(s->bev);
@@ -211,8 +213,8 @@ void session_reply(struct session *s, int code, const char *ecode, const char *f
 	for (;;) {
 		const char *nl = strchr(line, '\n');
 		int n = snprintf(out + off, sizeof(out) - off, "%d%c%s%s%.*s\r\n", code,
-				 nl ? '-' : ' ', ecode ? ecode : "", ecode ? " " : "",
-				 nl ? (int)(nl - line) : (int)strlen(line), line);
+		                 nl ? '-' : ' ', ecode ? ecode : "", ecode ? " " : "",
+		                 nl ? (int)(nl - line) : (int)strlen(line), line);
 		if (n < 0 || (size_t)n >= sizeof(out) - off)
 			break;
 		off += (size_t)n;
@@ -225,13 +227,13 @@ void session_reply(struct session *s, int code, const char *ecode, const char *f
 	if (code >= 400) {
 		/* One fixed shape for every reject, for grep and fail2ban. */
 		log_info("event=reject sid=%s ip=%s helo=%s from=<%s> state=%d code=%d ecode=%s "
-			 "text=\"%s\"",
-			 s->sid, s->ip, s->helo[0] ? s->helo : "-", s->mail_from, s->state, code,
-			 ecode ? ecode : "-", text);
+		         "text=\"%s\"",
+		         s->sid, s->ip, s->helo[0] ? s->helo : "-", s->mail_from, s->state, code,
+		         ecode ? ecode : "-", text);
 		if (code != 421 && ++s->errors >= s->worker->cfg->max_errors) {
 			s->errors = -1000000; /* the 421 below must not recurse */
 			session_reply(s, 421, "4.7.0", "%s Too many errors, closing connection",
-				      s->worker->cfg->hostname);
+			              s->worker->cfg->hostname);
 			session_close_after(s);
 		}
 	}
@@ -246,8 +248,13 @@ void session_close_after(struct session *s)
 	if (s->bev == NULL)
 		return;
 	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
 		session_end(s, "closed");
+		return;
+	}
+	struct timeval flush = {.tv_sec = CLOSE_FLUSH_TIMEOUT};
+	bufferevent_set_timeouts(s->bev, NULL, &flush);
+	bufferevent_enable(s->bev, EV_WRITE);
 }
 
 void session_drain(struct session *s)
@@ -256,7 +263,8 @@ void session_drain(struct session *s)
 	/* Idle sessions are told at once; a session in a transaction is told
 	 * when it ends (commands_dispatch checks draining). */
 	if ((s->state == ST_READY || s->state == ST_HELO) && !s->waiting) {
-		session_reply(s, 421, "4.3.2", "%s Service shutting down", s->worker->cfg->hostname);
+		session_reply(s, 421, "4.3.2", "%s Service shutting down",
+		              s->worker->cfg->hostname);
 		session_close_after(s);
 	}
 }
@@ -286,7 +294,7 @@ static void session_tls_ready(struct session *s)
 	snprintf(s->tls_version, sizeof(s->tls_version), "%s", SSL_get_version(ssl));
 	snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s", SSL_get_cipher_name(ssl));
 	log_info("event=tls sid=%s ip=%s version=%s cipher=%s", s->sid, s->ip, s->tls_version,
-		 s->tls_cipher);
+	         s->tls_cipher);
 	if (s->listener->conf->role == ROLE_SUBMISSIONS) {
 		/* Implicit TLS: the banner follows the handshake (and the PTR
 		 * lookup, which may still be running). */
@@ -312,12 +320,14 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		session_reply(s, 421, "4.4.2", "%s Timeout exceeded, closing",
-			      s->worker->cfg->hostname);
-		session_close_after(s);
-		/* The reply may not drain to a client that reads nothing. */
-		if (!s->dead)
+		/* A client that does not even read our last reply is dropped. */
+		if (s->closing) {
 			session_end(s, "timeout");
+			return;
+		}
+		session_reply(s, 421, "4.4.2", "%s Timeout exceeded, closing",
+		              s->worker->cfg->hostname);
+		session_close_after(s);
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -345,7 +355,7 @@ static void session_switch_to_tls(struct session *s)
 	bufferevent_setfd(plain, -1);
 	bufferevent_free(plain);
 	s->bev = bufferevent_openssl_socket_new(s->worker->base, s->fd, ssl,
-						BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	                                        BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
@@ -410,7 +420,8 @@ static int session_read_bdat(struct session *s, struct evbuffer *in)
 			s->bdat_prev_cr = p[k] == '\r';
 		}
 		s->bdat_size += len;
-		if (s->bdat_size > (uint64_t)cfg->max_message_size && s->bdat_error == DATA_ERR_NONE)
+		if (s->bdat_size > (uint64_t)cfg->max_message_size &&
+		    s->bdat_error == DATA_ERR_NONE)
 			s->bdat_error = DATA_ERR_TOO_BIG;
 		if (!s->bdat_failed && s->bdat_error == DATA_ERR_NONE)
 			data_sink_body(s, (const char *)p, len);
@@ -430,7 +441,7 @@ static int session_read_bdat(struct session *s, struct evbuffer *in)
 		session_reply(s, 554, "5.5.0", "Transaction already failed, send RSET");
 	} else {
 		session_reply(s, 250, "2.0.0", "%llu octets received",
-			      (unsigned long long)s->bdat_size);
+		              (unsigned long long)s->bdat_size);
 	}
 	return 1;
 }
@@ -439,8 +450,9 @@ static int session_read_bdat(struct session *s, struct evbuffer *in)
 static int session_read_line(struct session *s, struct evbuffer *in)
 {
 	const struct config *cfg = s->worker->cfg;
-	size_t limit = (size_t)cfg->max_command_length > AUTH_LINE_MAX ? (size_t)cfg->max_command_length
-								       : AUTH_LINE_MAX;
+	size_t limit = (size_t)cfg->max_command_length > AUTH_LINE_MAX
+	                   ? (size_t)cfg->max_command_length
+	                   : AUTH_LINE_MAX;
 	struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
 	size_t avail = evbuffer_get_length(in);
 	static char line[65536 + 2];

@@ -56,12 +56,12 @@ struct session {
 	char auth_user[256]; /* "" when not authenticated */
 
 	int errors;
-	int waiting;    /* an asynchronous step is pending; input waits */
-	int closing;    /* close once output is flushed */
-	int dead;       /* connection gone, freed when nothing is pending */
-	int pending;    /* asynchronous jobs that still hold this session */
-	int skip_line;  /* discarding an over-long command line */
-	int draining;   /* the server is shutting down: 421 at the next command */
+	int waiting;   /* an asynchronous step is pending; input waits */
+	int closing;   /* close once output is flushed */
+	int dead;      /* connection gone, freed when nothing is pending */
+	int pending;   /* asynchronous jobs that still hold this session */
+	int skip_line; /* discarding an over-long command line */
+	int draining;  /* the server is shutting down: 421 at the next command */
 
 	/* transaction */
 	char queue_id[ID_LEN + 1];
@@ -71,11 +71,11 @@ struct session {
 	size_t nrcpt;
 	struct spool_body *body;
 	struct data_reader data;
-	int body_error;       /* spool write failed during DATA/BDAT */
-	uint64_t bdat_left;   /* bytes still to read of the current chunk */
+	int body_error;     /* spool write failed during DATA/BDAT */
+	uint64_t bdat_left; /* bytes still to read of the current chunk */
 	int bdat_last;
-	int bdat_failed;      /* a chunk was refused: the rest are only read */
-	int bdat_prev_cr;     /* last BDAT byte was CR (bare CR/LF checking) */
+	int bdat_failed;  /* a chunk was refused: the rest are only read */
+	int bdat_prev_cr; /* last BDAT byte was CR (bare CR/LF checking) */
 	enum data_error bdat_error;
 	uint64_t bdat_size;
 
@@ -84,12 +84,12 @@ struct session {
 	int auth_step;
 	char auth_login_user[256];
 
-	unsigned long messages; /* accepted in this session */
+	unsigned long messages;      /* accepted in this session */
 	struct session *next, *prev; /* the worker's list */
 };
 
 struct session *session_new(struct worker *w, const struct listener *l, int fd,
-			    const struct sockaddr_storage *peer, socklen_t peerlen);
+                            const struct sockaddr_storage *peer, socklen_t peerlen);
 /* Formats, sends and (for 4xx/5xx) logs and counts one reply.  Every reply
  * of the server leaves through here.  text may hold several lines
  * separated by \n: they become a multi-line reply. */

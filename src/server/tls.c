@@ -25,7 +25,7 @@ static void tls_error(char *err, size_t errsize, const char *what, const char *p
 }
 
 SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *min_version, char *err,
-			size_t errsize)
+                        size_t errsize)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -35,9 +35,9 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *min_versi
 	}
 	/* TLS 1.2 and 1.3 only (RFC 8996 retires the older ones). */
 	SSL_CTX_set_min_proto_version(ctx, strcmp(min_version, "TLSv1.3") == 0 ? TLS1_3_VERSION
-									   : TLS1_2_VERSION);
+	                                                                       : TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-				     SSL_OP_CIPHER_SERVER_PREFERENCE);
+	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"postern", 7);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
@@ -115,7 +115,7 @@ int tls_ensure_selfsigned(const char *state_dir, const char *hostname, char *err
 	X509_set_pubkey(x, pkey);
 	X509_NAME *name = X509_get_subject_name(x);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)hostname, -1,
-				   -1, 0);
+	                           -1, 0);
 	X509_set_issuer_name(x, name);
 	char san[300];
 	snprintf(san, sizeof(san), "DNS:%s", hostname);

@@ -11,7 +11,7 @@
 /* Creates the server context for cert/key (PEM files).  NULL and err on
  * failure. */
 SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *min_version, char *err,
-			size_t errsize);
+                        size_t errsize);
 /* Makes <state_dir>/tls/{cert,key}.pem for hostname unless they exist. */
 int tls_ensure_selfsigned(const char *state_dir, const char *hostname, char *err, size_t errsize);
 

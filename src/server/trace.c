@@ -30,11 +30,11 @@ int trace_received(const struct session *s, struct buf *out)
 	/* The client's own HELO is quoted as given; what we know for certain
 	 * (its address and PTR name) follows in parentheses. */
 	rc |= buf_printf(out, "Received: from %s (%s [%s])\r\n\tby %s (postern) with %s id %s\r\n",
-			 s->helo[0] ? s->helo : "unknown", s->rdns[0] ? s->rdns : "unknown", s->ip,
-			 s->worker->cfg->hostname, trace_protocol(s), s->queue_id);
+	                 s->helo[0] ? s->helo : "unknown", s->rdns[0] ? s->rdns : "unknown", s->ip,
+	                 s->worker->cfg->hostname, trace_protocol(s), s->queue_id);
 	if (s->tls)
 		rc |= buf_printf(out, "\t(using %s with cipher %s)\r\n", s->tls_version,
-				 s->tls_cipher);
+		                 s->tls_cipher);
 	/* One recipient only: naming several would disclose the others. */
 	if (s->nrcpt == 1)
 		rc |= buf_printf(out, "\tfor <%s>; %s\r\n", s->rcpts[0].orcpt, date);

@@ -9,6 +9,7 @@
 #include "queue/spool.h"
 #include "server/session.h"
 #include "store/accounts.h"
+#include "store/counters.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -48,12 +49,9 @@ struct client *worker_client(struct worker *w, const char *ip, int create)
 
 void worker_client_release(struct worker *w, struct client *c)
 {
-	const struct config *cfg = w->cfg;
 	unsigned b = hash_ip(c->ip) % w->nbuckets;
 
-	/* Keep the entry while it still counts failed AUTH attempts. */
-	if (c->conns > 0 ||
-	    (c->auth_failures > 0 && time(NULL) - c->auth_window_start <= cfg->auth_failure_window))
+	if (c->conns > 0)
 		return;
 	for (struct client **pp = &w->clients[b]; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -94,7 +92,7 @@ struct accept_ctx {
 };
 
 static void worker_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *addr,
-			     int len, void *arg)
+                             int len, void *arg)
 {
 	struct accept_ctx *ax = arg;
 	struct worker *w = ax->w;
@@ -156,7 +154,7 @@ static void worker_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 _Noreturn void worker_main(const struct config *cfg, int index, struct listener *listeners,
-			   size_t nlisteners, int notify_fd)
+                           size_t nlisteners, int notify_fd)
 {
 	struct worker w;
 	char err[512];
@@ -178,6 +176,9 @@ _Noreturn void worker_main(const struct config *cfg, int index, struct listener 
 	w.accounts = accounts_open(cfg->state_dir, err, sizeof(err));
 	if (w.accounts == NULL)
 		fatal("worker: %s", err);
+	w.counters = counters_open(cfg->state_dir, err, sizeof(err));
+	if (w.counters == NULL)
+		fatal("worker: %s", err);
 	w.spool = spool_open(cfg, w.base, notify_fd, err, sizeof(err));
 	if (w.spool == NULL)
 		fatal("worker: %s", err);
@@ -188,9 +189,10 @@ _Noreturn void worker_main(const struct config *cfg, int index, struct listener 
 	for (size_t i = 0; i < nlisteners; i++) {
 		ax[i].w = &w;
 		ax[i].l = &listeners[i];
-		w.accepting[i] = evconnlistener_new(w.base, worker_accept_cb, &ax[i],
-						    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-						    -1, listeners[i].fds[index]);
+		w.accepting[i] = evconnlistener_new(
+		    w.base, worker_accept_cb, &ax[i], LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+		    /* 0: the master already listened with listen_backlog */
+		    0, listeners[i].fds[index]);
 		if (w.accepting[i] == NULL)
 			fatal("worker: cannot accept on listener %s", listeners[i].conf->name);
 	}
@@ -220,6 +222,7 @@ _Noreturn void worker_main(const struct config *cfg, int index, struct listener 
 	spool_close(w.spool);
 	pool_free(w.pool);
 	accounts_close(w.accounts);
+	counters_close(w.counters);
 	log_info("event=worker_exit worker=%d", index);
 	exit(0);
 }

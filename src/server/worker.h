@@ -15,6 +15,7 @@ struct evconnlistener;
 struct pool;
 struct spool;
 struct accounts;
+struct counters;
 struct session;
 struct client;
 
@@ -28,6 +29,7 @@ struct worker {
 	struct pool *pool;
 	struct spool *spool;
 	struct accounts *accounts;
+	struct counters *counters;
 	struct session *sessions;
 	size_t nsessions;
 	struct client **clients; /* hash table by address */
@@ -38,14 +40,12 @@ struct worker {
 
 /* Runs worker index until it is told to stop; never returns. */
 _Noreturn void worker_main(const struct config *cfg, int index, struct listener *listeners,
-			   size_t nlisteners, int notify_fd);
+                           size_t nlisteners, int notify_fd);
 
-/* Connection and AUTH-failure accounting per client address. */
+/* Connections per client address in this worker. */
 struct client {
 	char ip[64];
 	unsigned conns;
-	unsigned auth_failures;
-	time_t auth_window_start;
 	struct client *next;
 };
 struct client *worker_client(struct worker *w, const char *ip, int create);

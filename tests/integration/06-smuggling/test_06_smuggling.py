@@ -144,7 +144,7 @@ def test_starttls_injection_noop_discarded(postern, listener):
         # ...and must not run after the handshake: the first reply is our
         # EHLO's, the connection is not closed by the injected QUIT.
         r = c.cmd("EHLO client.test.example")
-        check(r, 250)
+        check(r, 250, "")
         assert r.lines[0].startswith("mx.test.example"), r
         check(c.cmd("NOOP"), 250, "2.0.0")
 

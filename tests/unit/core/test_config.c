@@ -30,7 +30,7 @@ static int load_text(const char *text, struct config *cfg, struct buf *errors)
 }
 
 #define BASE                                                                                       \
-	"listeners = ( { role = \"mx\"; address = \"127.0.0.1:2525\"; } );\n"                     \
+	"listeners = ( { role = \"mx\"; address = \"127.0.0.1:2525\"; } );\n"                      \
 	"domains = ( { name = \"example.org\"; } );\n"
 
 static void test_embedded(void **state)
@@ -54,10 +54,11 @@ static void test_values(void **state)
 {
 	struct config cfg;
 	struct buf errors;
-	assert_int_equal(load_text(BASE "limits = { max_recipients = 7; };\nhostname = \"mx.example.org\";\n"
-				   "listeners2 = 1;\n",
-				   &cfg, &errors),
-			 -1);
+	assert_int_equal(
+	    load_text(BASE "limits = { max_recipients = 7; };\nhostname = \"mx.example.org\";\n"
+	                   "listeners2 = 1;\n",
+	              &cfg, &errors),
+	    -1);
 	assert_non_null(strstr(errors.data, ":5: unknown setting 'listeners2'"));
 	buf_free(&errors);
 
@@ -77,7 +78,8 @@ struct bad_case {
 static void test_errors(void **state)
 {
 	static const struct bad_case cases[] = {
-	    {BASE "limits = {\n max_recipients = 0;\n};\n", ":4: limits.max_recipients: 0 is out of range"},
+	    {BASE "limits = {\n max_recipients = 0;\n};\n",
+	     ":4: limits.max_recipients: 0 is out of range"},
 	    {BASE "limits = { bogus = 1; };\n", ":3: unknown setting 'limits.bogus'"},
 	    {BASE "hostname = 5;\n", ":3: hostname: expected a string"},
 	    {BASE "workers = \"two\";\n", ":3: workers: expected an integer"},
@@ -109,8 +111,8 @@ static void test_errors(void **state)
 		struct buf errors;
 		int rc = load_text(cases[i].text, &cfg, &errors);
 		if (rc != -1 || strstr(errors.data ? errors.data : "", cases[i].expect) == NULL)
-			fail_msg("case %zu: expected '%s', got rc=%d errors='%s'", i, cases[i].expect,
-				 rc, errors.data ? errors.data : "");
+			fail_msg("case %zu: expected '%s', got rc=%d errors='%s'", i,
+			         cases[i].expect, rc, errors.data ? errors.data : "");
 		buf_free(&errors);
 	}
 }
