@@ -408,6 +408,21 @@ class Dovecot:
 
 
 @pytest.fixture
+def dovecot_stopped(request, ports):
+    """A configured Dovecot, started by the test (d.start())."""
+    if shutil.which("dovecot") is None:
+        pytest.fail("dovecot is not installed (Debian packages dovecot-core, dovecot-lmtpd)")
+    d = Dovecot(ports["lmtp"])
+    yield d
+    d.stop()
+    if _failed(request):
+        print(d.log())
+        print("dovecot files kept in %s" % d.base)
+    else:
+        shutil.rmtree(d.base, ignore_errors=True)
+
+
+@pytest.fixture
 def dovecot(request, ports):
     if shutil.which("dovecot") is None:
         pytest.fail("dovecot is not installed (Debian packages dovecot-core, dovecot-lmtpd)")

@@ -242,3 +242,34 @@ def test_implicit_tls_banner_after_handshake(postern):
         assert "STARTTLS" not in ext
         assert "AUTH" in ext
         dialog(c, [("QUIT", 221, "2.0.0")])
+
+
+def test_user_cli_add_list_del(postern):
+    """Accounts are managed with the CLI while the server runs: a new
+    account receives mail and can log in at once; a deleted one cannot."""
+    postern.add_user("carol@test.example", "carol-password", ["c@test.example"])
+    listing = postern.cli("user", "list").stdout.decode()
+    assert "carol@test.example" in listing and "c@test.example" in listing, listing
+    assert "user@test.example" in listing
+    # Adding it twice is an error.
+    p = postern.cli("user", "add", "carol@test.example", input=b"x\n", check=False)
+    assert p.returncode != 0
+    with submission_tls(postern) as c:
+        c.ehlo()
+        check(c.auth_plain("carol@test.example", "carol-password"), 235, "2.7.0")
+        check(c.cmd("MAIL FROM:<c@test.example>"), 250, "2.1.0")
+    with SMTPConn(postern.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<carol@test.example>"), 250, "2.1.5")
+    postern.cli("user", "del", "carol@test.example")
+    assert "carol@test.example" not in postern.cli("user", "list").stdout.decode()
+    with SMTPConn(postern.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<carol@test.example>"), 550, "5.1.1")
+    with submission_tls(postern) as c:
+        c.ehlo()
+        check(c.auth_plain("carol@test.example", "carol-password"), 535, "5.7.8")
+    p = postern.cli("user", "del", "carol@test.example", check=False)
+    assert p.returncode != 0

@@ -3,8 +3,8 @@ domain configured with delivery = "lmtp"."""
 
 import smtplib
 
-from helpers import SMTPConn, check, make_message, queue_id_of, read_files, split_delivered, \
-    wait_for_files
+from helpers import SMTPConn, all_mail_files, check, make_message, queue_id_of, read_files, \
+    split_delivered, wait_for_files, wait_until
 
 
 def test_dovecot_fixture_accepts_lmtp(dovecot):
@@ -35,13 +35,9 @@ def test_lmtp_delivery_through_postern(dovecot, postern):
     assert b"by mx.test.example (postern) with ESMTP id " + qid.encode() in data, data
     assert data.endswith(msg.replace(b"\r\n", b"\n")), data
     assert b"Return-Path: <sender@other.example>" in data, data
+    wait_until(postern.queue_empty, 20, "an empty queue")
     # Nothing lands in postern's own Maildirs for an LMTP domain.
-    assert postern.queue_empty() or wait_queue_empty(postern)
-
-
-def wait_queue_empty(postern):
-    from helpers import wait_until
-    return wait_until(postern.queue_empty, 20, "an empty queue")
+    assert all_mail_files(postern.mailroot) == []
 
 
 def test_lmtp_postmaster_without_account(dovecot, postern):
@@ -64,3 +60,45 @@ def test_lmtp_unknown_user_at_rcpt(dovecot, postern):
         c.ehlo()
         check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
         check(c.cmd("RCPT TO:<nobody@lmtp.example>"), 550, "5.1.1")
+
+
+def test_lmtp_server_down_then_up(dovecot_stopped, postern):
+    """With Dovecot not running the message stays queued (a temporary
+    failure, retried after delivery.retry_min); `postern queue list` and
+    `queue show` describe it; once Dovecot is up, `queue retry` delivers
+    it, once."""
+    msg = make_message(subject="lmtp later", to="bob@lmtp.example")
+    with SMTPConn(postern.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<bob@lmtp.example>"), 250, "2.1.5")
+        qid = queue_id_of(c.data(msg))
+    # The first attempt fails (connection refused) and is logged.
+    wait_until(lambda: [l for l in postern.log().splitlines()
+                        if "event=deferred" in l and qid in l], 20,
+               "a deferred delivery of %s in the log" % qid)
+    assert postern.queue_ids() == [qid], postern.queue_list()
+    show = postern.cli("queue", "show", qid).stdout.decode(errors="replace")
+    assert "sender@other.example" in show and "bob@lmtp.example" in show, show
+    assert "Subject: lmtp later" in show, show
+    dovecot_stopped.start()
+    postern.cli("queue", "retry", qid)
+    files = wait_for_files(dovecot_stopped.maildir("bob@lmtp.example"), 1, timeout=30)
+    wait_until(postern.queue_empty, 20, "an empty queue")
+    assert len(files) == 1
+    assert read_files(files)[0].replace(b"\r\n", b"\n").endswith(msg.replace(b"\r\n", b"\n"))
+
+
+def test_queue_delete(postern):
+    """A message held for an LMTP server that is down can be deleted with
+    `postern queue delete ID`; it is then never delivered."""
+    with SMTPConn(postern.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<bob@lmtp.example>"), 250, "2.1.5")
+        qid = queue_id_of(c.data(make_message(subject="to delete")))
+    assert qid in postern.queue_ids()
+    postern.cli("queue", "delete", qid)
+    assert postern.queue_empty(), postern.queue_list()
+    p = postern.cli("queue", "show", qid, check=False)
+    assert p.returncode != 0

@@ -49,7 +49,20 @@ def wait_restarted(postern, comm, old, expect):
     return wait_until(fresh, 20, "the master to restart %d %s process(es)" % (expect, comm))
 
 
+def wait_all_children(postern):
+    """The listeners accept as soon as the first worker runs; wait for the
+    whole family (workers = 2 in this scenario's postern.conf)."""
+    def complete():
+        names = sorted(c for _, c in postern.children())
+        return names == ["postern-qmgr", "postern-smtp", "postern-smtp"]
+    try:
+        wait_until(complete, 20, "2 postern-smtp and 1 postern-qmgr children")
+    except AssertionError as e:
+        raise AssertionError("%s; children now: %r" % (e, postern.children()))
+
+
 def test_process_names(postern):
+    wait_all_children(postern)
     kids = postern.children()
     names = sorted(c for _, c in kids)
     assert names == ["postern-qmgr", "postern-smtp", "postern-smtp"], kids
@@ -58,6 +71,7 @@ def test_process_names(postern):
 
 
 def test_kill_smtp_workers_mid_data(postern):
+    wait_all_children(postern)
     port = postern.ports["mx"]
     acked = {}
     for i in range(10):
@@ -128,6 +142,7 @@ def test_kill_smtp_workers_mid_data(postern):
 
 
 def test_kill_qmgr_during_delivery(postern):
+    wait_all_children(postern)
     port = postern.ports["mx"]
     acked = []
     lock = threading.Lock()
