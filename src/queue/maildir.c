@@ -1,5 +1,6 @@
 /* Maildir delivery: path template expansion with the safety checks that
  * keep an address inside its mailbox, and the tmp -> fsync -> new dance. */
+#include "core/fsutil.h"
 #include "queue/maildir.h"
 
 #include <ctype.h>
@@ -83,30 +84,6 @@ int maildir_path(const char *tmpl, const char *addr, char *out, size_t outsize, 
 	return 0;
 }
 
-/* mkdir -p, mode 0700. */
-static int make_dirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static int make_maildir(const char *dir)
 {
 	static const char *const subs[] = {"tmp", "new", "cur"};
@@ -120,7 +97,7 @@ static int make_maildir(const char *dir)
 	struct stat st;
 	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
-	if (make_dirs(dir) < 0)
+	if (fs_mkdir_p(dir, 0700) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);

@@ -1,5 +1,6 @@
 /* Opens the queue database with the settings every process must share and
  * creates its schema. */
+#include "core/fsutil.h"
 #include "queue/queue_db.h"
 #include "core/log.h"
 
@@ -41,28 +42,6 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS recipients_due ON recipients (state, next_attempt);"
     "PRAGMA user_version = 1;";
 
-/* mkdir -p for one path, mode 0700: the queue holds other people's mail. */
-static int make_dirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int queue_db_body_dir(const struct config *cfg, char *out, size_t outsize)
 {
 	int n = snprintf(out, outsize, "%s/queue/body", cfg->state_dir);
@@ -85,7 +64,8 @@ sqlite3 *queue_db_open(const struct config *cfg, char *err, size_t errsize)
 		snprintf(err, errsize, "state_dir is too long");
 		return NULL;
 	}
-	if (make_dirs(dir) < 0) {
+	/* 0700: the queue holds other people's mail. */
+	if (fs_mkdir_p(dir, 0700) < 0) {
 		snprintf(err, errsize, "cannot create %s: %s", dir, strerror(errno));
 		return NULL;
 	}

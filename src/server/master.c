@@ -1,6 +1,7 @@
 /* The master: process supervision, privilege drop, reload and shutdown. */
 #include "server/master.h"
 #include "core/config.h"
+#include "core/fsutil.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -81,20 +82,6 @@ static int chown_one(const char *path, const struct stat *st, int flag, struct F
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void drop_privileges(const struct master *m)
 {
 	if (!m->drop)
@@ -148,7 +135,7 @@ static void prepare_maildir_root(const struct master *m, const char *tmpl)
 	/* An existing directory is the administrator's: left as it is. */
 	if (root[0] == '\0' || stat(root, &st) == 0)
 		return;
-	if (mkdir_p(root, 0755) < 0) {
+	if (fs_mkdir_p(root, 0755) < 0) {
 		log_warn("event=maildir_root_failed path=%s error=\"%s\"", root, strerror(errno));
 		return;
 	}
@@ -174,7 +161,7 @@ static int prepare(struct master *m, struct config *cfg, char *err, size_t errsi
 		m->gid = pw->pw_gid;
 		m->drop = 1;
 	}
-	if (mkdir_p(cfg->state_dir, 0755) < 0) {
+	if (fs_mkdir_p(cfg->state_dir, 0755) < 0) {
 		snprintf(err, errsize, "cannot create state_dir %s: %s", cfg->state_dir,
 		         strerror(errno));
 		return -1;
