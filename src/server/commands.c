@@ -38,18 +38,17 @@ static int role_is_submission(const struct session *s)
 void commands_greet(struct session *s)
 {
 	const struct config *cfg = s->worker->cfg;
-	struct client *c = worker_client(s->worker, s->ip, 0);
 
 	s->state = ST_HELO;
 	/* Limits that are known at connect time are answered with the banner
 	 * (RFC 5321 3.1: a 554 greeting instead of 220). */
-	if (s->worker->nsessions > (size_t)cfg->max_connections) {
+	if (s->conns_total > (unsigned)cfg->max_connections) {
 		session_reply(s, 421, "4.7.0", "%s Too many connections, try again later",
 		              hostname(s));
 		session_close_after(s);
 		return;
 	}
-	if (c && c->conns > (unsigned)cfg->max_connections_per_ip) {
+	if (s->conns_ip > (unsigned)cfg->max_connections_per_ip) {
 		session_reply(s, 421, "4.7.0", "%s Too many connections from %s, try again later",
 		              hostname(s), s->ip);
 		session_close_after(s);

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "queue/qmgr.h"
+#include "server/conncount.h"
 #include "server/listener.h"
 #include "server/tls.h"
 #include "server/worker.h"
@@ -35,6 +36,7 @@ static volatile sig_atomic_t qmgr_stop;
 struct child {
 	pid_t pid;
 	time_t started;
+	int slot; /* row in the shared connection counters */
 };
 
 struct master {
@@ -45,8 +47,10 @@ struct master {
 	int nworkers;
 	struct child workers[MAX_WORKERS];
 	struct child qmgr;
-	pid_t retiring[MAX_WORKERS * 8]; /* workers of older generations */
+	struct child retiring[MAX_WORKERS * 8]; /* workers of older generations */
 	size_t nretiring;
+	struct conncount *conns;
+	pid_t slot_owner[MAX_WORKERS * 9];
 	int qmgr_replacing; /* the old qmgr was told to stop; start a new one when it exits */
 	int notify[2];
 	uid_t uid;
@@ -233,8 +237,29 @@ static void child_signals(void)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
+/* A free row of the connection counters; retiring workers keep theirs
+ * until they exit. */
+static int take_slot(struct master *m)
+{
+	for (int i = 0; i < conncount_slots(m->conns); i++)
+		if (m->slot_owner[i] == 0)
+			return i;
+	return -1;
+}
+
+static void free_slot(struct master *m, int slot)
+{
+	conncount_clear_slot(m->conns, slot);
+	m->slot_owner[slot] = 0;
+}
+
 static pid_t start_worker(struct master *m, int index)
 {
+	int slot = take_slot(m);
+	if (slot < 0) {
+		log_err("event=fork_failed error=\"no free connection counter slot\"");
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("event=fork_failed error=\"%s\"", strerror(errno));
@@ -245,10 +270,13 @@ static pid_t start_worker(struct master *m, int index)
 		close(m->notify[0]);
 		drop_privileges(m);
 		id_init((uint32_t)index);
-		worker_main(m->cfg, index, m->listeners, m->nlisteners, m->notify[1]);
+		worker_main(m->cfg, index, slot, m->conns, m->listeners, m->nlisteners,
+		            m->notify[1]);
 	}
+	m->slot_owner[slot] = pid;
 	m->workers[index].pid = pid;
 	m->workers[index].started = time(NULL);
+	m->workers[index].slot = slot;
 	return pid;
 }
 
@@ -276,14 +304,14 @@ static pid_t start_qmgr(struct master *m)
 	return pid;
 }
 
-static void note_exit(struct master *m, struct child *c, int status, const char *what)
+static void note_exit(struct master *m, struct child *c, pid_t pid, int status, const char *what)
 {
 	int quick = time(NULL) - c->started < CRASH_WINDOW;
 	if (WIFSIGNALED(status))
-		log_err("event=child_died proc=%s pid=%d signal=%d", what, (int)c->pid,
+		log_err("event=child_died proc=%s pid=%d signal=%d", what, (int)pid,
 		        WTERMSIG(status));
 	else
-		log_err("event=child_died proc=%s pid=%d status=%d", what, (int)c->pid,
+		log_err("event=child_died proc=%s pid=%d status=%d", what, (int)pid,
 		        WEXITSTATUS(status));
 	m->quick_failures = quick ? m->quick_failures + 1 : 0;
 	if (m->quick_failures >= CRASH_LIMIT)
@@ -301,7 +329,8 @@ static void reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		int found = 0;
 		for (size_t i = 0; i < m->nretiring; i++)
-			if (m->retiring[i] == pid) {
+			if (m->retiring[i].pid == pid) {
+				free_slot(m, m->retiring[i].slot);
 				m->retiring[i] = m->retiring[--m->nretiring];
 				log_info("event=worker_retired pid=%d", (int)pid);
 				found = 1;
@@ -314,7 +343,7 @@ static void reap(struct master *m)
 			if (m->qmgr_replacing) {
 				m->qmgr_replacing = 0;
 			} else if (!got_term) {
-				note_exit(m, &m->qmgr, status, "qmgr");
+				note_exit(m, &m->qmgr, pid, status, "qmgr");
 			}
 			if (!got_term)
 				start_qmgr(m);
@@ -323,9 +352,10 @@ static void reap(struct master *m)
 		for (int i = 0; i < m->nworkers; i++)
 			if (m->workers[i].pid == pid) {
 				m->workers[i].pid = 0;
+				free_slot(m, m->workers[i].slot);
 				if (got_term)
 					break;
-				note_exit(m, &m->workers[i], status, "smtp");
+				note_exit(m, &m->workers[i], pid, status, "smtp");
 				start_worker(m, i);
 				break;
 			}
@@ -373,9 +403,10 @@ static void reload(struct master *m)
 	/* A new generation takes over the sockets; the old one finishes its
 	 * sessions and leaves. */
 	for (int i = 0; i < m->nworkers; i++) {
-		if (m->workers[i].pid > 0 && m->nretiring < sizeof(m->retiring) / sizeof(pid_t)) {
+		if (m->workers[i].pid > 0 &&
+		    m->nretiring < sizeof(m->retiring) / sizeof(m->retiring[0])) {
 			kill(m->workers[i].pid, SIGHUP);
-			m->retiring[m->nretiring++] = m->workers[i].pid;
+			m->retiring[m->nretiring++] = m->workers[i];
 		}
 		start_worker(m, i);
 	}
@@ -398,7 +429,7 @@ static void shutdown_children(struct master *m)
 		if (m->workers[i].pid > 0)
 			kill(m->workers[i].pid, SIGTERM);
 	for (size_t i = 0; i < m->nretiring; i++)
-		kill(m->retiring[i], SIGTERM);
+		kill(m->retiring[i].pid, SIGTERM);
 	if (m->qmgr.pid > 0)
 		kill(m->qmgr.pid, SIGTERM);
 	while (waitpid(-1, &status, 0) > 0 || errno == EINTR)
@@ -430,6 +461,20 @@ int master_run(const char *config_path, int daemonize)
 		return 1;
 	}
 	log_init("master", daemonize, (int)m.cfg->verbose);
+	/* Signals wait (blocked, handled in the loop below) from the start: a
+	 * SIGHUP or SIGTERM that arrives while the sockets and keys are being
+	 * set up must not kill the master. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "postern");
 	id_init(0);
 
@@ -449,18 +494,8 @@ int master_run(const char *config_path, int daemonize)
 	attach_tls(m.listeners, m.nlisteners, ctx);
 	if (pipe2(m.notify, O_NONBLOCK | O_CLOEXEC) < 0)
 		fatal("pipe: %m");
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* Rows for the current generation and for those still retiring. */
+	m.conns = conncount_new(m.nworkers * 9);
 
 	for (int i = 0; i < m.nworkers; i++)
 		start_worker(&m, i);

@@ -84,6 +84,9 @@ struct session {
 	int auth_step;
 	char auth_login_user[256];
 
+	unsigned conns_ip;    /* server-wide sessions from this address, this one included */
+	unsigned conns_total; /* server-wide sessions, this one included */
+
 	unsigned long messages;      /* accepted in this session */
 	struct session *next, *prev; /* the worker's list */
 };

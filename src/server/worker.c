@@ -7,6 +7,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "queue/spool.h"
+#include "server/conncount.h"
 #include "server/session.h"
 #include "store/accounts.h"
 #include "store/counters.h"
@@ -21,45 +22,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define WORKER_BUCKETS 4096
 #define SHUTDOWN_GRACE 30 /* seconds a shutdown waits for transactions */
-
-static unsigned hash_ip(const char *ip)
-{
-	unsigned h = 2166136261u;
-	for (; *ip; ip++)
-		h = (h ^ (unsigned char)*ip) * 16777619u;
-	return h;
-}
-
-struct client *worker_client(struct worker *w, const char *ip, int create)
-{
-	unsigned b = hash_ip(ip) % w->nbuckets;
-	for (struct client *c = w->clients[b]; c; c = c->next)
-		if (strcmp(c->ip, ip) == 0)
-			return c;
-	if (!create)
-		return NULL;
-	struct client *c = xcalloc(1, sizeof(*c));
-	snprintf(c->ip, sizeof(c->ip), "%s", ip);
-	c->next = w->clients[b];
-	w->clients[b] = c;
-	return c;
-}
-
-void worker_client_release(struct worker *w, struct client *c)
-{
-	unsigned b = hash_ip(c->ip) % w->nbuckets;
-
-	if (c->conns > 0)
-		return;
-	for (struct client **pp = &w->clients[b]; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			free(c);
-			return;
-		}
-}
 
 static void worker_maybe_exit(struct worker *w)
 {
@@ -69,7 +32,7 @@ static void worker_maybe_exit(struct worker *w)
 
 void worker_session_gone(struct worker *w, struct session *s)
 {
-	struct client *c = worker_client(w, s->ip, 0);
+	unsigned total;
 
 	if (s->prev)
 		s->prev->next = s->next;
@@ -79,10 +42,7 @@ void worker_session_gone(struct worker *w, struct session *s)
 		s->next->prev = s->prev;
 	s->next = s->prev = NULL;
 	w->nsessions--;
-	if (c) {
-		c->conns--;
-		worker_client_release(w, c);
-	}
+	conncount_add(w->conns, w->slot, s->ip, -1, &total);
 	worker_maybe_exit(w);
 }
 
@@ -98,7 +58,6 @@ static void worker_accept_cb(struct evconnlistener *el, evutil_socket_t fd, stru
 	struct worker *w = ax->w;
 	struct sockaddr_storage ss;
 	struct session *s;
-	struct client *c;
 
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, addr, (size_t)len < sizeof(ss) ? (size_t)len : sizeof(ss));
@@ -108,8 +67,7 @@ static void worker_accept_cb(struct evconnlistener *el, evutil_socket_t fd, stru
 		w->sessions->prev = s;
 	w->sessions = s;
 	w->nsessions++;
-	c = worker_client(w, s->ip, 1);
-	c->conns++;
+	s->conns_ip = conncount_add(w->conns, w->slot, s->ip, 1, &s->conns_total);
 }
 
 static void worker_stop_accepting(struct worker *w)
@@ -153,8 +111,8 @@ static void worker_signal(evutil_socket_t sig, short what, void *arg)
 	worker_maybe_exit(w);
 }
 
-_Noreturn void worker_main(const struct config *cfg, int index, struct listener *listeners,
-                           size_t nlisteners, int notify_fd)
+_Noreturn void worker_main(const struct config *cfg, int index, int slot, struct conncount *conns,
+                           struct listener *listeners, size_t nlisteners, int notify_fd)
 {
 	struct worker w;
 	char err[512];
@@ -163,6 +121,8 @@ _Noreturn void worker_main(const struct config *cfg, int index, struct listener 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.index = index;
+	w.slot = slot;
+	w.conns = conns;
 	w.listeners = listeners;
 	w.nlisteners = nlisteners;
 	prctl(PR_SET_NAME, "postern-smtp");
@@ -182,8 +142,6 @@ _Noreturn void worker_main(const struct config *cfg, int index, struct listener 
 	w.spool = spool_open(cfg, w.base, notify_fd, err, sizeof(err));
 	if (w.spool == NULL)
 		fatal("worker: %s", err);
-	w.nbuckets = WORKER_BUCKETS;
-	w.clients = xcalloc(w.nbuckets, sizeof(*w.clients));
 	w.accepting = xcalloc(nlisteners, sizeof(*w.accepting));
 	ax = xcalloc(nlisteners, sizeof(*ax));
 	for (size_t i = 0; i < nlisteners; i++) {
@@ -219,6 +177,11 @@ _Noreturn void worker_main(const struct config *cfg, int index, struct listener 
 		if (s->pending == 0)
 			session_free(s);
 	}
+	for (size_t i = 0; i < nlisteners; i++)
+		if (w.accepting[i])
+			evconnlistener_free(w.accepting[i]);
+	free(w.accepting);
+	free(ax);
 	spool_close(w.spool);
 	pool_free(w.pool);
 	accounts_close(w.accounts);

@@ -17,7 +17,7 @@ struct spool;
 struct accounts;
 struct counters;
 struct session;
-struct client;
+struct conncount;
 
 struct worker {
 	const struct config *cfg;
@@ -32,24 +32,18 @@ struct worker {
 	struct counters *counters;
 	struct session *sessions;
 	size_t nsessions;
-	struct client **clients; /* hash table by address */
-	size_t nbuckets;
-	int stopping; /* 1: retiring (reload), 2: shutting down */
+	struct conncount *conns; /* shared with the other workers */
+	int slot;                /* this worker's row in conns */
+	int stopping;            /* 1: retiring (reload), 2: shutting down */
 	struct event *sig_term, *sig_hup, *sig_int, *stop_timer;
 };
 
-/* Runs worker index until it is told to stop; never returns. */
-_Noreturn void worker_main(const struct config *cfg, int index, struct listener *listeners,
-                           size_t nlisteners, int notify_fd);
+/* Runs worker index (accepting on socket index of each listener, counting
+ * its connections in row slot of conns) until it is told to stop; never
+ * returns. */
+_Noreturn void worker_main(const struct config *cfg, int index, int slot, struct conncount *conns,
+                           struct listener *listeners, size_t nlisteners, int notify_fd);
 
-/* Connections per client address in this worker. */
-struct client {
-	char ip[64];
-	unsigned conns;
-	struct client *next;
-};
-struct client *worker_client(struct worker *w, const char *ip, int create);
-void worker_client_release(struct worker *w, struct client *c);
 void worker_session_gone(struct worker *w, struct session *s);
 
 #endif

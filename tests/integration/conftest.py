@@ -109,6 +109,19 @@ def alive(pid):
         return False
 
 
+def drop_user():
+    """The user that scenarios with @DROPUSER@ run their children as:
+    postern, when the tests run as root and that user exists (as
+    scripts/install-deps.sh makes sure), else "" (no privilege drop)."""
+    if os.getuid() != 0:
+        return ""
+    try:
+        pwd.getpwnam("postern")
+        return "postern"
+    except KeyError:
+        return ""
+
+
 class Postern:
     def __init__(self, tmp, template, ports):
         self.tmp = tmp
@@ -119,6 +132,10 @@ class Postern:
         self.mailroot = os.path.join(tmp, "mail")
         self.proc = None
         self.logfile = None
+        self.drop_user = drop_user()
+        if self.drop_user:
+            # The unprivileged children must reach their state directory.
+            os.chmod(tmp, 0o755)
         with open(template) as f:
             self.write_config(self.fill(f.read()))
 
@@ -126,7 +143,8 @@ class Postern:
         for k, v in (("@TMP@", self.tmp), ("@MX@", self.ports["mx"]),
                      ("@SUB@", self.ports["submission"]), ("@SUBS@", self.ports["submissions"]),
                      ("@LMTP@", self.ports["lmtp"]),
-                     ("@USER@", pwd.getpwuid(os.getuid()).pw_name)):
+                     ("@USER@", pwd.getpwuid(os.getuid()).pw_name),
+                     ("@DROPUSER@", self.drop_user)):
             text = text.replace(k, str(v))
         left = re.findall(r"@[A-Z]+@", text)
         assert not left, "unfilled placeholders %s in the configuration" % left
