@@ -70,6 +70,12 @@ static const struct param params[] = {
       "bodies up to this size are stored in the queue database, larger ones in files"),
     I("spool.commit_window_us", commit_window_us, 1000, 0, 100000,
       "microseconds a commit waits for other messages to share its sync"),
+    S("dns.servers", dns_servers, "",
+      "nameservers as host:port, comma-separated; empty: those of /etc/resolv.conf"),
+    I("dns.timeout_ms", dns_timeout_ms, 2000, 100, 60000, "milliseconds per DNS try"),
+    I("dns.tries", dns_tries, 2, 1, 10, "tries per DNS query"),
+    I("dns.cache_entries", dns_cache_entries, 10000, 0, 10000000,
+      "answers cached per worker (TTLs honoured, negative answers too)"),
     S("delivery.maildir", delivery_maildir, "./var/mail/%d/%u",
       "Maildir template: %d domain, %u local part, %a address"),
     S("delivery.lmtp", delivery_lmtp, "", "LMTP server: host:port or unix:/path"),
@@ -80,8 +86,8 @@ static const struct param params[] = {
     I("delivery.timeout", delivery_timeout, 300, 1, 3600, "seconds for one delivery attempt"),
 };
 
-static const char *const list_names[] = {"listeners", "domains", "tls",
-                                         "limits",    "spool",   "delivery"};
+static const char *const list_names[] = {"listeners", "domains",  "tls", "limits",
+                                         "spool",     "delivery", "dns"};
 
 const char *config_role_name(enum listener_role role)
 {

@@ -65,6 +65,11 @@ struct config {
 	long spool_inline_max; /* bodies up to this many bytes live in the queue db */
 	long commit_window_us; /* how long a commit waits for company */
 
+	char *dns_servers; /* "host:port,host:port"; "" reads /etc/resolv.conf */
+	long dns_timeout_ms;
+	long dns_tries;
+	long dns_cache_entries;
+
 	char *delivery_maildir; /* default Maildir template */
 	char *delivery_lmtp;    /* default LMTP server */
 	long retry_min;         /* seconds */
