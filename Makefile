@@ -3,7 +3,8 @@ BUILD ?= build
 PY := /usr/bin/python3
 FUZZ_SECONDS ?= 10
 
-.PHONY: all deps test-deps build build-clang build-asan run test unit integration fuzz-smoke \
+.PHONY: all deps test-deps build build-clang build-asan run test unit integration \
+	integration-asan fuzz-smoke \
 	fuzz bench format lint clean
 
 all: build
@@ -38,6 +39,12 @@ unit: build build-asan
 integration: build
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
+# The same scenarios against the sanitizer build: a leak or undefined
+# behaviour in any process fails the test that caused it.
+integration-asan: build-asan
+	POSTERN_BIN=$(CURDIR)/build-asan/postern $(PY) -m pytest -q -p no:cacheprovider \
+		tests/integration
+
 fuzz-smoke:
 	./fuzz/run.sh all $(FUZZ_SECONDS)
 
@@ -45,7 +52,7 @@ fuzz:
 	./fuzz/run.sh all 600
 
 # The order matters: the last runner's summary line is what CI reads.
-test: test-deps build build-clang unit fuzz-smoke integration
+test: test-deps build build-clang unit fuzz-smoke integration-asan integration
 
 bench: build
 	./bench/accept.sh
