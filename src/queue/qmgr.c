@@ -7,6 +7,7 @@
 #include "queue/lmtp.h"
 #include "queue/maildir.h"
 #include "queue/queue_db.h"
+#include "queue/sweep.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -32,6 +33,8 @@
 /* How long to sleep when nothing wakes us: retries become due on their
  * own, without a notification. */
 #define QMGR_IDLE_MS 1000
+/* How often orphaned body files are looked for. */
+#define QMGR_SWEEP_INTERVAL 3600
 
 enum outcome_kind { OUT_DELIVERED, OUT_TEMP, OUT_PERM };
 
@@ -516,7 +519,15 @@ int qmgr_run(const struct config *cfg, int notify_fd, volatile sig_atomic_t *sto
 	q.st_rollback = queue_db_prepare(q.db, "ROLLBACK");
 
 	log_info("event=qmgr_start");
+	time_t last_sweep = 0;
 	while (!*stop) {
+		time_t now = time(NULL);
+		if (now - last_sweep >= QMGR_SWEEP_INTERVAL) {
+			/* A body younger than the longest session may still be
+			 * on its way into the queue. */
+			queue_sweep_bodies(cfg, q.db, now, cfg->session_timeout + 60);
+			last_sweep = now;
+		}
 		long n = pass(&q, stop);
 		if (n == QMGR_PASS_MAX && !q.flush_failed)
 			continue;
