@@ -88,6 +88,7 @@ static const struct param params[] = {
 
 static const char *const list_names[] = {"listeners", "domains",  "tls", "limits",
                                          "spool",     "delivery", "dns"};
+/* policy and dnsbl have readers of their own (read_policy, read_dnsbls). */
 
 const char *config_role_name(enum listener_role role)
 {
@@ -332,6 +333,119 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 	}
 }
 
+static void read_policy(struct config *cfg, config_setting_t *group, const char *file,
+                        struct buf *errors)
+{
+	struct policy_conf *pc = &cfg->policy;
+
+	if (!config_setting_is_group(group)) {
+		add_error(errors, file, (int)config_setting_source_line(group),
+		          "policy: expected a group { ... }");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(group); i++) {
+		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		int line = (int)config_setting_source_line(s);
+		long *num = NULL;
+		int r;
+
+		for (r = 0; r < PR_COUNT; r++)
+			if (strcmp(name, policy_result_name((enum policy_result)r)) == 0)
+				break;
+		if (r < PR_COUNT) {
+			const char *v = config_setting_get_string(s);
+			char err[256];
+			struct policy_rule rule;
+			if (v == NULL) {
+				add_error(errors, file, line, "policy.%s: expected a string", name);
+			} else if (policy_rule_parse(v, &rule, err, sizeof(err)) < 0) {
+				add_error(errors, file, line, "policy.%s: %s", name, err);
+			} else {
+				free(pc->rules[r].text);
+				pc->rules[r] = rule;
+			}
+			continue;
+		}
+		if (strcmp(name, "trusted_networks") == 0) {
+			const char *v = config_setting_get_string(s);
+			if (v == NULL) {
+				add_error(errors, file, line, "policy.%s: expected a string", name);
+				continue;
+			}
+			free(pc->trusted_networks);
+			pc->trusted_networks = xstrdup(v);
+			continue;
+		}
+		if (strcmp(name, "score_reject") == 0)
+			num = &pc->score_reject;
+		else if (strcmp(name, "score_tempfail") == 0)
+			num = &pc->score_tempfail;
+		else if (strcmp(name, "dnsbl_budget_ms") == 0)
+			num = &pc->dnsbl_budget_ms;
+		else if (strcmp(name, "check_submission") == 0)
+			num = &pc->check_submission;
+		if (num == NULL) {
+			add_error(errors, file, line, "unknown setting 'policy.%s'", name);
+			continue;
+		}
+		if (config_setting_type(s) != CONFIG_TYPE_INT) {
+			add_error(errors, file, line, "policy.%s: expected an integer", name);
+			continue;
+		}
+		long v = config_setting_get_int(s);
+		if (v < 0 || v > 100000) {
+			add_error(errors, file, line, "policy.%s: %ld is out of range 0..100000",
+			          name, v);
+			continue;
+		}
+		*num = v;
+	}
+}
+
+static void read_dnsbls(struct config *cfg, config_setting_t *list, const char *file,
+                        struct buf *errors)
+{
+	static const char *const allowed[] = {"zone", "type", "weight", NULL};
+	int n = config_setting_length(list);
+
+	if (!config_setting_is_list(list)) {
+		add_error(errors, file, (int)config_setting_source_line(list),
+		          "dnsbl: expected a list ( {...}, ... )");
+		return;
+	}
+	cfg->dnsbls = xcalloc((size_t)n + 1, sizeof(*cfg->dnsbls));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *d = config_setting_get_elem(list, (unsigned)i);
+		int line = (int)config_setting_source_line(d);
+		struct dnsbl_conf *dc = &cfg->dnsbls[cfg->ndnsbls];
+		const char *zone, *type;
+		int weight = 10;
+
+		if (!config_setting_is_group(d)) {
+			add_error(errors, file, line, "dnsbl: each entry must be a group { ... }");
+			continue;
+		}
+		check_members(d, allowed, "a dnsbl", file, errors);
+		zone = member_string(d, "zone");
+		type = member_string(d, "type");
+		if (zone == NULL || zone[0] == '\0' || strchr(zone, ' ')) {
+			add_error(errors, file, line, "dnsbl: 'zone' must be a domain name");
+			continue;
+		}
+		if (type && strcmp(type, "ip") != 0 && strcmp(type, "rhs") != 0) {
+			add_error(errors, file, line, "dnsbl %s: type '%s' is not ip or rhs", zone,
+			          type);
+			continue;
+		}
+		config_setting_lookup_int(d, "weight", &weight);
+		dc->zone = xstrdup(zone);
+		dc->rhs = type && strcmp(type, "rhs") == 0;
+		dc->weight = weight;
+		cfg->ndnsbls++;
+	}
+}
+
 /* Walks every scalar, flattening groups to dotted names. */
 static void read_group(struct config *cfg, config_setting_t *group, const char *prefix,
                        const char *file, struct buf *errors)
@@ -349,6 +463,14 @@ static void read_group(struct config *cfg, config_setting_t *group, const char *
 		}
 		if (prefix[0] == '\0' && strcmp(name, "domains") == 0) {
 			read_domains(cfg, s, file, errors);
+			continue;
+		}
+		if (prefix[0] == '\0' && strcmp(name, "policy") == 0) {
+			read_policy(cfg, s, file, errors);
+			continue;
+		}
+		if (prefix[0] == '\0' && strcmp(name, "dnsbl") == 0) {
+			read_dnsbls(cfg, s, file, errors);
 			continue;
 		}
 		if (config_setting_is_group(s)) {
@@ -416,6 +538,7 @@ int config_load(const char *path, struct config *cfg, struct buf *errors)
 
 	memset(cfg, 0, sizeof(*cfg));
 	param_defaults(cfg);
+	policy_conf_defaults(&cfg->policy);
 	cfg->source = xstrdup(file);
 
 	config_init(&lc);
@@ -463,6 +586,10 @@ void config_free(struct config *cfg)
 		free(cfg->domains[i].lmtp);
 	}
 	free(cfg->domains);
+	for (size_t i = 0; i < cfg->ndnsbls; i++)
+		free(cfg->dnsbls[i].zone);
+	free(cfg->dnsbls);
+	policy_conf_free(&cfg->policy);
 	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -473,6 +600,48 @@ const struct domain_conf *config_domain(const struct config *cfg, const char *do
 		if (strcasecmp(cfg->domains[i].name, domain) == 0)
 			return &cfg->domains[i];
 	return NULL;
+}
+
+static void policy_reference(struct buf *out)
+{
+	struct policy_conf pc;
+
+	policy_conf_defaults(&pc);
+	for (int r = 0; r < PR_COUNT; r++) {
+		const struct policy_rule *rule = &pc.rules[r];
+		if (rule->action == PA_SCORE)
+			buf_printf(out, "policy.%s (action, default \"score %ld\")\n",
+			           policy_result_name((enum policy_result)r), rule->score);
+		else
+			buf_printf(out, "policy.%s (action, default \"%s\")\n",
+			           policy_result_name((enum policy_result)r),
+			           policy_action_name(rule->action));
+	}
+	buf_printf(out,
+	           "policy.score_reject (integer 0..100000, default %ld): a total score at or "
+	           "above it rejects at RCPT; 0 never\n",
+	           pc.score_reject);
+	buf_printf(out,
+	           "policy.score_tempfail (integer 0..100000, default %ld): a total score at "
+	           "or above it tempfails at RCPT; 0 never\n",
+	           pc.score_tempfail);
+	buf_printf(out,
+	           "policy.dnsbl_budget_ms (integer 0..100000, default %ld): time for all "
+	           "DNSBL queries together\n",
+	           pc.dnsbl_budget_ms);
+	buf_printf(out,
+	           "policy.trusted_networks (string, default \"%s\"): clients that are not "
+	           "checked\n",
+	           pc.trusted_networks);
+	buf_printf(out,
+	           "policy.check_submission (integer 0..1, default %ld): 1 checks "
+	           "authenticated submission too\n",
+	           pc.check_submission);
+	buf_printf(out, "policy actions: accept | tag | score N | tempfail[: text] | "
+	                "reject[: text]\n");
+	buf_printf(out, "dnsbl ( { zone = \"...\"; type = \"ip\" | \"rhs\"; weight = N; } ): "
+	                "blocklists (RFC 5782), default weight 10\n");
+	policy_conf_free(&pc);
 }
 
 void config_reference(struct buf *out)
@@ -486,4 +655,5 @@ void config_reference(struct buf *out)
 			buf_printf(out, "%s (integer %ld..%ld, default %ld): %s\n", p->name, p->min,
 			           p->max, p->def_int, p->doc);
 	}
+	policy_reference(out);
 }

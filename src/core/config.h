@@ -5,6 +5,7 @@
 #define POSTERN_CONFIG_H
 
 #include "core/buf.h"
+#include "core/policy_conf.h"
 
 #include <stddef.h>
 
@@ -29,6 +30,13 @@ struct domain_conf {
 	char *maildir;
 	/* LMTP server: "host:port" or "unix:/path"; falls back to delivery.lmtp. */
 	char *lmtp;
+};
+
+/* A DNS blocklist (RFC 5782): an address list or a domain list (RHSBL). */
+struct dnsbl_conf {
+	char *zone;
+	int rhs;     /* 1: domain names are looked up (RHSBL), 0: addresses */
+	long weight; /* added to the score when listed */
 };
 
 struct config {
@@ -81,6 +89,10 @@ struct config {
 	size_t nlisteners;
 	struct domain_conf *domains;
 	size_t ndomains;
+
+	struct policy_conf policy;
+	struct dnsbl_conf *dnsbls;
+	size_t ndnsbls;
 };
 
 /* Loads path, or the embedded default configuration when path is NULL.

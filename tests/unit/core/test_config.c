@@ -105,6 +105,19 @@ static void test_errors(void **state)
 	    {"domains = ( { name = \"a.org\"; } );\n", "no listeners configured"},
 	    {BASE "tls = { min_version = \"SSLv3\"; };\n", "tls.min_version: 'SSLv3'"},
 	    {BASE "postmaster = \"nobody\";\n", "postmaster: 'nobody' is not an address"},
+	    {BASE "policy = {\n spf_fail = \"bounce\";\n};\n",
+	     ":4: policy.spf_fail: 'bounce' is not an action"},
+	    {BASE "policy = { spf_fail = \"score 5000\"; };\n",
+	     ":3: policy.spf_fail: 'score 5000': score takes a number"},
+	    {BASE "policy = { spf_fail = \"tag: nope\"; };\n",
+	     "only tempfail and reject take a reply text"},
+	    {BASE "policy = { spf_failed = \"reject\"; };\n",
+	     ":3: unknown setting 'policy.spf_failed'"},
+	    {BASE "policy = { score_reject = -1; };\n", "policy.score_reject: -1 is out of range"},
+	    {BASE "dnsbl = ( { zone = \"bl.example\"; type = \"url\"; } );\n",
+	     ":3: dnsbl bl.example: type 'url' is not ip or rhs"},
+	    {BASE "dnsbl = ( { zone = \"bl.example\"; color = 1; } );\n",
+	     "unknown setting 'color' in a dnsbl"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg;
@@ -115,6 +128,35 @@ static void test_errors(void **state)
 			         cases[i].expect, rc, errors.data ? errors.data : "");
 		buf_free(&errors);
 	}
+}
+
+static void test_policy(void **state)
+{
+	struct config cfg;
+	struct buf errors;
+	assert_int_equal(
+	    load_text(
+	        BASE
+	        "policy = { spf_fail = \"tempfail: try later, %%s\"; iprev_fail = \"score 4\";\n"
+	        " score_reject = 7; trusted_networks = \"\"; };\n"
+	        "dnsbl = ( { zone = \"bl.example\"; }, { zone = \"rhs.example\"; type = \"rhs\"; "
+	        "weight = 3; } );\n",
+	        &cfg, &errors),
+	    0);
+	assert_int_equal(cfg.policy.rules[PR_SPF_FAIL].action, PA_TEMPFAIL);
+	assert_string_equal(cfg.policy.rules[PR_SPF_FAIL].text, "try later, %%s");
+	assert_int_equal(cfg.policy.rules[PR_IPREV_FAIL].action, PA_SCORE);
+	assert_int_equal(cfg.policy.rules[PR_IPREV_FAIL].score, 4);
+	/* Untouched rules keep their defaults. */
+	assert_int_equal(cfg.policy.rules[PR_SPF_TEMPERROR].action, PA_TEMPFAIL);
+	assert_int_equal(cfg.policy.score_reject, 7);
+	assert_string_equal(cfg.policy.trusted_networks, "");
+	assert_int_equal(cfg.ndnsbls, 2);
+	assert_int_equal(cfg.dnsbls[0].weight, 10);
+	assert_int_equal(cfg.dnsbls[1].rhs, 1);
+	assert_int_equal(cfg.dnsbls[1].weight, 3);
+	config_free(&cfg);
+	buf_free(&errors);
 }
 
 static void test_reference(void **state)
@@ -129,9 +171,8 @@ static void test_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_embedded),
-	    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_embedded),  cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_errors),    cmocka_unit_test(test_policy),
 	    cmocka_unit_test(test_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
