@@ -4,7 +4,7 @@ PY := /usr/bin/python3
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps test-deps build build-clang build-asan run test unit integration \
-	integration-asan fuzz-smoke \
+	integration-asan conformance fuzz-smoke \
 	fuzz bench format lint clean
 
 all: build
@@ -39,6 +39,10 @@ unit: build build-asan
 integration: build
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
+# The SPF test suites of RFC 7208 and RFC 4408 (tests/conformance/README.md).
+conformance: build
+	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/conformance/spf_suite.py
+
 # The same scenarios against the sanitizer build: a leak or undefined
 # behaviour in any process fails the test that caused it.
 integration-asan: build-asan
@@ -52,7 +56,7 @@ fuzz:
 	./fuzz/run.sh all 600
 
 # The order matters: the last runner's summary line is what CI reads.
-test: test-deps build build-clang unit fuzz-smoke integration-asan integration
+test: test-deps build build-clang unit fuzz-smoke integration-asan conformance integration
 
 bench: build
 	./bench/accept.sh

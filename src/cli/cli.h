@@ -10,6 +10,8 @@ int cli_serve(int argc, char **argv, const char *config_path);
 int cli_check_config(int argc, char **argv, const char *config_path);
 int cli_user(int argc, char **argv, const struct config *cfg);
 int cli_queue(int argc, char **argv, const struct config *cfg);
+int cli_dns(int argc, char **argv, const struct config *cfg);
+int cli_spf(int argc, char **argv, const struct config *cfg);
 int cli_version(int argc, char **argv);
 
 #endif

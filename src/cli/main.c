@@ -18,6 +18,8 @@ static void usage(FILE *out)
 	    "  user add ADDRESS [--sender ADDR]...   (password on stdin)\n"
 	    "  user del ADDRESS | user list | user passwd ADDRESS | user sender ADDRESS ADDR\n"
 	    "  queue list | queue show ID | queue delete ID | queue retry [ID]\n"
+	    "  dns query NAME TYPE [--server HOST[:PORT]]   one lookup with dns.* settings\n"
+	    "  spf check IP MAIL-FROM [HELO] [--zone FILE] [--server HOST[:PORT]]   one SPF check\n"
 	    "  version\n"
 	    "\n"
 	    "Without -c, the embedded default configuration is used (etc/postern.conf).\n");
@@ -78,6 +80,10 @@ int main(int argc, char **argv)
 		return with_config(config_path, cli_user, sub_argc, sub_argv);
 	if (strcmp(cmd, "queue") == 0)
 		return with_config(config_path, cli_queue, sub_argc, sub_argv);
+	if (strcmp(cmd, "dns") == 0)
+		return with_config(config_path, cli_dns, sub_argc, sub_argv);
+	if (strcmp(cmd, "spf") == 0)
+		return with_config(config_path, cli_spf, sub_argc, sub_argv);
 	if (strcmp(cmd, "version") == 0)
 		return cli_version(sub_argc, sub_argv);
 	fprintf(stderr, "postern: unknown command '%s'\n", cmd);

@@ -36,7 +36,7 @@ static const struct rule_decl decls[PR_COUNT] = {
     [PR_SPF_RDNS_FAIL] = {"spf_rdns_fail", "score 2"},
     [PR_CSA_UNAUTHORIZED] = {"csa_unauthorized", "reject"},
     [PR_CSA_TEMPERROR] = {"csa_temperror", "tempfail"},
-    [PR_DNSBL_LISTED] = {"dnsbl_listed", "score 10"},
+    [PR_DNSBL_LISTED] = {"dnsbl_listed", "tag"},
     [PR_DNSBL_TEMPERROR] = {"dnsbl_temperror", "tag"},
 };
 

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
+#include "server/checks.h"
 #include "server/session.h"
 #include "server/worker.h"
 #include "store/accounts.h"
@@ -77,6 +78,7 @@ static void auth_finish(struct auth_job *j)
 		              s->ip);
 	} else if (j->result == ACCOUNTS_OK) {
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", j->user);
+		checks_authenticated(s);
 		log_info("event=auth sid=%s ip=%s user=%s result=pass", s->sid, s->ip, j->user);
 		session_reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (j->result == ACCOUNTS_ERROR) {

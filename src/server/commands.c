@@ -6,6 +6,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "queue/spool.h"
+#include "server/checks.h"
 #include "server/listener.h"
 #include "server/session.h"
 #include "server/worker.h"
@@ -77,6 +78,7 @@ static void do_helo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	snprintf(s->helo, sizeof(s->helo), "%s", name);
 	s->esmtp = esmtp;
 	s->state = ST_READY;
+	checks_helo(s);
 	if (!esmtp) {
 		session_reply(s, 250, NULL, "%s", hostname(s));
 		return;
@@ -158,6 +160,7 @@ static void account_done(void *arg)
 		if (j->result == ACCOUNTS_OK) {
 			snprintf(s->mail_from, sizeof(s->mail_from), "%s", j->addr);
 			s->state = ST_MAIL;
+			checks_mail(s);
 			session_reply(s, 250, "2.1.0", "Ok");
 		} else if (j->result == ACCOUNTS_NOT_FOUND || j->result == ACCOUNTS_INVALID) {
 			memset(&s->mail, 0, sizeof(s->mail));
@@ -258,6 +261,7 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 	}
 	snprintf(s->mail_from, sizeof(s->mail_from), "%s", addr);
 	s->state = ST_MAIL;
+	checks_mail(s);
 	session_reply(s, 250, "2.1.0", "Ok");
 }
 
@@ -295,6 +299,13 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	}
 	const struct domain_conf *dom =
 	    rp.to.domain_is_literal ? NULL : config_domain(cfg, rp.to.domain);
+	/* RFC 5321 4.5.1: postmaster is reached whatever the verdict. */
+	int exempt = dom && (local_is(rp.to.local, "postmaster") || local_is(rp.to.local, "abuse"));
+	struct verdict_reply vr;
+	if (!exempt && (dom || s->auth_user[0]) && checks_decide(s, &vr) != PA_ACCEPT) {
+		session_reply(s, vr.code, vr.ecode, "<%s>: %s", addr, vr.text);
+		return;
+	}
 	if (dom == NULL) {
 		if (s->auth_user[0]) {
 			rcpt_add(s, addr, addr);
@@ -325,8 +336,9 @@ static int data_ready(struct session *s)
 
 	id_new(s->queue_id);
 	s->body = spool_body_new(s->worker->spool, s->queue_id);
-	buf_init(&hdr, 4096);
+	buf_init(&hdr, 8192);
 	trace_received(s, &hdr);
+	checks_authres(s, &hdr);
 	if (spool_body_write(s->body, hdr.data, hdr.len) < 0) {
 		buf_free(&hdr);
 		session_reply(s, 451, "4.3.0", "Local error: cannot store the message");
@@ -508,7 +520,10 @@ void commands_dispatch(struct session *s, const char *line, size_t len)
 					session_close_after(s);
 			}
 			return;
-		}
+		} /* RCPT waits for the checks still running: the verdict is given
+		   * here, where postmaster can still be let through. */
+		if (c.verb == CMD_RCPT && checks_defer(s, line, len))
+			return;
 		cmd->handler(s, &c);
 		return;
 	}
@@ -587,6 +602,7 @@ void commands_message_end(struct session *s, enum data_error err)
 	m->arrival = time(NULL);
 	m->body = s->body;
 	s->body = NULL;
+	checks_log(s);
 	log_info("event=received sid=%s queue_id=%s ip=%s from=<%s> nrcpt=%zu size=%llu%s%s",
 	         s->sid, s->queue_id, s->ip, m->sender, m->nrcpt,
 	         (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",

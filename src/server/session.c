@@ -5,6 +5,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "queue/spool.h"
+#include "server/checks.h"
 #include "server/listener.h"
 #include "server/worker.h"
 
@@ -114,16 +115,25 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 	evtimer_add(s->session_timer, &life);
 
 	log_info("event=connect sid=%s ip=%s listener=%s", s->sid, s->ip, l->conf->name);
-
-	/* The banner waits for the PTR lookup so that every later line (and
-	 * the Received header) knows the client's name. */
-	struct ptr_job *j = xcalloc(1, sizeof(*j));
-	j->s = s;
-	memcpy(&j->addr, &s->peer, sizeof(j->addr));
-	session_hold(s);
-	s->waiting = 1;
-	pool_submit(w->pool, ptr_lookup, ptr_done, j);
 	return s;
+}
+
+void session_start(struct session *s)
+{
+	checks_connect(s);
+	if (s->checks == NULL) {
+		/* Clients that are not checked still get their PTR name looked up
+		 * (through the system resolver, /etc/hosts first) for the
+		 * Received header; the banner waits for it. */
+		struct ptr_job *j = xcalloc(1, sizeof(*j));
+		j->s = s;
+		memcpy(&j->addr, &s->peer, sizeof(j->addr));
+		session_hold(s);
+		s->waiting = 1;
+		pool_submit(s->worker->pool, ptr_lookup, ptr_done, j);
+	}
+	if (s->state == ST_GREETING && !s->waiting)
+		commands_greet(s);
 }
 
 void session_hold(struct session *s)
@@ -164,6 +174,7 @@ void session_reset_transaction(struct session *s)
 	s->bdat_prev_cr = 0;
 	s->bdat_error = DATA_ERR_NONE;
 	s->bdat_size = 0;
+	checks_reset_transaction(s);
 }
 
 /* Frees the session now, or marks it dead when a job still holds it. */
@@ -174,6 +185,8 @@ static void session_end(struct session *s, const char *why)
 	log_info("event=disconnect sid=%s ip=%s reason=%s messages=%lu errors=%d", s->sid, s->ip,
 	         why, s->messages, s->errors);
 	s->dead = 1;
+	/* No check may call back into a session that has gone. */
+	checks_free(s);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
@@ -186,6 +199,7 @@ static void session_end(struct session *s, const char *why)
 void session_free(struct session *s)
 {
 	session_reset_transaction(s);
+	checks_free(s);
 	if (s->session_timer)
 		event_free(s->session_timer);
 	if (s->bev)

@@ -19,7 +19,7 @@ struct bufferevent;
 struct event;
 struct spool_body;
 struct spool_rcpt;
-
+struct checks;
 enum session_state {
 	ST_GREETING, /* waiting for the PTR lookup before the banner */
 	ST_HELO,     /* banner sent, waiting for EHLO/HELO */
@@ -83,6 +83,7 @@ struct session {
 	int auth_mech; /* AUTH_PLAIN or AUTH_LOGIN while in ST_AUTH */
 	int auth_step;
 	char auth_login_user[256];
+	struct checks *checks; /* NULL: this client is not checked */
 
 	unsigned conns_ip;    /* server-wide sessions from this address, this one included */
 	unsigned conns_total; /* server-wide sessions, this one included */
@@ -93,6 +94,9 @@ struct session {
 
 struct session *session_new(struct worker *w, const struct listener *l, int fd,
                             const struct sockaddr_storage *peer, socklen_t peerlen);
+/* Starts the connect-stage work (checks, or a PTR lookup for clients that
+ * are not checked) and greets when nothing has to be waited for. */
+void session_start(struct session *s);
 /* Formats, sends and (for 4xx/5xx) logs and counts one reply.  Every reply
  * of the server leaves through here.  text may hold several lines
  * separated by \n: they become a multi-line reply. */

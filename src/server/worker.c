@@ -7,6 +7,8 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "queue/spool.h"
+#include "dns/dns.h"
+#include "server/checks.h"
 #include "server/conncount.h"
 #include "server/session.h"
 #include "store/accounts.h"
@@ -23,6 +25,26 @@
 #include <unistd.h>
 
 #define SHUTDOWN_GRACE 30 /* seconds a shutdown waits for transactions */
+
+/* The resolver of the policy checks, with dns.servers split at commas. */
+static struct dns_resolver *worker_dns(struct worker *w, char *err, size_t errsize)
+{
+	const struct config *cfg = w->cfg;
+	const char *servers[17] = {0};
+	char *copy = xstrdup(cfg->dns_servers), *save = NULL;
+	size_t n = 0;
+
+	for (char *t = strtok_r(copy, ", ", &save); t && n < 16; t = strtok_r(NULL, ", ", &save))
+		servers[n++] = t;
+	struct dns_options opt = {.servers = n ? servers : NULL,
+	                          .timeout_ms = (int)cfg->dns_timeout_ms,
+	                          .tries = (int)cfg->dns_tries,
+	                          .cache_entries = (size_t)cfg->dns_cache_entries,
+	                          .negative_ttl_max = 3600};
+	struct dns_resolver *r = dns_resolver_new(w->base, &opt, err, errsize);
+	free(copy);
+	return r;
+}
 
 static void worker_maybe_exit(struct worker *w)
 {
@@ -68,6 +90,7 @@ static void worker_accept_cb(struct evconnlistener *el, evutil_socket_t fd, stru
 	w->sessions = s;
 	w->nsessions++;
 	s->conns_ip = conncount_add(w->conns, w->slot, s->ip, 1, &s->conns_total);
+	session_start(s);
 }
 
 static void worker_stop_accepting(struct worker *w)
@@ -136,6 +159,12 @@ _Noreturn void worker_main(const struct config *cfg, int index, int slot, struct
 	w.accounts = accounts_open(cfg->state_dir, err, sizeof(err));
 	if (w.accounts == NULL)
 		fatal("worker: %s", err);
+	w.checks_conf = checks_conf_new(cfg, err, sizeof(err));
+	if (w.checks_conf == NULL)
+		fatal("worker: %s", err);
+	w.dns = worker_dns(&w, err, sizeof(err));
+	if (w.dns == NULL)
+		fatal("worker: %s", err);
 	w.counters = counters_open(cfg->state_dir, err, sizeof(err));
 	if (w.counters == NULL)
 		fatal("worker: %s", err);
@@ -185,6 +214,8 @@ _Noreturn void worker_main(const struct config *cfg, int index, int slot, struct
 	spool_close(w.spool);
 	pool_free(w.pool);
 	accounts_close(w.accounts);
+	dns_resolver_free(w.dns);
+	checks_conf_free(w.checks_conf);
 	counters_close(w.counters);
 	log_info("event=worker_exit worker=%d", index);
 	exit(0);

@@ -18,7 +18,8 @@ struct accounts;
 struct counters;
 struct session;
 struct conncount;
-
+struct dns_resolver;
+struct checks_conf;
 struct worker {
 	const struct config *cfg;
 	int index;
@@ -32,6 +33,8 @@ struct worker {
 	struct counters *counters;
 	struct session *sessions;
 	size_t nsessions;
+	struct dns_resolver *dns;
+	struct checks_conf *checks_conf;
 	struct conncount *conns; /* shared with the other workers */
 	int slot;                /* this worker's row in conns */
 	int stopping;            /* 1: retiring (reload), 2: shutting down */

@@ -1,0 +1,98 @@
+/* Formatting of Authentication-Results (RFC 8601 2.2). */
+#include "policy/authres.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* RFC 8601 2.2: a pvalue is a value (token or quoted-string) or an
+ * addr-spec; anything else is quoted. */
+static int is_token_char(unsigned char c)
+{
+	return c > 32 && c < 127 && !strchr("()<>,;:\\\"/[]?=", c);
+}
+
+static int pvalue_plain(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (!is_token_char(*p) && *p != '@' && *p != '.')
+			return 0;
+	return 1;
+}
+
+static int put_value(struct buf *out, const char *s)
+{
+	int rc = 0;
+	if (pvalue_plain(s))
+		return buf_append_str(out, s);
+	rc |= buf_append(out, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 32 || *p == 127)
+			continue; /* never a control character in a header */
+		if (*p == '"' || *p == '\\')
+			rc |= buf_append(out, "\\", 1);
+		rc |= buf_append(out, p, 1);
+	}
+	rc |= buf_append(out, "\"", 1);
+	return rc;
+}
+
+/* A comment (RFC 5322 3.2.2) with only characters that cannot end it. */
+static int put_comment(struct buf *out, const char *s)
+{
+	int rc = buf_append(out, " (", 2);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p >= 32 && *p != 127 && *p != '(' && *p != ')' && *p != '\\')
+			rc |= buf_append(out, p, 1);
+	return rc | buf_append(out, ")", 1);
+}
+
+static int method(struct buf *out, const char *name, const char *result)
+{
+	int rc = buf_append_str(out, ";\r\n\t");
+	rc |= buf_append_str(out, name);
+	rc |= buf_append(out, "=", 1);
+	return rc | put_value(out, result);
+}
+
+static int prop(struct buf *out, const char *name, const char *value)
+{
+	int rc = buf_append(out, " ", 1);
+	rc |= buf_append_str(out, name);
+	rc |= buf_append(out, "=", 1);
+	return rc | put_value(out, value);
+}
+
+int authres_format(const struct authres *a, struct buf *out)
+{
+	int rc = buf_append_str(out, "Authentication-Results: ");
+	rc |= put_value(out, a->authserv_id);
+	if (a->iprev) {
+		rc |= method(out, "iprev", a->iprev);
+		rc |= prop(out, "policy.iprev", a->client_ip);
+		if (a->iprev_name)
+			rc |= put_comment(out, a->iprev_name);
+	}
+	if (a->spf_mailfrom && a->mailfrom && a->mailfrom[0]) {
+		rc |= method(out, "spf", a->spf_mailfrom);
+		rc |= prop(out, "smtp.mailfrom", a->mailfrom);
+	}
+	if (a->spf_helo && a->helo) {
+		rc |= method(out, "spf", a->spf_helo);
+		rc |= prop(out, "smtp.helo", a->helo);
+	}
+	rc |= method(out, "x-postern", a->verdict ? a->verdict : "none");
+	if (a->rdns)
+		rc |= prop(out, "policy.rdns", a->rdns);
+	if (a->helo_check)
+		rc |= prop(out, "policy.helo", a->helo_check);
+	if (a->csa)
+		rc |= prop(out, "policy.csa", a->csa);
+	if (a->dnsbl)
+		rc |= prop(out, "policy.dnsbl", a->dnsbl);
+	char score[32];
+	snprintf(score, sizeof(score), "%ld", a->score);
+	rc |= prop(out, "policy.score", score);
+	return rc | buf_append_str(out, "\r\n");
+}

@@ -1,0 +1,46 @@
+/* The sender checks of one session (iprev and rDNS class, DNSBL, HELO,
+ * CSA, SPF for HELO, MAIL FROM and the rDNS name), started at the stage
+ * where their identity is known, run in parallel on the worker's DNS
+ * resolver, and turned into one verdict that is given at RCPT, where
+ * postmaster and abuse can still be let through. */
+#ifndef POSTERN_CHECKS_H
+#define POSTERN_CHECKS_H
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "policy/verdict.h"
+
+#include <stddef.h>
+
+struct session;
+struct worker;
+struct checks;
+
+/* What every session of a worker shares: parsed once per worker. */
+struct checks_conf;
+struct checks_conf *checks_conf_new(const struct config *cfg, char *err, size_t errsize);
+void checks_conf_free(struct checks_conf *cc);
+
+/* Decides whether the session is checked at all (trusted networks skip,
+ * authenticated submission skips unless policy.check_submission) and
+ * starts the connect-stage checks.  s->checks stays NULL when unchecked. */
+void checks_connect(struct session *s);
+/* After AUTH: an authenticated session is no longer checked. */
+void checks_authenticated(struct session *s);
+void checks_helo(struct session *s);
+void checks_mail(struct session *s);
+void checks_reset_transaction(struct session *s);
+
+/* At RCPT: when checks are still running, keeps line to be dispatched again
+ * once they are done and returns 1 (the session waits). */
+int checks_defer(struct session *s, const char *line, size_t len);
+/* The verdict for the current transaction. */
+enum policy_action checks_decide(struct session *s, struct verdict_reply *reply);
+/* Appends the Authentication-Results header; nothing when unchecked. */
+int checks_authres(struct session *s, struct buf *out);
+/* One log line with every result of the transaction. */
+void checks_log(struct session *s);
+/* Cancels what is still running; no callback runs afterwards. */
+void checks_free(struct session *s);
+
+#endif

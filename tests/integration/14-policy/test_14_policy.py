@@ -1,0 +1,245 @@
+"""Scenario 14: each kind of sender gets exactly the configured verdict and
+headers, with the DNS answers coming from a real nsd on loopback: a good
+sender (iprev, SPF and HELO pass), no PTR, a generic rDNS name, an invalid
+HELO, SPF fail, CSA unauthorized, a DNSBL-listed address; postmaster is
+reachable whatever the verdict; a DNS server that does not answer gives a
+tempfail within the configured budget."""
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_ports, short_tmpdir
+from helpers import SMTPConn, check, wait_for_files
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+ACCOUNTS = [("user@test.example", "user-password", [])]
+
+# One zone for all of net. (so every name the checks ask for is ours) and
+# the reverse zone of 127.0.0.0/24.
+NET_ZONE = """\
+$ORIGIN net.
+$TTL 60
+@ IN SOA ns.postern-test.net. hostmaster.postern-test.net. 1 3600 600 86400 5
+@ IN NS ns.postern-test.net.
+ns.postern-test IN A 127.0.0.1
+good-sender IN TXT "v=spf1 ip4:127.0.0.10 ip4:127.0.0.13 ip4:127.0.0.14 ip4:127.0.0.15 -all"
+mail.good-sender IN A 127.0.0.10
+mail.good-sender IN TXT "v=spf1 a -all"
+127-0-0-12.dyn.pool-isp IN A 127.0.0.12
+mail.sender13 IN A 127.0.0.13
+mail.listed IN A 127.0.0.14
+mail.csa-deny IN A 127.0.0.15
+_client._smtp.mail.csa-deny IN SRV 1 1 0 mail.csa-deny.net.
+spf-fail IN TXT "v=spf1 -all"
+14.0.0.127.bl.test-lists IN A 127.0.0.2
+14.0.0.127.bl.test-lists IN TXT "listed for testing"
+"""
+
+REV_ZONE = """\
+$ORIGIN 0.0.127.in-addr.arpa.
+$TTL 60
+@ IN SOA ns.postern-test.net. hostmaster.postern-test.net. 1 3600 600 86400 5
+@ IN NS ns.postern-test.net.
+10 IN PTR mail.good-sender.net.
+12 IN PTR 127-0-0-12.dyn.pool-isp.net.
+13 IN PTR mail.sender13.net.
+14 IN PTR mail.listed.net.
+15 IN PTR mail.csa-deny.net.
+"""
+
+NSD_CONF = """\
+server:
+	ip-address: 127.0.0.1@{port}
+	do-ip6: no
+	username: ""
+	chroot: ""
+	zonesdir: "{d}"
+	database: ""
+	pidfile: "{d}/nsd.pid"
+	xfrdfile: "{d}/xfrd.state"
+	zonelistfile: "{d}/zone.list"
+	xfrdir: "{d}"
+	logfile: "{d}/nsd.log"
+	server-count: 1
+remote-control:
+	control-enable: no
+zone:
+	name: net
+	zonefile: net.zone
+zone:
+	name: 0.0.127.in-addr.arpa
+	zonefile: rev.zone
+"""
+
+
+def dns_ready(port, proc, timeout=20.0):
+    q = b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03net\x00\x00\x06\x00\x01"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "nsd exited with %s" % proc.returncode
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
+            try:
+                s.sendto(q, ("127.0.0.1", port))
+                if s.recv(4096)[:2] == b"\x00\x01":
+                    return
+            except OSError:
+                pass
+    raise AssertionError("nsd did not answer on port %d" % port)
+
+
+@pytest.fixture(scope="module")
+def nsd():
+    if shutil.which("nsd") is None:
+        pytest.fail("nsd is not installed (scripts/install-deps.sh --test)")
+    d = short_tmpdir("postern-nsd-")
+    port = free_ports(1)[0]
+    for name, text in (("net.zone", NET_ZONE), ("rev.zone", REV_ZONE),
+                       ("nsd.conf", NSD_CONF.format(port=port, d=d))):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+    log = open(os.path.join(d, "nsd.stderr"), "wb")
+    proc = subprocess.Popen(["nsd", "-d", "-c", os.path.join(d, "nsd.conf")],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        dns_ready(port, proc)
+        yield "127.0.0.1:%d" % port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def dns_server(nsd):
+    return nsd
+
+
+@pytest.fixture
+def postern_conf(dns_server, workdir):
+    """The scenario's template with the DNS server filled in."""
+    text = open(os.path.join(HERE, "postern.conf")).read().replace("@DNS@", dns_server)
+    path = os.path.join(workdir, "template.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def conn_from(port, src):
+    c = SMTPConn.__new__(SMTPConn)
+    c.sock = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                      source_address=(src, 0))
+    c.buf = b""
+    c.banner = c.reply()
+    return c
+
+
+def transaction(postern, src, helo, mailfrom, rcpt="user@test.example"):
+    c = conn_from(postern.ports["mx"], src)
+    check(c.banner, 220)
+    c.ehlo(helo)
+    check(c.cmd("MAIL FROM:<%s>" % mailfrom), 250, "2.1.0")
+    return c, c.cmd("RCPT TO:<%s>" % rcpt)
+
+
+def test_good_sender_passes_with_headers(postern):
+    c, r = transaction(postern, "127.0.0.10", "mail.good-sender.net", "alice@good-sender.net")
+    check(r, 250, "2.1.5")
+    check(c.data(b"Subject: hello\r\n\r\nhi\r\n"), 250, "2.0.0")
+    c.close()
+    files = wait_for_files(postern.maildir("user@test.example"), 1)
+    data = open(files[0], "rb").read()
+    head = data.split(b"\r\n\r\n", 1)[0].decode()
+    assert "Received: from mail.good-sender.net (mail.good-sender.net [127.0.0.10])" in head
+    assert "Authentication-Results: mx.test.example;" in head
+    assert "iprev=pass policy.iprev=127.0.0.10 (mail.good-sender.net)" in head
+    assert "spf=pass smtp.mailfrom=alice@good-sender.net" in head
+    assert "spf=pass smtp.helo=mail.good-sender.net" in head
+    assert "x-postern=accept policy.rdns=normal" in head
+    assert "policy.dnsbl=none policy.score=0" in head
+    assert "event=checks" in postern.log() and "iprev=pass" in postern.log()
+
+
+def test_no_ptr_rejected_but_postmaster_reachable(postern):
+    c, r = transaction(postern, "127.0.0.11", "mail.good-sender.net", "alice@good-sender.net")
+    check(r, 550, "5.7.25")
+    # RFC 5321 4.5.1: postmaster is reached even from a refused client.
+    check(c.cmd("RCPT TO:<postmaster@test.example>"), 250, "2.1.5")
+    check(c.data(b"Subject: to the postmaster\r\n\r\nhi\r\n"), 250, "2.0.0")
+    c.close()
+    files = wait_for_files(postern.maildir("admin@test.example"), 1)
+    assert b"iprev=permerror" in open(files[0], "rb").read()
+
+
+def test_generic_rdns_rejected(postern):
+    c, r = transaction(postern, "127.0.0.12", "mail.good-sender.net", "alice@good-sender.net")
+    check(r, 550, "5.7.25", text="dynamic or generic")
+    c.close()
+
+
+def test_invalid_helo_rejected(postern):
+    c, r = transaction(postern, "127.0.0.13", "localhost", "alice@good-sender.net")
+    check(r, 550, "5.7.1", text="HELO")
+    c.close()
+
+
+def test_spf_fail_rejected(postern):
+    c, r = transaction(postern, "127.0.0.10", "mail.good-sender.net", "someone@spf-fail.net")
+    check(r, 550, "5.7.23")
+    # The verdict belongs to that transaction: the next one is judged anew.
+    check(c.cmd("RSET"), 250, "2.0.0")
+    check(c.cmd("MAIL FROM:<alice@good-sender.net>"), 250, "2.1.0")
+    check(c.cmd("RCPT TO:<user@test.example>"), 250, "2.1.5")
+    c.close()
+
+
+def test_csa_unauthorized_rejected(postern):
+    c, r = transaction(postern, "127.0.0.15", "mail.csa-deny.net", "alice@good-sender.net")
+    check(r, 550, "5.7.1", text="CSA")
+    c.close()
+
+
+def test_dnsbl_listed_rejected(postern):
+    c, r = transaction(postern, "127.0.0.14", "mail.listed.net", "alice@good-sender.net")
+    check(r, 550, "5.7.1", text="score 10")
+    c.close()
+    assert "score 10: dnsbl_listed" in postern.log()
+
+
+class SilentDNS:
+    """A UDP socket that reads queries and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_dns():
+    s = SilentDNS()
+    yield s
+    s.sock.close()
+
+
+@pytest.mark.parametrize("dns_server", ["silent"], indirect=False)
+def test_dns_down_tempfails_within_budget(postern_stopped, silent_dns):
+    p = postern_stopped
+    text = open(p.conf).read()
+    text = text.replace('servers = "silent"', 'servers = "%s"' % silent_dns.addr)
+    with open(p.conf, "w") as f:
+        f.write(text)
+    p.start()
+    t0 = time.monotonic()
+    c, r = transaction(p, "127.0.0.10", "mail.good-sender.net", "alice@good-sender.net")
+    elapsed = time.monotonic() - t0
+    check(r, 451, "4.7.25")
+    # timeout 300 ms, 2 tries (c-ares doubles the second): well under 5 s.
+    assert elapsed < 5.0, elapsed
+    c.close()
