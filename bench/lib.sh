@@ -1,11 +1,12 @@
 # shellcheck shell=bash
-# Helpers for bench/accept.sh (sourced, not run). Everything here works on
-# processes and files that accept.sh itself started or created.
+# Helpers for bench/accept.sh and bench/spf.sh (sourced, not run). Everything
+# here works on processes and files that the calling script itself started
+# or created.
 
 log() { printf '%s\n' "$*" >&2; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() {
-	printf 'accept.sh: %s\n' "$*" >&2
+	printf '%s: %s\n' "${0##*/}" "$*" >&2
 	exit 1
 }
 

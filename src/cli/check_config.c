@@ -1,6 +1,7 @@
 /* postern check-config: loads the configuration and reports every error
  * as file:line: message; exits 1 when there is any. */
 #include "cli/cli.h"
+#include "policy/policy_config.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,11 +24,19 @@ int cli_check_config(int argc, char **argv, const char *config_path)
 		return 2;
 	}
 	buf_init(&errors, 1 << 20);
+	struct policy_objects objects;
 	if (config_load(config_path, &cfg, &errors) < 0) {
 		fputs(errors.data, stderr);
 		buf_free(&errors);
 		return 1;
 	}
+	if (policy_objects_build(&cfg, &objects, &errors) < 0) {
+		fputs(errors.data, stderr);
+		buf_free(&errors);
+		config_free(&cfg);
+		return 1;
+	}
+	policy_objects_free(&objects);
 	printf("%s: ok (%zu listeners, %zu domains)\n", cfg.source, cfg.nlisteners, cfg.ndomains);
 	config_free(&cfg);
 	buf_free(&errors);

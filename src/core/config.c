@@ -333,6 +333,23 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 	}
 }
 
+/* An array or list of strings into a freshly allocated vector. */
+static int read_strings(config_setting_t *s, char ***out, size_t *n)
+{
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return -1;
+	int len = config_setting_length(s);
+	*out = xcalloc((size_t)len + 1, sizeof(char *));
+	*n = 0;
+	for (int i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		if (v == NULL)
+			return -1;
+		(*out)[(*n)++] = xstrdup(v);
+	}
+	return 0;
+}
+
 static void read_policy(struct config *cfg, config_setting_t *group, const char *file,
                         struct buf *errors)
 {
@@ -365,6 +382,19 @@ static void read_policy(struct config *cfg, config_setting_t *group, const char 
 				free(pc->rules[r].text);
 				pc->rules[r] = rule;
 			}
+			continue;
+		}
+		if (strcmp(name, "rdns_generic_patterns") == 0 ||
+		    strcmp(name, "rdns_not_generic_patterns") == 0) {
+			int generic = strcmp(name, "rdns_generic_patterns") == 0;
+			char ***list = generic ? &pc->rdns_generic : &pc->rdns_not_generic;
+			size_t *n = generic ? &pc->nrdns_generic : &pc->nrdns_not_generic;
+			if (read_strings(s, list, n) < 0)
+				add_error(errors, file, line,
+				          "policy.%s: expected a list of strings "
+				          "[ \"...\", ... ]",
+				          name);
+			pc->rdns_line = line;
 			continue;
 		}
 		if (strcmp(name, "trusted_networks") == 0) {
@@ -406,7 +436,7 @@ static void read_policy(struct config *cfg, config_setting_t *group, const char 
 static void read_dnsbls(struct config *cfg, config_setting_t *list, const char *file,
                         struct buf *errors)
 {
-	static const char *const allowed[] = {"zone", "type", "weight", NULL};
+	static const char *const allowed[] = {"zone", "type", "weight", "codes", NULL};
 	int n = config_setting_length(list);
 
 	if (!config_setting_is_list(list)) {
@@ -442,6 +472,12 @@ static void read_dnsbls(struct config *cfg, config_setting_t *list, const char *
 		dc->zone = xstrdup(zone);
 		dc->rhs = type && strcmp(type, "rhs") == 0;
 		dc->weight = weight;
+		dc->line = line;
+		config_setting_t *codes = config_setting_get_member(d, "codes");
+		if (codes && read_strings(codes, &dc->codes, &dc->ncodes) < 0)
+			add_error(errors, file, (int)config_setting_source_line(codes),
+			          "dnsbl %s: 'codes' must be a list of strings [ \"...\", ... ]",
+			          zone);
 		cfg->ndnsbls++;
 	}
 }
@@ -586,8 +622,12 @@ void config_free(struct config *cfg)
 		free(cfg->domains[i].lmtp);
 	}
 	free(cfg->domains);
-	for (size_t i = 0; i < cfg->ndnsbls; i++)
+	for (size_t i = 0; i < cfg->ndnsbls; i++) {
 		free(cfg->dnsbls[i].zone);
+		for (size_t k = 0; k < cfg->dnsbls[i].ncodes; k++)
+			free(cfg->dnsbls[i].codes[k]);
+		free(cfg->dnsbls[i].codes);
+	}
 	free(cfg->dnsbls);
 	policy_conf_free(&cfg->policy);
 	free(cfg->source);
@@ -639,8 +679,12 @@ static void policy_reference(struct buf *out)
 	           pc.check_submission);
 	buf_printf(out, "policy actions: accept | tag | score N | tempfail[: text] | "
 	                "reject[: text]\n");
-	buf_printf(out, "dnsbl ( { zone = \"...\"; type = \"ip\" | \"rhs\"; weight = N; } ): "
-	                "blocklists (RFC 5782), default weight 10\n");
+	buf_printf(out, "policy.rdns_generic_patterns, policy.rdns_not_generic_patterns (lists of "
+	                "globs or /regex/): names to count as generic, or never\n");
+	buf_printf(
+	    out, "dnsbl ( { zone = \"...\"; type = \"ip\" | \"rhs\"; weight = N; "
+	         "codes = [ \"127.0.0.2=10:meaning\", \"127.0.0.4-127.0.0.7=5\", \"&4=3\" ]; } ): "
+	         "blocklists (RFC 5782), default weight 10 for any listing code\n");
 	policy_conf_free(&pc);
 }
 

@@ -37,6 +37,11 @@ struct dnsbl_conf {
 	char *zone;
 	int rhs;     /* 1: domain names are looked up (RHSBL), 0: addresses */
 	long weight; /* added to the score when listed */
+	/* "127.0.0.2=10:meaning", "127.0.0.4-127.0.0.7=5", "&4=3": checked by
+	 * policy_config_check, which knows the code syntax. */
+	char **codes;
+	size_t ncodes;
+	int line;
 };
 
 struct config {

@@ -129,5 +129,11 @@ void policy_conf_free(struct policy_conf *pc)
 	for (int i = 0; i < PR_COUNT; i++)
 		free(pc->rules[i].text);
 	free(pc->trusted_networks);
+	for (size_t i = 0; i < pc->nrdns_generic; i++)
+		free(pc->rdns_generic[i]);
+	free(pc->rdns_generic);
+	for (size_t i = 0; i < pc->nrdns_not_generic; i++)
+		free(pc->rdns_not_generic[i]);
+	free(pc->rdns_not_generic);
 	memset(pc, 0, sizeof(*pc));
 }

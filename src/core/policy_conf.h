@@ -48,7 +48,13 @@ struct policy_conf {
 	long score_tempfail; /* a total at or above it tempfails; 0: never */
 	long dnsbl_budget_ms;
 	char *trusted_networks; /* "cidr,cidr": no checks for these clients */
-	long check_submission;  /* 1: authenticated submission is checked too */
+	/* Operator patterns for the rDNS classifier (globs, or /regex/). */
+	char **rdns_generic;
+	size_t nrdns_generic;
+	char **rdns_not_generic;
+	size_t nrdns_not_generic;
+	int rdns_line;         /* where they were given, for errors found later */
+	long check_submission; /* 1: authenticated submission is checked too */
 };
 
 const char *policy_result_name(enum policy_result r);

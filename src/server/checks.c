@@ -9,8 +9,10 @@
 #include "policy/helo.h"
 #include "policy/ipaddr.h"
 #include "policy/iprev.h"
+#include "policy/policy_config.h"
 #include "policy/rdns.h"
 #include "policy/spf.h"
+#include "policy/suffix.h"
 #include "server/listener.h"
 #include "server/session.h"
 #include "server/worker.h"
@@ -28,9 +30,8 @@ struct checks_conf {
 	const struct config *cfg;
 	struct trusted_net *trusted;
 	size_t ntrusted;
-	struct dnsbl_list *ip_lists, *rhs_lists;
-	size_t nip, nrhs;
-	const char **local_domains; /* NULL-terminated */
+	struct policy_objects objects; /* rDNS patterns, DNSBL lists */
+	const char **local_domains;    /* NULL-terminated */
 	const char **our_addrs;
 };
 
@@ -45,7 +46,7 @@ struct checks {
 	size_t deferred_len;
 
 	struct iprev_check *iprev;
-	struct dnsbl_check *dnsbl_ip, *dnsbl_helo, *dnsbl_mail;
+	struct dnsbl_check *dnsbl_ip, *dnsbl_helo, *dnsbl_mail, *dnsbl_rdns;
 	struct helo_lookup *helo_dns;
 	struct csa_check *csa;
 	struct spf_check *spf_helo, *spf_mail, *spf_rdns;
@@ -119,16 +120,15 @@ struct checks_conf *checks_conf_new(const struct config *cfg, char *err, size_t 
 		p += len;
 		p += strspn(p, ", ");
 	}
-	cc->ip_lists = xcalloc(cfg->ndnsbls + 1, sizeof(*cc->ip_lists));
-	cc->rhs_lists = xcalloc(cfg->ndnsbls + 1, sizeof(*cc->rhs_lists));
-	for (size_t i = 0; i < cfg->ndnsbls; i++) {
-		struct dnsbl_list *l =
-		    cfg->dnsbls[i].rhs ? &cc->rhs_lists[cc->nrhs++] : &cc->ip_lists[cc->nip++];
-		l->zone = cfg->dnsbls[i].zone;
-		l->kind = cfg->dnsbls[i].rhs ? DNSBL_RHS : DNSBL_IP;
-		l->default_weight = (int)cfg->dnsbls[i].weight;
-		l->want_txt = 1;
+	struct buf errors;
+	buf_init(&errors, 4096);
+	if (policy_objects_build(cfg, &cc->objects, &errors) < 0) {
+		snprintf(err, errsize, "%s", errors.data);
+		buf_free(&errors);
+		checks_conf_free(cc);
+		return NULL;
 	}
+	buf_free(&errors);
 	cc->local_domains = xcalloc(cfg->ndomains + 1, sizeof(char *));
 	for (size_t i = 0; i < cfg->ndomains; i++)
 		cc->local_domains[i] = cfg->domains[i].name;
@@ -143,8 +143,7 @@ void checks_conf_free(struct checks_conf *cc)
 	if (cc == NULL)
 		return;
 	free(cc->trusted);
-	free(cc->ip_lists);
-	free(cc->rhs_lists);
+	policy_objects_free(&cc->objects);
 	free(cc->local_domains);
 	free(cc->our_addrs);
 	free(cc);
@@ -231,6 +230,8 @@ static struct spf_check *spf_start(struct checks *c, const char *sender, const c
 	return spf_check_start(s->worker->base, s->worker->dns, &req, done, c);
 }
 
+static void dnsbl_rdns_done(void *arg, const struct dnsbl_result *res);
+
 static void iprev_done(void *arg, const struct iprev_result *res)
 {
 	struct checks *c = arg;
@@ -249,10 +250,21 @@ static void iprev_done(void *arg, const struct iprev_result *res)
 		apply(c, PR_IPREV_TEMPERROR, 0, s->ip, 1);
 	/* The class is judged on the name the address claims, confirmed or not. */
 	const char *name = res->name ? res->name : (res->nptr ? res->ptr[0] : "");
-	enum rdns_class rc = rdns_classify(name, s->ip, NULL, reason, sizeof(reason));
+	enum rdns_class rc = rdns_classify(name, s->ip, s->worker->checks_conf->objects.rdns,
+	                                   reason, sizeof(reason));
 	snprintf(c->rdns, sizeof(c->rdns), "%s", rdns_class_name(rc));
 	if (rc == RDNS_GENERIC || rc == RDNS_STATIC_GENERIC)
 		apply(c, PR_RDNS_GENERIC, 0, name, 1);
+	/* RHSBL for the domain the confirmed name belongs to. */
+	const char *rdns_domain = res->code == IPREV_PASS ? suffix_registrable(res->name) : NULL;
+	struct checks_conf *cc = s->worker->checks_conf;
+	if (rdns_domain && cc->objects.nrhs) {
+		c->pending++;
+		c->dnsbl_rdns =
+		    dnsbl_start(s->worker->dns, s->worker->base, cc->objects.rhs_lists,
+		                cc->objects.nrhs, rdns_domain, DNSBL_RHS,
+		                (int)s->worker->cfg->policy.dnsbl_budget_ms, dnsbl_rdns_done, c);
+	}
 	/* Unified SPF: may this address send as the name it claims? */
 	if (res->code == IPREV_PASS) {
 		char sender[300];
@@ -279,6 +291,14 @@ static void dnsbl_ip_done(void *arg, const struct dnsbl_result *res)
 {
 	struct checks *c = arg;
 	c->dnsbl_ip = NULL;
+	dnsbl_note(c, res);
+	finished(c);
+}
+
+static void dnsbl_rdns_done(void *arg, const struct dnsbl_result *res)
+{
+	struct checks *c = arg;
+	c->dnsbl_rdns = NULL;
 	dnsbl_note(c, res);
 	finished(c);
 }
@@ -328,10 +348,11 @@ void checks_connect(struct session *s)
 	s->checks = c;
 	c->pending++;
 	c->iprev = iprev_start(w->dns, s->ip, iprev_done, c);
-	if (cc->nip) {
+	if (cc->objects.nip) {
 		c->pending++;
-		c->dnsbl_ip = dnsbl_start(w->dns, w->base, cc->ip_lists, cc->nip, s->ip, DNSBL_IP,
-		                          (int)w->cfg->policy.dnsbl_budget_ms, dnsbl_ip_done, c);
+		c->dnsbl_ip =
+		    dnsbl_start(w->dns, w->base, cc->objects.ip_lists, cc->objects.nip, s->ip,
+		                DNSBL_IP, (int)w->cfg->policy.dnsbl_budget_ms, dnsbl_ip_done, c);
 	}
 }
 
@@ -421,11 +442,11 @@ void checks_helo(struct session *s)
 	if (c->csa)
 		c->pending++;
 	c->spf_helo = spf_start(c, "", s->helo, spf_helo_done);
-	if (cc->nrhs) {
+	if (cc->objects.nrhs) {
 		c->pending++;
 		c->dnsbl_helo =
-		    dnsbl_start(w->dns, w->base, cc->rhs_lists, cc->nrhs, s->helo, DNSBL_RHS,
-		                (int)w->cfg->policy.dnsbl_budget_ms, dnsbl_helo_done, c);
+		    dnsbl_start(w->dns, w->base, cc->objects.rhs_lists, cc->objects.nrhs, s->helo,
+		                DNSBL_RHS, (int)w->cfg->policy.dnsbl_budget_ms, dnsbl_helo_done, c);
 	}
 }
 
@@ -456,11 +477,11 @@ void checks_mail(struct session *s)
 	else
 		snprintf(c->spf_mail_res, sizeof(c->spf_mail_res), "%s", c->spf_helo_res);
 	const char *at = strrchr(s->mail_from, '@');
-	if (cc->nrhs && at) {
+	if (cc->objects.nrhs && at) {
 		c->pending++;
 		c->dnsbl_mail =
-		    dnsbl_start(w->dns, w->base, cc->rhs_lists, cc->nrhs, at + 1, DNSBL_RHS,
-		                (int)w->cfg->policy.dnsbl_budget_ms, dnsbl_mail_done, c);
+		    dnsbl_start(w->dns, w->base, cc->objects.rhs_lists, cc->objects.nrhs, at + 1,
+		                DNSBL_RHS, (int)w->cfg->policy.dnsbl_budget_ms, dnsbl_mail_done, c);
 	}
 }
 
@@ -562,6 +583,8 @@ void checks_free(struct session *s)
 		dnsbl_cancel(c->dnsbl_helo);
 	if (c->dnsbl_mail)
 		dnsbl_cancel(c->dnsbl_mail);
+	if (c->dnsbl_rdns)
+		dnsbl_cancel(c->dnsbl_rdns);
 	if (c->helo_dns)
 		helo_dns_cancel(c->helo_dns);
 	if (c->csa)

@@ -5,6 +5,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "policy/policy_config.h"
 #include "queue/qmgr.h"
 #include "server/conncount.h"
 #include "server/listener.h"
@@ -182,6 +183,17 @@ static int prepare(struct master *m, struct config *cfg, char *err, size_t errsi
 		chown_gid = m->gid;
 		nftw(cfg->state_dir, chown_one, 16, FTW_PHYS);
 	}
+	return 0;
+}
+
+/* What core/config.c cannot judge (DNSBL codes, rDNS patterns) is checked
+ * before anything is started or replaced. */
+static int check_policy(const struct config *cfg, struct buf *errors)
+{
+	struct policy_objects objects;
+	if (policy_objects_build(cfg, &objects, errors) < 0)
+		return -1;
+	policy_objects_free(&objects);
 	return 0;
 }
 
@@ -371,8 +383,11 @@ static void reload(struct master *m)
 	char err[512];
 
 	buf_init(&errors, 65536);
-	if (config_load(m->config_path, cfg, &errors) < 0) {
+	int loaded = config_load(m->config_path, cfg, &errors) == 0;
+	if (!loaded || check_policy(cfg, &errors) < 0) {
 		log_err("event=reload_failed errors=\"%s\"", errors.data ? errors.data : "");
+		if (loaded)
+			config_free(cfg);
 		buf_free(&errors);
 		free(cfg);
 		return;
@@ -448,9 +463,13 @@ int master_run(const char *config_path, int daemonize)
 	m.config_path = config_path;
 	m.cfg = xcalloc(1, sizeof(*m.cfg));
 	buf_init(&errors, 65536);
-	if (config_load(config_path, m.cfg, &errors) < 0) {
+	int loaded = config_load(config_path, m.cfg, &errors) == 0;
+	if (!loaded || check_policy(m.cfg, &errors) < 0) {
+		if (loaded)
+			config_free(m.cfg);
 		fprintf(stderr, "%s", errors.data);
 		buf_free(&errors);
+		free(m.cfg);
 		return 1;
 	}
 	buf_free(&errors);

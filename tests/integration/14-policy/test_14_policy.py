@@ -34,6 +34,7 @@ mail.good-sender IN TXT "v=spf1 a -all"
 mail.sender13 IN A 127.0.0.13
 mail.listed IN A 127.0.0.14
 mail.csa-deny IN A 127.0.0.15
+host16.static-isp IN A 127.0.0.16
 _client._smtp.mail.csa-deny IN SRV 1 1 0 mail.csa-deny.net.
 spf-fail IN TXT "v=spf1 -all"
 14.0.0.127.bl.test-lists IN A 127.0.0.2
@@ -50,6 +51,7 @@ $TTL 60
 13 IN PTR mail.sender13.net.
 14 IN PTR mail.listed.net.
 15 IN PTR mail.csa-deny.net.
+16 IN PTR host16.static-isp.net.
 """
 
 NSD_CONF = """\
@@ -179,6 +181,14 @@ def test_no_ptr_rejected_but_postmaster_reachable(postern):
 
 def test_generic_rdns_rejected(postern):
     c, r = transaction(postern, "127.0.0.12", "mail.good-sender.net", "alice@good-sender.net")
+    check(r, 550, "5.7.25", text="dynamic or generic")
+    c.close()
+
+
+def test_operator_pattern_marks_generic(postern):
+    """host16.static-isp.net looks like a chosen name; the operator's
+    pattern says otherwise."""
+    c, r = transaction(postern, "127.0.0.16", "mail.good-sender.net", "alice@good-sender.net")
     check(r, 550, "5.7.25", text="dynamic or generic")
     c.close()
 
