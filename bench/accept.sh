@@ -23,6 +23,12 @@
 #   BENCH_PORT_BASE=P     postern on P, Postfix on P+1, smtp-sink on P+2,
 #                         idle test on P+3 (12525)
 #   BENCH_KEEP=1          keep the temporary directory (logs, configs)
+#   BENCH_CHECKS=0|1      1 (default): each load also measures postern with
+#                         every sender check on (iprev, HELO, CSA, SPF of
+#                         HELO, MAIL FROM and rDNS name, two DNSBLs) against
+#                         an nsd on P+4, and every server gets the sender
+#                         a@bench-sender.net and HELO mail.bench-sender.net
+#                         (the zones: bench/lib.sh); 0: only the plain runs
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,9 +58,20 @@ PORT_POSTERN=$PORT_BASE
 PORT_POSTFIX=$((PORT_BASE + 1))
 PORT_SINK=$((PORT_BASE + 2))
 PORT_IDLE=$((PORT_BASE + 3))
+PORT_DNS=$((PORT_BASE + 4))
 [ "$SKIP_POSTERN" = 1 ] && IDLE_N=0
 PY=/usr/bin/python3
-SENDER=a@test.example
+CHECKS=${BENCH_CHECKS:-1}
+[ "$SKIP_POSTERN" = 1 ] && CHECKS=0
+if [ "$CHECKS" = 1 ]; then
+	# The same sender and HELO for every server, so that the comparison is
+	# fair; only postern+checks looks them up.
+	SENDER=a@bench-sender.net
+	HELO=mail.bench-sender.net
+else
+	SENDER=a@test.example
+	HELO=bench.example
+fi
 RECIPIENT=b@test.example
 
 if [ -n "${BENCH_LOADS:-}" ]; then
@@ -80,6 +97,10 @@ need awk mawk
 need smtp-source postfix
 need smtp-sink postfix
 need postfix postfix
+if [ "$CHECKS" = 1 ]; then
+	need nsd nsd
+	need nsd-control nsd
+fi
 [ -x /usr/lib/postfix/sbin/master ] || die "Postfix's daemons are missing; install the Debian package 'postfix'"
 [ -x "$PY" ] || die "$PY not found; install the Debian package 'python3-minimal'"
 if ! getent passwd postfix >/dev/null || ! getent group postdrop >/dev/null; then
@@ -137,6 +158,7 @@ cleanup() {
 	[ -n "$IDLE_PID" ] && stop_pid "$IDLE_PID" 5
 	[ -n "$POSTERN_PID" ] && stop_pid "$POSTERN_PID" 20
 	[ -n "$SINK_PID" ] && stop_pid "$SINK_PID" 5
+	[ -n "$NSD_PID" ] && nsd_stop
 	postfix_stop
 	if [ -n "$NS" ]; then
 		# Anything still inside our private namespace was started by us.
@@ -178,7 +200,7 @@ fi
 if [ -z "$NETNS_RUN" ]; then
 	somax=$(cat /proc/sys/net/core/somaxconn)
 	[ "$somax" -lt 4096 ] && warn "net.core.somaxconn is $somax: listen backlogs are cut to it"
-	for p in $PORT_POSTERN $PORT_POSTFIX $PORT_SINK $PORT_IDLE; do
+	for p in $PORT_POSTERN $PORT_POSTFIX $PORT_SINK $PORT_IDLE $PORT_DNS; do
 		port_listening "$p" && die "port $p is in use; set BENCH_PORT_BASE"
 	done
 fi
@@ -193,10 +215,17 @@ fi
 # --- servers ---------------------------------------------------------------
 RUN_ID=0
 
-# postern_start DIR PORT [RCPTS]: fresh state, accounts for the recipients.
+# postern_start DIR PORT [RCPTS] [CHECKS]: fresh state, accounts for the
+# recipients; CHECKS=1 turns every sender check on, with nsd as resolver.
 postern_start() {
-	local dir=$1
+	local dir=$1 checks_conf=""
 	mkdir -p "$dir/var"
+	if [ "${4:-0}" = 1 ]; then
+		checks_conf="dns = { servers = \"127.0.0.1:$PORT_DNS\"; cache_entries = 100000; };
+policy = { trusted_networks = \"\"; };
+dnsbl = ( { zone = \"bl.bench-lists.net\"; type = \"ip\"; weight = 10; },
+          { zone = \"dbl.bench-lists.net\"; type = \"rhs\"; weight = 10; } );"
+	fi
 	cat >"$dir/postern.conf" <<EOF
 hostname = "bench.example";
 state_dir = "$dir/var";
@@ -207,6 +236,7 @@ abuse = "abuse@test.example";
 limits = { max_connections = 20000; max_connections_per_ip = 20000; };
 delivery = { maildir = "$dir/var/mail/%d/%u"; };
 user = "$POSTERN_USER";
+$checks_conf
 ${BENCH_POSTERN_CONF_EXTRA:-}
 EOF
 	# smtp-source -r N sends to 1b@, 2b@ ... Nb@ as well.
@@ -299,13 +329,15 @@ measure() {
 	local key=$1 root=$2 port=$3 s=$4 b=$5 m=$6 flags=$7
 	local out="$T/run.$key" rc cpu0 cpu1 tc0 tc1 cc0 cc1 hz t0 t1 el own
 	# shellcheck disable=SC2206 # flags are split on purpose
-	local src=(smtp-source $flags -M bench.example -f "$SENDER" -t "$RECIPIENT" -s "$s" -l "$b")
+	local src=(smtp-source $flags -M "$HELO" -f "$SENDER" -t "$RECIPIENT" -s "$s" -l "$b")
+	local q0="" q1=
 	if [ "$WARMUP" -gt 0 ]; then
 		run_client /dev/null "$out.warmup.err" "${src[@]}" -m "$WARMUP" "127.0.0.1:$port" ||
 			warn "$key: warm-up failed: $(head -1 "$out.warmup.err")"
 	fi
 	R[$key.backlog]=$(listen_backlogs "$port")
 	nstat_snapshot "$out.nstat0"
+	[ -n "$NSD_PID" ] && q0=$(nsd_queries "$T/dns")
 	read -r tc0 hz < <("$PY" "$T/benchhelper.py" tree-cpu "$root")
 	"$PY" "$T/benchhelper.py" sample "$root" "$out.peak" 0.2 &
 	SAMPLER_PID=$!
@@ -321,6 +353,12 @@ measure() {
 	cpu1=$(machine_busy_ticks)
 	read -r tc1 _ < <("$PY" "$T/benchhelper.py" tree-cpu "$root")
 	nstat_snapshot "$out.nstat1"
+	[ -n "$NSD_PID" ] && q1=$(nsd_queries "$T/dns")
+	if [ -n "$q0" ] && [ "$q0" != "?" ] && [ "$q1" != "?" ]; then
+		R[$key.dnsq]=$((q1 - q0))
+	else
+		R[$key.dnsq]=""
+	fi
 	kill "$SAMPLER_PID" 2>/dev/null
 	wait "$SAMPLER_PID" 2>/dev/null
 	SAMPLER_PID=""
@@ -357,21 +395,24 @@ rcpt_count() {
 print_row() {
 	local name=$1 key=$2
 	if [ -z "${R[$key.rate]:-}" ]; then
-		printf '  %-10s %s\n' "$name" "(not run)"
+		printf '  %-11s %s\n' "$name" "(not run)"
 		return
 	fi
-	printf '  %-10s %8s %6s%% %8s %8s %8s %8s %8s %6s %4s %5s %5s\n' "$name" \
+	printf '  %-11s %8s %6s%% %8s %8s %8s %8s %8s %6s %4s %5s %5s\n' "$name" \
 		"${R[$key.rate]}" "${R[$key.busy]}" "${R[$key.cpu]}" "${R[$key.sccpu]}" "${R[$key.scpu]}" \
 		"$(mb "${R[$key.rss]}")" "$(mb "${R[$key.pss]}")" "${R[$key.procs]}" \
 		"${R[$key.udp]}" "${R[$key.noroute]}" "${R[$key.overflow]}"
-	[ -n "${R[$key.err]}" ] && printf '  %-10s ERROR %s\n' "" "${R[$key.err]}"
-	printf '  %-10s listen backlog %s; %s s\n' "" "${R[$key.backlog]:-?}" "${R[$key.elapsed]}"
-	[ -n "${R[$key.note]:-}" ] && printf '  %-10s %s\n' "" "${R[$key.note]}"
+	[ -n "${R[$key.err]}" ] && printf '  %-11s ERROR %s\n' "" "${R[$key.err]}"
+	printf '  %-11s listen backlog %s; %s s' "" "${R[$key.backlog]:-?}" "${R[$key.elapsed]}"
+	[ -n "${R[$key.dnsq]:-}" ] && printf '; nsd answered %s DNS queries' "${R[$key.dnsq]}"
+	printf '\n'
+	[ -n "${R[$key.note]:-}" ] && printf '  %-11s %s\n' "" "${R[$key.note]}"
+	[ -n "${R[$key.note2]:-}" ] && printf '  %-11s %s\n' "" "${R[$key.note2]}"
 	return 0
 }
 
 print_header() {
-	printf '  %-10s %8s %7s %8s %8s %8s %8s %8s %6s %4s %5s %5s\n' server msg/s busy \
+	printf '  %-11s %8s %7s %8s %8s %8s %8s %8s %6s %4s %5s %5s\n' server msg/s busy \
 		"ms/msg" "s+c ms" "srv ms" "RSS MB" "PSS MB" procs UDP NoRte LOvfl
 }
 
@@ -392,6 +433,22 @@ print_ratios() {
 			"$(ratio "${R[$i.postern.sccpu]}" "${R[$i.postfix.sccpu]}")" \
 			"$(ratio "${R[$i.postern.scpu]}" "${R[$i.postfix.scpu]}")"
 	fi
+	if [ -n "${R[$i.checks.rate]:-}" ] && [ -n "${R[$i.postern.rate]:-}" ]; then
+		printf '  postern+checks/postern: rate x%s, CPU per message x%s (machine) x%s (server+client) x%s (server)\n' \
+			"$(ratio "${R[$i.checks.rate]}" "${R[$i.postern.rate]}")" \
+			"$(ratio "${R[$i.checks.cpu]}" "${R[$i.postern.cpu]}")" \
+			"$(ratio "${R[$i.checks.sccpu]}" "${R[$i.postern.sccpu]}")" \
+			"$(ratio "${R[$i.checks.scpu]}" "${R[$i.postern.scpu]}")"
+		printf '  postern+checks: %s ms of server CPU per message more than postern\n' \
+			"$(fcalc "${R[$i.checks.scpu]} - ${R[$i.postern.scpu]}" 3)"
+	fi
+	if [ -n "${R[$i.checks.rate]:-}" ] && [ -n "${R[$i.postfix.rate]:-}" ]; then
+		printf '  postern+checks/Postfix: rate x%s, CPU per message x%s (machine) x%s (server+client) x%s (server)\n' \
+			"$(ratio "${R[$i.checks.rate]}" "${R[$i.postfix.rate]}")" \
+			"$(ratio "${R[$i.checks.cpu]}" "${R[$i.postfix.cpu]}")" \
+			"$(ratio "${R[$i.checks.sccpu]}" "${R[$i.postfix.sccpu]}")" \
+			"$(ratio "${R[$i.checks.scpu]}" "${R[$i.postfix.scpu]}")"
+	fi
 	if [ -n "${R[$i.sink.rate]:-}" ]; then
 		printf '  smtp-sink ceiling %s msg/s' "${R[$i.sink.rate]}"
 		[ -n "${R[$i.postfix.rate]:-}" ] &&
@@ -408,6 +465,35 @@ describe_load() {
 	printf '%s session(s) x %s bytes, %s messages, %s%s' "$s" "$b" "$m" "$d" "${f:+ (smtp-source $f)}"
 }
 
+# run_postern IDX NAME CHECKS S B M FLAGS: start postern, measure, wait
+# for its deliveries, stop it; NAME is the result key (postern or checks).
+run_postern() {
+	local idx=$1 name=$2 checks=$3 s=$4 b=$5 m=$6 f=$7 plog want i bad n
+	log "  postern$([ "$checks" = 1 ] && echo " with checks") ..."
+	RUN_ID=$((RUN_ID + 1))
+	postern_start "$T/postern-$RUN_ID" "$PORT_POSTERN" "$(rcpt_count "$f")" "$checks"
+	measure "$idx.$name" "$POSTERN_PID" "$PORT_POSTERN" "$s" "$b" "$m" "$f"
+	plog="$T/postern-$RUN_ID/postern.log"
+	want=$(((m + WARMUP) * $(rcpt_count "$f")))
+	# Let the queue manager finish (counted from the log's events).
+	i=0
+	while [ "$(grep -c 'event=delivered' "$plog")" -lt "$want" ] && [ "$i" -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	R[$idx.$name.note]="received $(grep -c 'event=received' "$plog") messages, delivered $(grep -c 'event=delivered' "$plog") of $want recipients (log events)"
+	postern_stop
+	bad=$(grep -Ec 'level=(warn|warning|err|error|crit|fatal|panic)' "$plog")
+	[ "$bad" -gt 0 ] &&
+		R[$idx.$name.note]+="; $bad warning/error lines, first: $(grep -E -m1 'level=(warn|warning|err|error|crit|fatal|panic)' "$plog" | cut -c1-160)"
+	if [ "$checks" = 1 ]; then
+		# What the checks found, from the event=checks lines.
+		n=$(grep -c 'event=checks' "$plog")
+		R[$idx.$name.note2]="event=checks lines: $n; iprev=pass $(grep 'event=checks' "$plog" | grep -c ' iprev=pass'), spf_mailfrom=pass $(grep 'event=checks' "$plog" | grep -c ' spf_mailfrom=pass'), spf_helo=pass $(grep 'event=checks' "$plog" | grep -c ' spf_helo=pass'), score=0 $(grep 'event=checks' "$plog" | grep -c ' score=0 ')"
+		[ "$n" -gt 0 ] && R[$idx.$name.note2]+="; first: $(grep -m1 'event=checks' "$plog" | sed 's/.*event=checks [^ ]* [^ ]* //' | cut -c1-200)"
+	fi
+}
+
 # --- main ------------------------------------------------------------------
 echo "postern accept benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(uname -r)  $(nproc) cores"
 echo "postern: $([ "$SKIP_POSTERN" = 1 ] && echo skipped || echo "$POSTERN")" \
@@ -419,6 +505,14 @@ echo "+ smtp-source per message; srv ms = server processes only; peak RSS/PSS su
 echo "over the server's processes; UDP = UDP datagrams sent; NoRte = packets with no"
 echo "route (attempts to leave the machine); LOvfl = ListenOverflows."
 
+if [ "$CHECKS" = 1 ]; then
+	mkdir -p "$T/dns"
+	bench_zones_write "$T/dns"
+	nsd_start "$T/dns" "$PORT_DNS"
+	echo "checks: postern+checks resolves through nsd on 127.0.0.1:$PORT_DNS (zones: bench/lib.sh);"
+	echo "every server gets MAIL FROM $SENDER and HELO $HELO"
+fi
+
 idx=0
 for l in "${LOADS[@]}"; do
 	idx=$((idx + 1))
@@ -427,23 +521,8 @@ for l in "${LOADS[@]}"; do
 	echo
 	echo "== load $idx: $(describe_load "$s" "$b" "$m" "$f") =="
 	if [ "$SKIP_POSTERN" != 1 ]; then
-		log "  postern ..."
-		RUN_ID=$((RUN_ID + 1))
-		postern_start "$T/postern-$RUN_ID" "$PORT_POSTERN" "$(rcpt_count "$f")"
-		measure "$idx.postern" "$POSTERN_PID" "$PORT_POSTERN" "$s" "$b" "$m" "$f"
-		plog="$T/postern-$RUN_ID/postern.log"
-		want=$(((m + WARMUP) * $(rcpt_count "$f")))
-		# Let the queue manager finish (counted from the log's events).
-		i=0
-		while [ "$(grep -c 'event=delivered' "$plog")" -lt "$want" ] && [ "$i" -lt 300 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		R[$idx.postern.note]="received $(grep -c 'event=received' "$plog") messages, delivered $(grep -c 'event=delivered' "$plog") of $want recipients (log events)"
-		postern_stop
-		bad=$(grep -Ec 'level=(warn|warning|err|error|crit|fatal|panic)' "$plog")
-		[ "$bad" -gt 0 ] &&
-			R[$idx.postern.note]+="; $bad warning/error lines, first: $(grep -E -m1 'level=(warn|warning|err|error|crit|fatal|panic)' "$plog" | cut -c1-160)"
+		run_postern "$idx" postern 0 "$s" "$b" "$m" "$f"
+		[ "$CHECKS" = 1 ] && run_postern "$idx" checks 1 "$s" "$b" "$m" "$f"
 	fi
 	log "  Postfix ..."
 	RUN_ID=$((RUN_ID + 1))
@@ -465,6 +544,7 @@ for l in "${LOADS[@]}"; do
 	sink_stop
 	print_header
 	[ "$SKIP_POSTERN" != 1 ] && print_row postern "$idx.postern"
+	[ "$CHECKS" = 1 ] && print_row postern+chk "$idx.checks"
 	print_row Postfix "$idx.postfix"
 	print_row smtp-sink "$idx.sink"
 	print_ratios "$idx"
@@ -520,19 +600,42 @@ fi
 cell() { if [ -n "${R[$1.rate]:-}" ]; then printf '%s (%s)' "${R[$1.rate]}" "${R[$1.sccpu]}"; else printf -- '-'; fi; }
 echo
 echo "== summary: msg/s (server+client CPU ms per message) =="
-printf '  %-44s %16s %16s %16s %8s\n' load postern Postfix smtp-sink ratio
+if [ "$CHECKS" = 1 ]; then
+	printf '  %-40s %16s %16s %16s %16s %7s %7s\n' load postern postern+checks Postfix smtp-sink \
+		"pt/Pfx" "chk/Pfx"
+else
+	printf '  %-44s %16s %16s %16s %8s\n' load postern Postfix smtp-sink ratio
+fi
 idx=0
 for l in "${LOADS[@]}"; do
 	idx=$((idx + 1))
 	IFS=: read -r s b m f <<<"$l"
-	printf '  %-44s %16s %16s %16s %8s\n' "$s x $b B, $m msgs${f:+ ${f//,/ }}" \
-		"$(cell "$idx.postern")" "$(cell "$idx.postfix")" "$(cell "$idx.sink")" \
-		"$(ratio "${R[$idx.postern.rate]:-}" "${R[$idx.postfix.rate]:-}")"
+	if [ "$CHECKS" = 1 ]; then
+		printf '  %-40s %16s %16s %16s %16s %7s %7s\n' "$s x $b B, $m msgs${f:+ ${f//,/ }}" \
+			"$(cell "$idx.postern")" "$(cell "$idx.checks")" "$(cell "$idx.postfix")" \
+			"$(cell "$idx.sink")" \
+			"$(ratio "${R[$idx.postern.rate]:-}" "${R[$idx.postfix.rate]:-}")" \
+			"$(ratio "${R[$idx.checks.rate]:-}" "${R[$idx.postfix.rate]:-}")"
+	else
+		printf '  %-44s %16s %16s %16s %8s\n' "$s x $b B, $m msgs${f:+ ${f//,/ }}" \
+			"$(cell "$idx.postern")" "$(cell "$idx.postfix")" "$(cell "$idx.sink")" \
+			"$(ratio "${R[$idx.postern.rate]:-}" "${R[$idx.postfix.rate]:-}")"
+	fi
 done
-udp_total=0
+# UDP in the postern+checks runs is its DNS traffic (counted apart);
+# anywhere else it is a stray look-up.
+udp_total=0 udp_checks=0 dnsq_checks=0
 for k in "${!R[@]}"; do
-	[[ "$k" == *.udp ]] && udp_total=$((udp_total + R[$k]))
+	if [[ "$k" == *.checks.udp ]]; then
+		udp_checks=$((udp_checks + R[$k]))
+	elif [[ "$k" == *.udp ]]; then
+		udp_total=$((udp_total + R[$k]))
+	fi
+	[[ "$k" == *.checks.dnsq && -n "${R[$k]}" ]] && dnsq_checks=$((dnsq_checks + R[$k]))
 done
 echo "  UDP datagrams sent during measured runs: $udp_total${NS:+ (namespace $NS)}"
-[ "$udp_total" -ne 0 ] && warn "UDP was sent during the runs: something resolves names (see BENCHMARKING.md)"
+[ "$CHECKS" = 1 ] &&
+	echo "  postern+checks runs: $udp_checks UDP datagrams (its queries and the answers), nsd answered $dnsq_checks queries"
+[ "$CHECKS" = 1 ] && CHECKS_NOTE=" (postern+checks runs excepted)"
+[ "$udp_total" -ne 0 ] && warn "UDP was sent during the runs${CHECKS_NOTE:-}: something resolves names (see BENCHMARKING.md)"
 exit 0

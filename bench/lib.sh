@@ -301,3 +301,157 @@ if __name__ == "__main__":
         sys.exit(__doc__)
 PYEOF
 }
+
+# --- a local authoritative DNS server (nsd) for the sender checks ----------
+# Every name the checks ask for lives in zones served by one nsd on
+# 127.0.0.1:PORT inside the benchmark's namespace: "net." (the sender
+# domains, their SPF records, include chains and mail hosts, and the
+# DNSBL zones bl.bench-lists.net and dbl.bench-lists.net) and
+# "127.in-addr.arpa." (PTR of 127.0.0.1). TTLs are a day and the SOA minimum
+# too, so that nothing expires from a cache during a run.
+NSD_PID=""
+
+# bench_zones_write DIR: net.zone, rev127.zone and spf-cases (the checks
+# spf_bench makes: IP SENDER EXPECTED-RESULT, see bench/spf.sh).
+bench_zones_write() {
+	cat >"$1/net.zone" <<'EOF'
+$ORIGIN net.
+$TTL 86400
+@ IN SOA ns.bench-dns.net. hostmaster.bench-dns.net. 1 3600 600 86400 86400
+@ IN NS ns.bench-dns.net.
+ns.bench-dns IN A 127.0.0.1
+
+; The sender of the accept benchmark: its mail host is 127.0.0.1 (PTR and
+; A match, HELO mail.bench-sender.net), reached through "mx". Before it an
+; ip4 and an ip6 range and "a"; after it an include chain three levels deep
+; (_spf.bench-sender -> _spf.bench-esp -> _netblocks.bench-esp, and
+; _spf.bench-sender -> _spf.bench-relay with an "a:").
+bench-sender IN TXT "v=spf1 ip4:192.0.2.0/25 ip6:2001:db8:1::/48 a mx include:_spf.bench-sender.net -all"
+bench-sender IN A 198.18.0.80
+bench-sender IN MX 10 mail.bench-sender.net.
+bench-sender IN MX 20 mx2.bench-sender.net.
+mail.bench-sender IN A 127.0.0.1
+mail.bench-sender IN TXT "v=spf1 a -all"
+mx2.bench-sender IN A 198.18.0.25
+mx2.bench-sender IN AAAA 2001:db8:1:25::25
+_spf.bench-sender IN TXT "v=spf1 ip4:198.51.100.0/24 include:_spf.bench-esp.net include:_spf.bench-relay.net ~all"
+_spf.bench-esp IN TXT "v=spf1 ip4:203.0.113.0/26 ip4:203.0.113.128/25 ip6:2001:db8:e5::/48 include:_netblocks.bench-esp.net ~all"
+_netblocks.bench-esp IN TXT "v=spf1 ip4:198.18.16.0/20 ip4:198.18.64.0/18 ip4:198.19.0.0/19 ip6:2001:db8:e5f0::/44 -all"
+_spf.bench-relay IN TXT "v=spf1 a:relay.bench-relay.net ip4:100.64.10.0/24 -all"
+relay.bench-relay IN A 100.64.20.1
+relay.bench-relay IN A 100.64.20.2
+
+; A shop that sends through two providers (includes only).
+bench-shop IN TXT "v=spf1 include:_spf.bench-esp.net include:spf.bench-mailer.net -all"
+spf.bench-mailer IN TXT "v=spf1 ip4:192.0.2.128/25 ip6:2001:db8:2::/48 ~all"
+
+; A newsletter: its own MX, one address, then redirect= to the provider.
+bench-news IN TXT "v=spf1 mx ip4:198.51.100.200 redirect=_spf.bench-esp.net"
+bench-news IN MX 10 mx.bench-news.net.
+mx.bench-news IN A 192.0.2.77
+
+; A domain that sends no mail, and one without SPF.
+bench-nomail IN TXT "v=spf1 -all"
+bench-nospf IN A 198.18.0.99
+
+; DNSBLs (RFC 5782): the test entry 127.0.0.2 is listed, 127.0.0.1 is not.
+2.0.0.127.bl.bench-lists IN A 127.0.0.2
+2.0.0.127.bl.bench-lists IN TXT "listed for testing"
+test.dbl.bench-lists IN A 127.0.0.2
+EOF
+	cat >"$1/rev127.zone" <<'EOF'
+$ORIGIN 127.in-addr.arpa.
+$TTL 86400
+@ IN SOA ns.bench-dns.net. hostmaster.bench-dns.net. 1 3600 600 86400 86400
+@ IN NS ns.bench-dns.net.
+1.0.0 IN PTR mail.bench-sender.net.
+EOF
+	cat >"$1/spf-cases" <<'EOF'
+# IP             SENDER               EXPECTED   (how)
+127.0.0.1        a@bench-sender.net   pass     # mx, first exchange
+192.0.2.10       a@bench-sender.net   pass     # ip4, first term
+2001:db8:1::5    a@bench-sender.net   pass     # ip6
+198.18.0.80      a@bench-sender.net   pass     # a
+198.18.0.25      a@bench-sender.net   pass     # mx, second exchange
+198.51.100.9     a@bench-sender.net   pass     # include, level 1
+203.0.113.200    a@bench-sender.net   pass     # include, level 2
+198.18.20.1      a@bench-sender.net   pass     # include, level 3
+100.64.20.2      a@bench-sender.net   pass     # a: in an include
+10.1.2.3         a@bench-sender.net   fail     # every term, then -all
+2001:db8:ffff::1 a@bench-sender.net   fail     # every term (IPv6)
+192.0.2.200      x@bench-shop.net     pass     # second include
+198.19.3.4       x@bench-shop.net     pass     # include, level 2
+10.9.9.9         x@bench-shop.net     fail     # both includes, then -all
+192.0.2.77       n@bench-news.net     pass     # mx
+203.0.113.5      n@bench-news.net     pass     # redirect=
+10.0.0.1         n@bench-news.net     softfail # redirect=, its ~all
+192.0.2.1        a@bench-nomail.net   fail     # -all
+192.0.2.1        a@bench-nospf.net    none     # no record
+EOF
+}
+
+# nsd_start DIR PORT: nsd serving DIR's zones on 127.0.0.1:PORT (UDP and
+# TCP) in the benchmark's namespace, pinned to the CPUs in $NSD_CPUS if
+# set, controlled through the unix socket DIR/nsd.ctl (no TLS keys). Sets
+# NSD_PID.
+nsd_start() {
+	local d=$1 port=$2 i=0
+	cat >"$d/nsd.conf" <<EOF
+server:
+	ip-address: 127.0.0.1@$port
+	do-ip6: no
+	username: ""
+	chroot: ""
+	zonesdir: "$d"
+	database: ""
+	pidfile: "$d/nsd.pid"
+	xfrdfile: "$d/xfrd.state"
+	zonelistfile: "$d/zone.list"
+	xfrdir: "$d"
+	logfile: "$d/nsd.log"
+	server-count: 1
+	verbosity: 0
+remote-control:
+	control-enable: yes
+	control-interface: $d/nsd.ctl
+zone:
+	name: net
+	zonefile: net.zone
+zone:
+	name: 127.in-addr.arpa
+	zonefile: rev127.zone
+EOF
+	local pin=()
+	[ -n "${NSD_CPUS:-}" ] && pin=(taskset -c "$NSD_CPUS")
+	# shellcheck disable=SC2086
+	$NETNS_RUN setsid "${pin[@]}" nsd -d -c "$d/nsd.conf" >"$d/nsd.stderr" 2>&1 &
+	NSD_PID=$!
+	while ! $NETNS_RUN /usr/bin/python3 - "$port" <<'EOF' 2>/dev/null; do
+import socket, sys
+q = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03net\x00\x00\x06\x00\x01"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+sys.exit(0 if s.recv(4096)[:2] == b"\x00\x01" else 1)
+EOF
+		i=$((i + 1))
+		if ! kill -0 "$NSD_PID" 2>/dev/null || [ "$i" -gt 100 ]; then
+			cat "$d/nsd.stderr" "$d/nsd.log" 2>/dev/null | tail -10 | sed 's/^/  /' >&2
+			die "nsd did not answer on 127.0.0.1:$port (config $d/nsd.conf)"
+		fi
+		sleep 0.1
+	done
+}
+
+# nsd_queries DIR: queries nsd has answered so far (nsd-control stats),
+# or "?" when nsd was built without statistics.
+nsd_queries() {
+	local n
+	n=$(nsd-control -c "$1/nsd.conf" stats_noreset 2>/dev/null | awk -F= '$1 == "num.queries" { print $2 }')
+	echo "${n:-?}"
+}
+
+nsd_stop() {
+	stop_pid "$NSD_PID" 10
+	NSD_PID=""
+}

@@ -230,7 +230,7 @@ static void rr_copy(struct dns_rr *dst, const struct dns_rr *src)
 	}
 }
 
-static void rr_free(struct dns_rr *rr)
+void dns_rr_free(struct dns_rr *rr)
 {
 	switch (rr->type) {
 	case DNS_T_CNAME:
@@ -265,7 +265,7 @@ void dns_result_copy(struct dns_result *dst, const struct dns_result *src)
 void dns_result_free(struct dns_result *res)
 {
 	for (size_t i = 0; i < res->nrr; i++)
-		rr_free(&res->rrs[i]);
+		dns_rr_free(&res->rrs[i]);
 	free(res->rrs);
 	free(res->canonical);
 	memset(res, 0, sizeof(*res));

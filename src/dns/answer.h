@@ -33,5 +33,7 @@ int dns_answer_from_packet(const unsigned char *pkt, size_t len, enum dns_type q
 /* Deep copy; dst is overwritten. */
 void dns_result_copy(struct dns_result *dst, const struct dns_result *src);
 void dns_result_free(struct dns_result *res);
+/* Frees what one record points to (names, TXT data), not the record. */
+void dns_rr_free(struct dns_rr *rr);
 
 #endif

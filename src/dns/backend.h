@@ -7,7 +7,7 @@
 
 struct dns_resolver_ops {
 	struct dns_query *(*lookup)(struct dns_resolver *r, const char *name, enum dns_type type,
-				    dns_done_fn done, void *arg);
+	                            dns_done_fn done, void *arg);
 	void (*cancel)(struct dns_query *q);
 	void (*free)(struct dns_resolver *r);
 };

@@ -93,7 +93,7 @@ int dns_reverse_name(const char *ip, char *out, size_t outsize)
  * a control character, a space or DEL (which would break log lines and
  * never name a host) or a backslash (which c-ares would read as an
  * escape and so ask for another name). */
-int dns_name_valid(const char *name)
+int dns_name_lengths_valid(const char *name)
 {
 	size_t n = strlen(name), label = 0;
 
@@ -102,17 +102,24 @@ int dns_name_valid(const char *name)
 	if (n == 0 || n > 253)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (c <= 0x20 || c == 0x7f || c == '\\')
+		if (name[i] != '.')
+			label++;
+		else if (label == 0)
 			return 0;
-		if (++label > 63)
+		else
+			label = 0;
+		if (label > 63)
 			return 0;
 	}
 	return label > 0;
+}
+
+int dns_name_valid(const char *name)
+{
+	if (!dns_name_lengths_valid(name))
+		return 0;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c <= 0x20 || *c == 0x7f || *c == '\\')
+			return 0;
+	return 1;
 }

@@ -855,22 +855,13 @@ static int parse_client(struct spf_check *c, const char *ip)
  * "none"; so is one that could not be a domain-spec (a literal). */
 static int domain_ok(const char *d)
 {
-	size_t n = strlen(d), label = 0;
+	size_t n = strlen(d);
 
 	if (n > 0 && d[n - 1] == '.')
 		n--;
-	if (n == 0 || n > 253 || strchr(d, '%') != NULL || !spf_domain_spec_valid(d, strlen(d)))
+	if (!dns_name_lengths_valid(d) || strchr(d, '%') != NULL ||
+	    !spf_domain_spec_valid(d, strlen(d)))
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (d[i] != '.')
-			label++;
-		else if (label == 0)
-			return 0;
-		else
-			label = 0;
-		if (label > 63)
-			return 0;
-	}
 	return strchr(d, '.') != NULL && strchr(d, '.') < d + n;
 }
 

@@ -5,14 +5,14 @@ SRV, a CNAME chain, NXDOMAIN, NODATA, an answer too large for UDP; and a
 server that never answers, or is not there, gives TEMPFAIL in time."""
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import free_ports, postern_bin, short_tmpdir
+from conftest import free_ports, postern_bin
+from nsd import running_nsd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -58,76 +58,11 @@ $TTL 300
 0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR www.example.test.
 """
 
-NSD_CONF = """\
-server:
-	ip-address: 127.0.0.1@{port}
-	do-ip6: no
-	username: ""
-	chroot: ""
-	zonesdir: "{d}"
-	database: ""
-	pidfile: "{d}/nsd.pid"
-	xfrdfile: "{d}/xfrd.state"
-	zonelistfile: "{d}/zone.list"
-	xfrdir: "{d}"
-	logfile: "{d}/nsd.log"
-	server-count: 1
-	verbosity: 1
-remote-control:
-	control-enable: no
-zone:
-	name: example.test
-	zonefile: example.test.zone
-zone:
-	name: 2.0.192.in-addr.arpa
-	zonefile: reverse.zone
-zone:
-	name: 8.b.d.0.1.0.0.2.ip6.arpa
-	zonefile: reverse6.zone
-"""
-
-
-def dns_ready(port, timeout=20.0, proc=None):
-    """Waits until the server answers a query for the zone's SOA."""
-    # A minimal query: id 1, RD off, one question example.test SOA IN.
-    q = b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x04test\x00\x00\x06\x00\x01"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError("nsd exited with %s" % proc.returncode)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.2)
-            try:
-                s.sendto(q, ("127.0.0.1", port))
-                if s.recv(4096)[:2] == b"\x00\x01":
-                    return
-            except OSError:
-                pass
-    raise AssertionError("nsd did not answer on port %d" % port)
-
-
 @pytest.fixture(scope="module")
 def nsd():
-    if shutil.which("nsd") is None:
-        pytest.fail("nsd is not installed (scripts/install-deps.sh --test)")
-    d = short_tmpdir("postern-nsd-")
-    port = free_ports(1)[0]
-    for name, text in (("example.test.zone", ZONE), ("reverse.zone", REVERSE),
-                       ("reverse6.zone", REVERSE6),
-                       ("nsd.conf", NSD_CONF.format(port=port, d=d))):
-        with open(os.path.join(d, name), "w") as f:
-            f.write(text)
-    log = open(os.path.join(d, "nsd.stderr"), "wb")
-    proc = subprocess.Popen(["nsd", "-d", "-c", os.path.join(d, "nsd.conf")],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    try:
-        dns_ready(port, proc=proc)
+    with running_nsd([("example.test", ZONE), ("2.0.192.in-addr.arpa", REVERSE),
+                      ("8.b.d.0.1.0.0.2.ip6.arpa", REVERSE6)]) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def write_conf(tmp, server, timeout_ms=1000, tries=2):

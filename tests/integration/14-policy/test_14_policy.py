@@ -5,14 +5,12 @@ HELO, SPF fail, CSA unauthorized, a DNSBL-listed address; postmaster is
 reachable whatever the verdict; a DNS server that does not answer gives a
 tempfail within the configured budget."""
 import os
-import shutil
 import socket
-import subprocess
 import time
 
 import pytest
 
-from conftest import free_ports, short_tmpdir
+from nsd import running_nsd
 from helpers import SMTPConn, check, wait_for_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,68 +52,10 @@ $TTL 60
 16 IN PTR host16.static-isp.net.
 """
 
-NSD_CONF = """\
-server:
-	ip-address: 127.0.0.1@{port}
-	do-ip6: no
-	username: ""
-	chroot: ""
-	zonesdir: "{d}"
-	database: ""
-	pidfile: "{d}/nsd.pid"
-	xfrdfile: "{d}/xfrd.state"
-	zonelistfile: "{d}/zone.list"
-	xfrdir: "{d}"
-	logfile: "{d}/nsd.log"
-	server-count: 1
-remote-control:
-	control-enable: no
-zone:
-	name: net
-	zonefile: net.zone
-zone:
-	name: 0.0.127.in-addr.arpa
-	zonefile: rev.zone
-"""
-
-
-def dns_ready(port, proc, timeout=20.0):
-    q = b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03net\x00\x00\x06\x00\x01"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "nsd exited with %s" % proc.returncode
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.2)
-            try:
-                s.sendto(q, ("127.0.0.1", port))
-                if s.recv(4096)[:2] == b"\x00\x01":
-                    return
-            except OSError:
-                pass
-    raise AssertionError("nsd did not answer on port %d" % port)
-
-
 @pytest.fixture(scope="module")
 def nsd():
-    if shutil.which("nsd") is None:
-        pytest.fail("nsd is not installed (scripts/install-deps.sh --test)")
-    d = short_tmpdir("postern-nsd-")
-    port = free_ports(1)[0]
-    for name, text in (("net.zone", NET_ZONE), ("rev.zone", REV_ZONE),
-                       ("nsd.conf", NSD_CONF.format(port=port, d=d))):
-        with open(os.path.join(d, name), "w") as f:
-            f.write(text)
-    log = open(os.path.join(d, "nsd.stderr"), "wb")
-    proc = subprocess.Popen(["nsd", "-d", "-c", os.path.join(d, "nsd.conf")],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    try:
-        dns_ready(port, proc)
+    with running_nsd([("net", NET_ZONE), ("0.0.127.in-addr.arpa", REV_ZONE)]) as port:
         yield "127.0.0.1:%d" % port
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture
