@@ -143,7 +143,8 @@ echo "== summary =="
 for m in "${INFLIGHTS[@]}"; do
 	# shellcheck disable=SC2046
 	eval $(sed -n 's/^RESULT //p' "$T/run.$m" | tr ' ' '\n' | sed 's/^/r_/')
-	printf '  %3s in flight: %8s evaluations/s, %6s us CPU per evaluation (user %s s, sys %s s), %s DNS queries to c-ares and %s UDP datagrams in the measured phase, %s wrong results\n' \
-		"$m" "${r_rate:-?}" "${r_cpu_us:-?}" "${r_user:-?}" "${r_sys:-?}" "${r_queries:-?}" "${r_udp_out:-?}" "${r_mismatches:-?}"
+	printf '  %3s in flight: %8s evaluations/s, %6s us CPU per evaluation (user %s s, sys %s s), %s lookups per evaluation, %s DNS queries to c-ares and %s UDP datagrams in the measured phase, %s wrong results\n' \
+		"$m" "${r_rate:-?}" "${r_cpu_us:-?}" "${r_user:-?}" "${r_sys:-?}" \
+		"$(fcalc "${r_lookups:-0} / ${r_evals:-1}" 2)" "${r_queries:-?}" "${r_udp_out:-?}" "${r_mismatches:-?}"
 done
-echo "  nsd answered $( [ "$q0" = "?" ] && echo "?" || echo $((q1 - q0))) queries in all (the warm-up passes' first lookups)"
+echo "  nsd answered $( [ "$q0" = "?" ] && echo "?" || echo $((q1 - q0))) queries over all runs (perf and callgrind included), all of them during warm-ups"

@@ -8,8 +8,9 @@
  * The cases file holds one check per line, "IP SENDER EXPECTED-RESULT"
  * ('#' starts a comment); the measured phase goes round it in order.
  * ares_query is wrapped (-Wl,--wrap=ares_query) to count the queries the
- * resolver hands to c-ares, i.e. cache misses; the UDP counters of the
- * network namespace (/proc/net/snmp) are read around the measured phase. */
+ * resolver hands to c-ares, i.e. cache misses, and dns_lookup to count the
+ * lookups check_host() makes; the UDP counters of the network namespace
+ * (/proc/net/snmp) are read around the measured phase. */
 #include "core/log.h"
 #include "dns/dns.h"
 #include "policy/spf.h"
@@ -37,6 +38,22 @@ void __wrap_ares_query(ares_channel channel, const char *name, int dnsclass, int
 {
 	n_ares_queries++;
 	__real_ares_query(channel, name, dnsclass, type, callback, arg);
+}
+
+/* ---- counting the lookups check_host() makes (cache hits included) ---- */
+
+static unsigned long n_lookups;
+
+struct dns_query *__real_dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type,
+                                    dns_done_fn done, void *arg);
+struct dns_query *__wrap_dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type,
+                                    dns_done_fn done, void *arg);
+
+struct dns_query *__wrap_dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type,
+                                    dns_done_fn done, void *arg)
+{
+	n_lookups++;
+	return __real_dns_lookup(r, name, type, done, arg);
 }
 
 /* ---- UDP counters of this network namespace ---- */
@@ -346,13 +363,14 @@ int main(int argc, char **argv)
 	struct rusage ru0, ru1;
 	long long u0 = udp_out();
 	q0 = n_ares_queries;
+	unsigned long l0 = n_lookups;
 	getrusage(RUSAGE_SELF, &ru0);
 	double c0 = now_cpu(), t0 = now_wall();
 	measure(seconds);
 	double t1 = now_wall(), c1 = now_cpu();
 	getrusage(RUSAGE_SELF, &ru1);
 	long long u1 = udp_out();
-	unsigned long queries = n_ares_queries - q0;
+	unsigned long queries = n_ares_queries - q0, lookups = n_lookups - l0;
 
 	double el = t1 - t0, cpu = c1 - c0;
 	double user = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
@@ -368,14 +386,16 @@ int main(int argc, char **argv)
 	printf("  rate: %.0f evaluations/s\n", (double)completed / el);
 	printf("  CPU: %.3f s (user %.3f, sys %.3f) = %.2f us per evaluation, %.0f%% of one core\n",
 	       cpu, user, sys, completed ? 1e6 * cpu / (double)completed : 0.0, 100 * cpu / el);
+	printf("  lookups: %lu dns_lookup calls, %.2f per evaluation\n", lookups,
+	       completed ? (double)lookups / (double)completed : 0.0);
 	printf("  DNS: %lu queries handed to c-ares; %lld UDP datagrams sent in this network "
 	       "namespace (ours and the DNS server's)\n",
 	       queries, u1 - u0);
 	printf("  max RSS %ld KB\n", ru1.ru_maxrss);
 	printf("RESULT evals=%lu seconds=%.3f rate=%.0f cpu_us=%.3f user=%.3f sys=%.3f queries=%lu "
-	       "udp_out=%lld mismatches=%lu inflight=%zu\n",
+	       "udp_out=%lld mismatches=%lu inflight=%zu lookups=%lu\n",
 	       completed, el, (double)completed / el, completed ? 1e6 * cpu / (double)completed : 0.0,
-	       user, sys, queries, u1 - u0, mismatches, inflight);
+	       user, sys, queries, u1 - u0, mismatches, inflight, lookups);
 
 	dns_resolver_free(resolver);
 	event_base_free(base);
