@@ -109,6 +109,7 @@ int cli_spf(int argc, char **argv, const struct config *cfg)
 	req.sender = pos[1];
 	req.helo = pos[2];
 	req.receiver = cfg->hostname;
+	req.want_trace = 1;
 
 	struct event_base *base = event_base_new();
 	if (base == NULL) {

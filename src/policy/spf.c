@@ -78,6 +78,7 @@ struct spf_check {
 	char *explanation;
 	char problem[256];
 	struct buf trace;
+	int want_trace;
 };
 
 const char *spf_result_name(enum spf_result res)
@@ -294,7 +295,8 @@ static struct spf_check *answered(void *arg, const struct dns_answer *ans)
 	struct spf_check *c = arg;
 
 	c->q = NULL;
-	trace_answer(c, ans);
+	if (c->want_trace)
+		trace_answer(c, ans);
 	return c;
 }
 
@@ -907,6 +909,7 @@ struct spf_check *spf_check_start(struct event_base *base, struct dns_resolver *
 	c->done = done;
 	c->arg = arg;
 	buf_init(&c->trace, SPF_TRACE_MAX);
+	c->want_trace = req->want_trace;
 	set_identity(c, req);
 	c->helo = xstrdup(req->helo != NULL && req->helo[0] != '\0' ? req->helo : "unknown");
 	c->receiver = xstrdup(req->receiver != NULL ? req->receiver : "unknown");

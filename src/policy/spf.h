@@ -130,6 +130,9 @@ struct spf_request {
 	 * usable exp= (RFC 7208 6.2); NULL: SPF_DEFAULT_EXPLANATION. */
 	const char *default_explanation;
 	time_t now; /* %{t}; 0: the current time */
+	/* 1: record every DNS lookup in spf_outcome.trace.  Sessions leave it
+	 * off: the trace costs more than the evaluation itself. */
+	int want_trace;
 };
 
 #define SPF_DEFAULT_EXPLANATION "%{i} is not one of %{d}'s designated mail servers"
@@ -139,7 +142,8 @@ struct spf_outcome {
 	const char *explanation; /* for fail only, else NULL (6.2) */
 	const char *problem;     /* why temperror/permerror/none, for logs; else NULL */
 	unsigned dns_lookups;    /* terms counted against SPF_MAX_DNS_MECHS */
-	const struct buf *trace; /* one line per DNS lookup: "TYPE name status [answers]" */
+	const struct buf *trace; /* one line per DNS lookup: "TYPE name status [answers]";
+	                            empty unless want_trace was set */
 };
 
 struct spf_check;

@@ -92,7 +92,8 @@ static struct run check(const char *ip, const char *sender, const char *helo)
 	                          .sender = sender,
 	                          .helo = helo,
 	                          .receiver = "mx.example.net",
-	                          .default_explanation = "DEFAULT"};
+	                          .default_explanation = "DEFAULT",
+	                          .want_trace = 1};
 
 	memset(&r, 0, sizeof(r));
 	r.base = event_base_new();
