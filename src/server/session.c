@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* RFC 4954 4: a server must accept AUTH lines of up to 12288 octets. */
@@ -65,11 +66,23 @@ static void ptr_lookup(void *arg)
 		j->name[0] = '\0';
 }
 
+static struct ptr_cache_entry *ptr_slot(struct worker *w, const char *ip)
+{
+	unsigned h = 2166136261u;
+	for (const char *c = ip; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return &w->ptr_cache[h % PTR_CACHE_SLOTS];
+}
+
 static void ptr_done(void *arg)
 {
 	struct ptr_job *j = arg;
 	struct session *s = j->s;
+	struct ptr_cache_entry *e = ptr_slot(s->worker, s->ip);
 
+	snprintf(e->ip, sizeof(e->ip), "%s", s->ip);
+	snprintf(e->name, sizeof(e->name), "%s", j->name);
+	e->expires = time(NULL) + PTR_CACHE_TTL;
 	snprintf(s->rdns, sizeof(s->rdns), "%s", j->name);
 	free(j);
 	if (session_release(s))
@@ -121,7 +134,10 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 void session_start(struct session *s)
 {
 	checks_connect(s);
-	if (s->checks == NULL) {
+	struct ptr_cache_entry *e = ptr_slot(s->worker, s->ip);
+	if (s->checks == NULL && strcmp(e->ip, s->ip) == 0 && e->expires > time(NULL)) {
+		snprintf(s->rdns, sizeof(s->rdns), "%s", e->name);
+	} else if (s->checks == NULL) {
 		/* Clients that are not checked still get their PTR name looked up
 		 * (through the system resolver, /etc/hosts first) for the
 		 * Received header; the banner waits for it. */

@@ -159,6 +159,7 @@ _Noreturn void worker_main(const struct config *cfg, int index, int slot, struct
 	w.accounts = accounts_open(cfg->state_dir, err, sizeof(err));
 	if (w.accounts == NULL)
 		fatal("worker: %s", err);
+	w.ptr_cache = xcalloc(PTR_CACHE_SLOTS, sizeof(*w.ptr_cache));
 	w.checks_conf = checks_conf_new(cfg, err, sizeof(err));
 	if (w.checks_conf == NULL)
 		fatal("worker: %s", err);
@@ -216,6 +217,7 @@ _Noreturn void worker_main(const struct config *cfg, int index, int slot, struct
 	accounts_close(w.accounts);
 	dns_resolver_free(w.dns);
 	checks_conf_free(w.checks_conf);
+	free(w.ptr_cache);
 	counters_close(w.counters);
 	log_info("event=worker_exit worker=%d", index);
 	exit(0);

@@ -20,6 +20,16 @@ struct session;
 struct conncount;
 struct dns_resolver;
 struct checks_conf;
+/* PTR names of unchecked (trusted) clients, looked up through the system
+ * resolver: the same few local clients reconnect all the time. */
+#define PTR_CACHE_SLOTS 256
+#define PTR_CACHE_TTL 60
+struct ptr_cache_entry {
+	char ip[64];
+	char name[256];
+	time_t expires;
+};
+
 struct worker {
 	const struct config *cfg;
 	int index;
@@ -35,9 +45,10 @@ struct worker {
 	size_t nsessions;
 	struct dns_resolver *dns;
 	struct checks_conf *checks_conf;
-	struct conncount *conns; /* shared with the other workers */
-	int slot;                /* this worker's row in conns */
-	int stopping;            /* 1: retiring (reload), 2: shutting down */
+	struct ptr_cache_entry *ptr_cache; /* PTR_CACHE_SLOTS, direct-mapped */
+	struct conncount *conns;           /* shared with the other workers */
+	int slot;                          /* this worker's row in conns */
+	int stopping;                      /* 1: retiring (reload), 2: shutting down */
 	struct event *sig_term, *sig_hup, *sig_int, *stop_timer;
 };
 
