@@ -1,6 +1,7 @@
 /* check_host() of RFC 7208 as an asynchronous state machine over dns.h:
  * record selection, mechanisms, redirect, exp and the processing limits. */
 #include "policy/spf.h"
+#include "policy/spf_cache.h"
 
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -25,7 +26,7 @@ enum frame_kind { FRAME_TOP, FRAME_INCLUDE };
 
 struct frame {
 	char *domain; /* the <domain> of this check_host() */
-	struct spf_record rec;
+	struct spf_parsed *parsed; /* the record of domain, from the cache */
 	size_t next; /* the next mechanism to evaluate */
 	enum frame_kind kind;
 	enum spf_result include_qual; /* FRAME_INCLUDE: the qualifier in the parent */
@@ -106,7 +107,7 @@ static void check_free(struct spf_check *c)
 		event_free(c->ev);
 	for (size_t i = 0; i < SPF_MAX_FRAMES; i++) {
 		free(c->frames[i].domain);
-		spf_record_free(&c->frames[i].rec);
+		spf_parsed_put(c->frames[i].parsed);
 	}
 	free_names(c->names, &c->nnames);
 	free_names(c->p_names, &c->p_n);
@@ -355,7 +356,8 @@ static int frame_result(struct spf_check *c, enum spf_result res)
 	enum spf_result qual = f->include_qual;
 	free(f->domain);
 	f->domain = NULL;
-	spf_record_free(&f->rec);
+	spf_parsed_put(f->parsed);
+	f->parsed = NULL;
 	c->depth--;
 	/* 5.2: include matches only on pass. */
 	if (res == SPF_PASS)
@@ -395,7 +397,8 @@ static void on_record(void *arg, const struct dns_answer *ans)
 		finish(c, SPF_PERMERROR, NULL);
 		return;
 	}
-	if (spf_record_parse(found->u.txt.data, found->u.txt.len, &f->rec, err, sizeof(err)) < 0) {
+	f->parsed = spf_parsed_get(found->u.txt.data, found->u.txt.len, err, sizeof(err));
+	if (f->parsed == NULL) {
 		snprintf(c->problem, sizeof(c->problem), "%.80s: %s", ans->qname, err);
 		finish(c, SPF_PERMERROR, NULL);
 		return;
@@ -412,7 +415,8 @@ static void start_frame(struct spf_check *c, char *domain, enum frame_kind kind,
 	struct frame *f = top(c);
 
 	free(f->domain);
-	spf_record_free(&f->rec);
+	spf_parsed_put(f->parsed);
+	f->parsed = NULL;
 	f->domain = domain;
 	f->kind = kind;
 	f->include_qual = qual;
@@ -426,7 +430,7 @@ static void start_frame(struct spf_check *c, char *domain, enum frame_kind kind,
 static void on_addr_mech(void *arg, const struct dns_answer *ans)
 {
 	struct spf_check *c = answered(arg, ans);
-	const struct spf_mech *m = &top(c)->rec.mechs[top(c)->next];
+	const struct spf_mech *m = &spf_parsed_record(top(c)->parsed)->mechs[top(c)->next];
 
 	if (ans->status == DNS_TEMPFAIL) {
 		set_problem(c, "DNS error for", ans->qname);
@@ -513,7 +517,7 @@ static void on_ptr_mech(void *arg, const struct dns_answer *ans)
 static void on_name_addr(void *arg, const struct dns_answer *ans)
 {
 	struct spf_check *c = answered(arg, ans);
-	const struct spf_mech *m = &top(c)->rec.mechs[top(c)->next];
+	const struct spf_mech *m = &spf_parsed_record(top(c)->parsed)->mechs[top(c)->next];
 
 	/* 5.5: for ptr, a DNS error skips that name; 5.4: for mx it is a
 	 * temperror like any other. */
@@ -647,7 +651,7 @@ static int network_matches(const struct spf_check *c, const struct spf_mech *m)
 /* 6.1: after the last mechanism, redirect= or the default neutral (4.7). */
 static int step_end(struct spf_check *c)
 {
-	const char *spec = top(c)->rec.redirect;
+	const char *spec = spf_parsed_record(top(c)->parsed)->redirect;
 
 	if (spec == NULL)
 		return frame_result(c, SPF_NEUTRAL);
@@ -672,8 +676,8 @@ static int step_eval(struct spf_check *c)
 {
 	struct frame *f = top(c);
 
-	while (f->next < f->rec.nmechs) {
-		const struct spf_mech *m = &f->rec.mechs[f->next];
+	while (f->next < spf_parsed_record(f->parsed)->nmechs) {
+		const struct spf_mech *m = &spf_parsed_record(f->parsed)->mechs[f->next];
 		if (m->type == SPF_MECH_ALL)
 			return mech_matched(c, m->qualifier);
 		if (m->type == SPF_MECH_IP4 || m->type == SPF_MECH_IP6) {
@@ -736,7 +740,7 @@ static void on_exp(void *arg, const struct dns_answer *ans)
 
 static int step_exp_fetch(struct spf_check *c)
 {
-	const char *spec = top(c)->rec.exp;
+	const char *spec = spf_parsed_record(top(c)->parsed)->exp;
 	char *name;
 
 	if (spec != NULL && uses_p(spec, 0) && !ensure_p(c))
