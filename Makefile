@@ -39,9 +39,11 @@ unit: build build-asan
 integration: build
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
-# The SPF test suites of RFC 7208 and RFC 4408 (tests/conformance/README.md).
+# The SPF test suites of RFC 7208 and RFC 4408 (tests/conformance/README.md),
+# then the DKIM vectors and the python3-dkim interop checks.
 conformance: build
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/conformance/spf_suite.py
+	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/conformance/dkim_suite.py
 
 # The same scenarios against the sanitizer build: a leak or undefined
 # behaviour in any process fails the test that caused it.

@@ -12,6 +12,7 @@ int cli_user(int argc, char **argv, const struct config *cfg);
 int cli_queue(int argc, char **argv, const struct config *cfg);
 int cli_dns(int argc, char **argv, const struct config *cfg);
 int cli_spf(int argc, char **argv, const struct config *cfg);
+int cli_dkim(int argc, char **argv, const struct config *cfg);
 int cli_version(int argc, char **argv);
 
 #endif

@@ -20,6 +20,9 @@ static void usage(FILE *out)
 	    "  queue list | queue show ID | queue delete ID | queue retry [ID]\n"
 	    "  dns query NAME TYPE [--server HOST[:PORT]]   one lookup with dns.* settings\n"
 	    "  spf check IP MAIL-FROM [HELO] [--zone FILE] [--server HOST[:PORT]]   one SPF check\n"
+	    "  dkim keygen DOMAIN SELECTOR [--ed25519] [--dir KEYDIR]   make a DKIM key pair\n"
+	    "  dkim sign FILE --key KEYFILE --domain DOMAIN --selector SELECTOR   sign a message\n"
+	    "  dkim verify FILE [--zone FILE] [--now SECONDS]   verify a message's signatures\n"
 	    "  version\n"
 	    "\n"
 	    "Without -c, the embedded default configuration is used (etc/postern.conf).\n");
@@ -84,6 +87,8 @@ int main(int argc, char **argv)
 		return with_config(config_path, cli_dns, sub_argc, sub_argv);
 	if (strcmp(cmd, "spf") == 0)
 		return with_config(config_path, cli_spf, sub_argc, sub_argv);
+	if (strcmp(cmd, "dkim") == 0)
+		return with_config(config_path, cli_dkim, sub_argc, sub_argv);
 	if (strcmp(cmd, "version") == 0)
 		return cli_version(sub_argc, sub_argv);
 	fprintf(stderr, "postern: unknown command '%s'\n", cmd);

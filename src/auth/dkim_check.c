@@ -1,0 +1,107 @@
+/* Header hash input and signature checks of RFC 6376 6.1.3 / RFC 8463 3. */
+#include "auth/dkim_check.h"
+
+#include "auth/tags.h"
+#include "core/xmalloc.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The signature field without the value of b= (3.7: "the value of the
+ * b= tag (including all surrounding whitespace) is deleted"). */
+static int without_b(const struct msghdr_field *f, enum canon_alg c, struct buf *out)
+{
+	const char *colon = memchr(f->p, ':', f->len);
+	struct tag_list tl;
+	const struct tag *b;
+	char err[8];
+	size_t vlen;
+
+	if (colon == NULL)
+		return -1;
+	vlen = f->len - (size_t)(colon + 1 - f->p);
+	if (vlen >= 2 && colon[vlen - 1] == '\r' && colon[vlen] == '\n')
+		vlen -= 2;
+	if (tags_parse(colon + 1, vlen, &tl, err, sizeof(err)) != 0 ||
+	    (b = tags_get(&tl, "b")) == NULL)
+		return -1;
+	const char *eq = b->value - 1; /* '=' precedes the value and its FWS */
+	while (*eq != '=')
+		eq--;
+	const char *end = colon + 1 + vlen;
+	const char *semi = memchr(b->value, ';', (size_t)(end - b->value));
+	const char *rest = semi != NULL ? semi : end;
+	struct buf tmp;
+	int rc;
+
+	buf_init(&tmp, f->len);
+	rc = buf_append(&tmp, f->p, (size_t)(eq + 1 - f->p)) != 0 ||
+	             buf_append(&tmp, rest, (size_t)(end - rest)) != 0
+	         ? -1
+	         : canon_header(c, tmp.data, tmp.len, 0, out);
+	buf_free(&tmp);
+	return rc;
+}
+
+int dkim_header_input(const struct dkim_sig *sig, const struct msghdr_field *fields, size_t n,
+                      const struct msghdr_field *sigf, struct buf *out)
+{
+	unsigned char *used = xcalloc(n > 0 ? n : 1, 1);
+	int rc = 0;
+
+	for (size_t k = 0; k < sig->nh; k++) {
+		const char *name = dkim_sig_header(sig, k);
+		size_t nl = strlen(name);
+		for (size_t j = n; j-- > 0;) {
+			if (used[j] || !msghdr_name_is(&fields[j], name, nl))
+				continue;
+			used[j] = 1;
+			rc |= canon_header(sig->hcanon, fields[j].p, fields[j].len, 1, out);
+			break;
+		}
+	}
+	free(used);
+	return rc != 0 ? -1 : without_b(sigf, sig->hcanon, out);
+}
+
+static int verify(EVP_PKEY *pkey, const EVP_MD *md, const struct dkim_sig *sig,
+                  const unsigned char *data, size_t len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pkey) == 1 &&
+	         EVP_DigestVerify(ctx, sig->b, sig->b_len, data, len) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+int dkim_check_signature(const struct dkim_sig *sig, const struct dkim_key *key, const char *input,
+                         size_t len, char *err, size_t errsize)
+{
+	unsigned char hash[EVP_MAX_MD_SIZE];
+	unsigned hlen = 0;
+
+	if (key->pkey == NULL) {
+		snprintf(err, errsize, "key revoked");
+		return -1;
+	}
+	switch (sig->alg) {
+	case DKIM_ALG_RSA_SHA256:
+		if (key->type != DKIM_KEY_RSA || !key->sha256_ok)
+			break;
+		return verify(key->pkey, EVP_sha256(), sig, (const unsigned char *)input, len);
+	case DKIM_ALG_ED25519_SHA256:
+		if (key->type != DKIM_KEY_ED25519 || !key->sha256_ok)
+			break;
+		/* RFC 8463 3: Ed25519 signs the SHA-256 hash of the header input. */
+		if (EVP_Digest(input, len, hash, &hlen, EVP_sha256(), NULL) != 1)
+			break;
+		return verify(key->pkey, NULL, sig, hash, hlen);
+	case DKIM_ALG_RSA_SHA1:
+		break;
+	}
+	snprintf(err, errsize, "key type or hash does not match a=%s", dkim_alg_name(sig->alg));
+	return -1;
+}

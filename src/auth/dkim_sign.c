@@ -1,0 +1,168 @@
+/* DKIM signer: body hash, header selection with oversigning, signature. */
+#include "auth/dkim_sign.h"
+
+#include "auth/b64.h"
+#include "auth/dkim_check.h"
+#include "auth/dkim_sig.h"
+#include "auth/msghdr.h"
+#include "core/xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIGN_MAX_FIELDS 1000
+#define SIGN_FIELD_MAX (64 * 1024)
+
+/* RFC 6376 5.4.1 recommends these; the first four are oversigned. */
+static const char *const sign_headers[] = {
+    "from",         "to",
+    "subject",      "date",
+    "cc",           "reply-to",
+    "message-id",   "in-reply-to",
+    "references",   "mime-version",
+    "content-type", "content-transfer-encoding",
+    "list-id",      "list-unsubscribe",
+};
+#define OVERSIGNED 4
+
+/* Header section length (up to and including the last field's CRLF) and
+ * where the body starts (RFC 5322 2.1). */
+static size_t split_message(const char *m, size_t len, size_t *body)
+{
+	if (len >= 2 && m[0] == '\r' && m[1] == '\n') {
+		*body = 2;
+		return 0;
+	}
+	for (size_t k = 0; k + 4 <= len; k++) {
+		if (memcmp(m + k, "\r\n\r\n", 4) == 0) {
+			*body = k + 4;
+			return k + 2;
+		}
+	}
+	*body = len;
+	return len;
+}
+
+/* Fills sig's h= with the names to sign; appends them to hlist too. */
+static int choose_headers(struct dkim_sig *sig, const struct msghdr_field *f, size_t n,
+                          struct buf *hlist)
+{
+	size_t off = 0;
+
+	for (size_t k = 0; k < sizeof(sign_headers) / sizeof(sign_headers[0]); k++) {
+		const char *name = sign_headers[k];
+		size_t nl = strlen(name), count = 0;
+		for (size_t j = 0; j < n; j++)
+			count += msghdr_name_is(&f[j], name, nl);
+		if (k == 0 && count == 0)
+			return -1;
+		if (k < OVERSIGNED)
+			count++;
+		for (size_t c = 0; c < count; c++) {
+			if (sig->nh == DKIM_SIG_MAX_HEADERS || off + nl + 1 > sizeof(sig->h))
+				return -1;
+			memcpy(sig->h + off, name, nl + 1);
+			sig->h_off[sig->nh++] = (uint16_t)off;
+			off += nl + 1;
+			buf_printf(hlist, "%s%s", hlist->len > 0 ? ":" : "", name);
+		}
+	}
+	return 0;
+}
+
+static int sign_input(EVP_PKEY *key, int ed25519, const struct buf *in, unsigned char *sig,
+                      size_t *siglen)
+{
+	unsigned char hash[EVP_MAX_MD_SIZE];
+	unsigned hlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	if (ed25519) {
+		/* RFC 8463 3: Ed25519 over the SHA-256 of the header input. */
+		ok = ctx != NULL &&
+		     EVP_Digest(in->data, in->len, hash, &hlen, EVP_sha256(), NULL) &&
+		     EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
+		     EVP_DigestSign(ctx, sig, siglen, hash, hlen) == 1;
+	} else {
+		ok =
+		    ctx != NULL && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+		    EVP_DigestSign(ctx, sig, siglen, (const unsigned char *)in->data, in->len) == 1;
+	}
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* Appends b64 folded into lines of 72 characters (RFC 6376 3.5 b= allows FWS). */
+static void append_folded(struct buf *out, const char *b64)
+{
+	for (size_t k = 0, n = strlen(b64); k < n; k += 72)
+		buf_printf(out, "%s%.72s", k > 0 ? "\r\n\t " : "", b64 + k);
+}
+
+static const char *canon_name(enum canon_alg c)
+{
+	return c == CANON_RELAXED ? "relaxed" : "simple";
+}
+
+int dkim_sign(const struct dkim_sign_options *o, const char *msg, size_t len, struct buf *out,
+              char *err, size_t errsize)
+{
+	int base = EVP_PKEY_get_base_id(o->key);
+	int ed = base == EVP_PKEY_ED25519;
+	size_t body;
+	size_t hlen = split_message(msg, len, &body);
+	struct msghdr_field *f = xcalloc(SIGN_MAX_FIELDS, sizeof(*f));
+	long n = msghdr_split(msg, hlen, f, SIGN_MAX_FIELDS);
+	struct dkim_sig sig;
+	struct buf field, hlist, input;
+	int rc = -1;
+
+	memset(&sig, 0, sizeof(sig));
+	sig.hcanon = o->hcanon;
+	buf_init(&field, SIGN_FIELD_MAX);
+	buf_init(&hlist, DKIM_SIG_H_MAX);
+	buf_init(&input, 1024 * 1024);
+	if (!ed && !(base == EVP_PKEY_RSA && EVP_PKEY_get_bits(o->key) >= 1024)) {
+		snprintf(err, errsize, "the key is neither Ed25519 nor RSA of 1024 bits or more");
+	} else if (!dkim_domain_valid(o->domain, strlen(o->domain), 0) ||
+	           !dkim_domain_valid(o->selector, strlen(o->selector), 1)) {
+		snprintf(err, errsize, "invalid domain or selector");
+	} else if (n < 0 || choose_headers(&sig, f, (size_t)n, &hlist) != 0) {
+		snprintf(err, errsize, "no From field (RFC 6376 5.4) or too many fields");
+	} else {
+		struct canon_body cb;
+		unsigned char bh[EVP_MAX_MD_SIZE], sigbytes[DKIM_B_MAX];
+		char bh64[2 * EVP_MAX_MD_SIZE], b64[2 * DKIM_B_MAX];
+		size_t siglen = sizeof(sigbytes);
+
+		canon_body_init(&cb, o->bcanon, EVP_sha256(), CANON_NO_LIMIT);
+		canon_body_update(&cb, msg + body, len - body);
+		b64_encode(bh, canon_body_final(&cb, bh), bh64, sizeof(bh64));
+		canon_body_free(&cb);
+		buf_printf(&field, "DKIM-Signature: v=1; a=%s; c=%s/%s; d=%s; s=%s;",
+		           ed ? "ed25519-sha256" : "rsa-sha256", canon_name(o->hcanon),
+		           canon_name(o->bcanon), o->domain, o->selector);
+		if (o->now != DKIM_NO_TIME)
+			buf_printf(&field, " t=%lld;", (long long)o->now);
+		buf_printf(&field, "\r\n\th=%s;\r\n\tbh=%s;\r\n\tb=", hlist.data, bh64);
+		struct msghdr_field self = {field.data, field.len, 14};
+		if (dkim_header_input(&sig, f, (size_t)n, &self, &input) != 0 ||
+		    sign_input(o->key, ed, &input, sigbytes, &siglen) != 0) {
+			snprintf(err, errsize, "signing failed");
+		} else {
+			b64_encode(sigbytes, siglen, b64, sizeof(b64));
+			append_folded(&field, b64);
+			buf_append(&field, "\r\n", 2);
+			rc = buf_append(out, field.data, field.len);
+			if (rc != 0)
+				snprintf(err, errsize, "signature does not fit");
+		}
+	}
+	buf_free(&field);
+	buf_free(&hlist);
+	buf_free(&input);
+	free(f);
+	return rc;
+}

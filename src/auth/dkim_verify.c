@@ -1,0 +1,365 @@
+/* Streaming DKIM verifier: header split, shared body hashers, key lookups. */
+#include "auth/dkim_verify.h"
+
+#include "auth/dkim_check.h"
+#include "auth/dkim_key.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "dns/dns.h"
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DKIM_MAX_FIELDS 1000
+#define DKIM_HEADER_INPUT_MAX (1024 * 1024)
+
+/* Signatures with the same body canonicalisation, hash and l= share one. */
+struct body_hasher {
+	enum canon_alg c;
+	const EVP_MD *md;
+	uint64_t limit;
+	struct canon_body cb;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned dlen;
+};
+
+struct sig_state {
+	struct dkim_verifier *v;
+	struct dkim_sig sig;
+	struct dkim_sig_result *res;
+	int decided; /* res->result is final */
+	struct body_hasher *bh;
+	struct buf input; /* canonical header hash input */
+	struct dns_query *q;
+};
+
+struct dkim_verifier {
+	struct dkim_verify_options opt;
+	struct buf head;
+	int in_body, too_big;
+	struct sig_state *sigs;
+	struct dkim_sig_result *res;
+	size_t nsig, nres;
+	struct body_hasher *hashers;
+	size_t nhash;
+	size_t pending;
+	struct event *ev;
+	dkim_verify_done_fn done;
+	void *arg;
+};
+
+const char *dkim_result_name(enum dkim_result r)
+{
+	static const char *const names[] = {"pass",      "fail",      "neutral",
+	                                    "temperror", "permerror", "policy"};
+	return names[r];
+}
+
+static void decide(struct sig_state *s, enum dkim_result r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void decide(struct sig_state *s, enum dkim_result r, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->res->result = r;
+	va_start(ap, fmt);
+	vsnprintf(s->res->reason, sizeof(s->res->reason), fmt, ap);
+	va_end(ap);
+	s->decided = 1;
+}
+
+struct dkim_verifier *dkim_verify_new(const struct dkim_verify_options *opt)
+{
+	struct dkim_verifier *v = xcalloc(1, sizeof(*v));
+
+	v->opt = *opt;
+	buf_init(&v->head, opt->max_header_bytes);
+	return v;
+}
+
+static struct body_hasher *hasher_for(struct dkim_verifier *v, enum canon_alg c, const EVP_MD *md,
+                                      uint64_t limit)
+{
+	for (size_t k = 0; k < v->nhash; k++) {
+		struct body_hasher *h = &v->hashers[k];
+		if (h->c == c && h->md == md && h->limit == limit)
+			return h;
+	}
+	struct body_hasher *h = &v->hashers[v->nhash++];
+	h->c = c;
+	h->md = md;
+	h->limit = limit;
+	canon_body_init(&h->cb, c, md, limit);
+	return h;
+}
+
+static void copy_props(struct dkim_sig_result *r, const struct dkim_sig *sig)
+{
+	snprintf(r->d, sizeof(r->d), "%s", sig->d);
+	snprintf(r->i, sizeof(r->i), "%s", sig->i);
+	snprintf(r->a, sizeof(r->a), "%s", dkim_alg_name(sig->alg));
+	snprintf(r->s, sizeof(r->s), "%s", sig->s);
+	snprintf(r->b, sizeof(r->b), "%s", sig->b_prefix);
+}
+
+/* One DKIM-Signature field: parse, check what needs no key, prepare. */
+static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
+                      const struct msghdr_field *fields, size_t n, size_t idx)
+{
+	const struct msghdr_field *f = &fields[idx];
+	const char *colon = memchr(f->p, ':', f->len);
+	size_t vlen = f->len - (size_t)(colon + 1 - f->p);
+	char err[160];
+
+	/* The field's own CRLF is not part of its value. */
+	if (vlen >= 2 && colon[vlen - 1] == '\r' && colon[vlen] == '\n')
+		vlen -= 2;
+	buf_init(&s->input, DKIM_HEADER_INPUT_MAX);
+	if (dkim_sig_parse(colon + 1, vlen, &s->sig, err, sizeof(err)) != 0) {
+		decide(s, DKIM_PERMERROR, "%s", err);
+		return;
+	}
+	copy_props(s->res, &s->sig);
+	if (s->sig.alg == DKIM_ALG_RSA_SHA1) {
+		decide(s, DKIM_FAIL, "rsa-sha1 is not accepted (RFC 8301 3.1)");
+		return;
+	}
+	if (s->sig.x != DKIM_NO_TIME && v->opt.now > s->sig.x) {
+		decide(s, DKIM_FAIL, "signature expired (x=)");
+		return;
+	}
+	if (dkim_header_input(&s->sig, fields, n, f, &s->input) != 0) {
+		decide(s, DKIM_PERMERROR, "header hash input too large");
+		return;
+	}
+	s->bh = hasher_for(v, s->sig.bcanon, EVP_sha256(), s->sig.l);
+}
+
+/* RFC 6376 6.1: the header section is complete; set up every signature. */
+static void headers_done(struct dkim_verifier *v, size_t hlen)
+{
+	struct msghdr_field *fields = xcalloc(DKIM_MAX_FIELDS, sizeof(*fields));
+	long n = v->too_big ? 0 : msghdr_split(v->head.data, hlen, fields, DKIM_MAX_FIELDS);
+	size_t nsig = 0;
+
+	v->in_body = 1;
+	for (long k = 0; k < n; k++)
+		nsig += msghdr_name_is(&fields[k], "DKIM-Signature", 14);
+	v->res = xcalloc(nsig > 0 ? nsig : 1, sizeof(*v->res));
+	v->sigs = xcalloc(nsig > 0 ? nsig : 1, sizeof(*v->sigs));
+	v->hashers = xcalloc(nsig > 0 ? nsig : 1, sizeof(*v->hashers));
+	for (long k = 0; k < n; k++) {
+		if (!msghdr_name_is(&fields[k], "DKIM-Signature", 14))
+			continue;
+		struct sig_state *s = &v->sigs[v->nsig];
+		s->v = v;
+		s->res = &v->res[v->nsig++];
+		if (v->nsig > v->opt.max_signatures) {
+			buf_init(&s->input, 1);
+			decide(s, DKIM_POLICY, "more than %zu signatures", v->opt.max_signatures);
+			continue;
+		}
+		setup_sig(v, s, fields, (size_t)n, (size_t)k);
+	}
+	v->nres = v->nsig;
+	free(fields);
+}
+
+static void feed_body(struct dkim_verifier *v, const void *p, size_t n)
+{
+	for (size_t k = 0; k < v->nhash; k++)
+		canon_body_update(&v->hashers[k].cb, p, n);
+}
+
+/* The header section ends at the first empty line (RFC 5322 2.1). */
+static long header_end(const struct buf *b, size_t from, size_t *body)
+{
+	if (b->len >= 2 && b->data[0] == '\r' && b->data[1] == '\n') {
+		*body = 2;
+		return 0;
+	}
+	for (size_t k = from; k + 4 <= b->len; k++) {
+		if (memcmp(b->data + k, "\r\n\r\n", 4) == 0) {
+			*body = k + 4;
+			return (long)k + 2;
+		}
+	}
+	return -1;
+}
+
+int dkim_verify_feed(struct dkim_verifier *v, const void *p, size_t n)
+{
+	if (v->in_body) {
+		feed_body(v, p, n);
+		return 0;
+	}
+	if (v->too_big)
+		return -1;
+	size_t from = v->head.len >= 3 ? v->head.len - 3 : 0;
+	if (buf_append(&v->head, p, n) != 0) {
+		/* Keep what fits so that an empty line inside it is still found. */
+		size_t room = v->head.max - v->head.len;
+		buf_append(&v->head, p, room);
+		size_t body;
+		long end = header_end(&v->head, from, &body);
+		if (end < 0) {
+			v->too_big = 1;
+			return -1;
+		}
+		headers_done(v, (size_t)end);
+		feed_body(v, v->head.data + body, v->head.len - body);
+		feed_body(v, (const char *)p + room, n - room);
+		return 0;
+	}
+	size_t body;
+	long end = header_end(&v->head, from, &body);
+	if (end >= 0) {
+		headers_done(v, (size_t)end);
+		feed_body(v, v->head.data + body, v->head.len - body);
+	}
+	return 0;
+}
+
+static void report(evutil_socket_t fd, short what, void *arg)
+{
+	struct dkim_verifier *v = arg;
+
+	v->done(v->arg, v->res, v->nres);
+}
+
+static void check_done(struct dkim_verifier *v)
+{
+	if (v->pending == 0)
+		event_active(v->ev, 0, 0);
+}
+
+/* RFC 6376 6.1.3: the body hash, checked once the key is known (6.1.2). */
+static void check_body(struct sig_state *s)
+{
+	const struct body_hasher *h = s->bh;
+
+	if (h->cb.limit != CANON_NO_LIMIT && h->cb.limit > h->cb.total) {
+		decide(s, DKIM_FAIL, "l= is longer than the body");
+		return;
+	}
+	s->res->beyond_limit = canon_body_beyond_limit(&h->cb);
+	if (s->sig.bh_len != h->dlen || memcmp(s->sig.bh, h->digest, h->dlen) != 0)
+		decide(s, DKIM_FAIL, "body hash did not verify");
+}
+
+/* RFC 6376 6.1.2 / 6.1.3 once the key record is known. */
+static void with_key(struct sig_state *s, const struct dns_answer *ans)
+{
+	struct dkim_key key;
+	char err[160] = "", first[160] = "";
+	int have = 0;
+
+	if (ans->status == DNS_TEMPFAIL) {
+		decide(s, DKIM_TEMPERROR, "key lookup failed temporarily");
+		return;
+	}
+	if (ans->status != DNS_OK) {
+		decide(s, DKIM_PERMERROR, "no key for signature (%s)",
+		       dns_status_text(ans->status));
+		return;
+	}
+	/* Several TXT records: the first one that parses is used (3.6.2.2). */
+	for (size_t k = 0; k < ans->nrr && !have; k++) {
+		if (dkim_key_parse(ans->rrs[k].u.txt.data, ans->rrs[k].u.txt.len, &key, err,
+		                   sizeof(err)) == 0)
+			have = 1;
+		else if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", err);
+	}
+	if (!have) {
+		decide(s, DKIM_PERMERROR, "key record: %s", first);
+		return;
+	}
+	s->res->testing = key.testing;
+	if (key.revoked) {
+		decide(s, DKIM_PERMERROR, "key revoked");
+	} else if (key.strict && s->sig.i[0] != '\0' &&
+	           strcasecmp(strrchr(s->sig.i, '@') + 1, s->sig.d) != 0) {
+		decide(s, DKIM_PERMERROR, "key t=s forbids an i= subdomain of d=");
+	} else {
+		check_body(s);
+	}
+	if (!s->decided) {
+		int ok = dkim_check_signature(&s->sig, &key, s->input.data, s->input.len, err,
+		                              sizeof(err));
+		if (ok < 0)
+			decide(s, DKIM_PERMERROR, "%s", err);
+		else if (ok == 0)
+			decide(s, DKIM_FAIL, "signature did not verify");
+		else
+			decide(s, DKIM_PASS, "%s", "");
+	}
+	/* 3.6.1 t=y: a failure of a testing key counts as no signature. */
+	if (key.testing && s->res->result == DKIM_FAIL)
+		decide(s, DKIM_NEUTRAL, "testing key (t=y): %.120s", s->res->reason);
+	dkim_key_free(&key);
+}
+
+static void key_answer(void *arg, const struct dns_answer *ans)
+{
+	struct sig_state *s = arg;
+
+	s->q = NULL;
+	with_key(s, ans);
+	s->v->pending--;
+	check_done(s->v);
+}
+
+void dkim_verify_finish(struct dkim_verifier *v, struct event_base *base, struct dns_resolver *r,
+                        dkim_verify_done_fn done, void *arg)
+{
+	char name[2 * DKIM_DOMAIN_MAX + 16];
+
+	if (!v->in_body) {
+		size_t body;
+		long end = header_end(&v->head, 0, &body);
+		headers_done(v, end >= 0 ? (size_t)end : v->head.len);
+		if (end >= 0)
+			feed_body(v, v->head.data + body, v->head.len - body);
+	}
+	v->done = done;
+	v->arg = arg;
+	v->ev = event_new(base, -1, 0, report, v);
+	if (v->ev == NULL)
+		fatal("dkim: cannot create an event");
+	for (size_t k = 0; k < v->nhash; k++)
+		v->hashers[k].dlen = canon_body_final(&v->hashers[k].cb, v->hashers[k].digest);
+	for (size_t k = 0; k < v->nsig; k++) {
+		struct sig_state *s = &v->sigs[k];
+		if (s->decided)
+			continue;
+		snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig.s, s->sig.d);
+		v->pending++;
+		s->q = dns_lookup(r, name, DNS_T_TXT, key_answer, s);
+	}
+	check_done(v);
+}
+
+void dkim_verify_free(struct dkim_verifier *v)
+{
+	for (size_t k = 0; k < v->nsig; k++) {
+		if (v->sigs[k].q != NULL)
+			dns_cancel(v->sigs[k].q);
+		buf_free(&v->sigs[k].input);
+	}
+	for (size_t k = 0; k < v->nhash; k++)
+		canon_body_free(&v->hashers[k].cb);
+	if (v->ev != NULL)
+		event_free(v->ev);
+	free(v->sigs);
+	free(v->res);
+	free(v->hashers);
+	buf_free(&v->head);
+	free(v);
+}

@@ -1,0 +1,64 @@
+/* Unit tests of the strict base64 codec (RFC 4648 4, 10 test vectors). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "auth/b64.h"
+
+static const char *const vectors[][2] = {
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
+};
+
+static void test_rfc4648_vectors(void **state)
+{
+	unsigned char out[16];
+	char enc[16];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		const char *plain = vectors[i][0], *b64 = vectors[i][1];
+		assert_int_equal(b64_decode(b64, strlen(b64), out, sizeof(out)),
+		                 (long)strlen(plain));
+		assert_memory_equal(out, plain, strlen(plain));
+		assert_int_equal(
+		    b64_encode((const unsigned char *)plain, strlen(plain), enc, sizeof(enc)),
+		    (long)strlen(b64));
+		assert_string_equal(enc, b64);
+	}
+	/* Padding is optional on input. */
+	assert_int_equal(b64_decode("Zg", 2, out, sizeof(out)), 1);
+	assert_int_equal(b64_decode("Zm8", 3, out, sizeof(out)), 2);
+}
+
+static void test_rejects(void **state)
+{
+	unsigned char out[4];
+	char enc[4];
+	(void)state;
+
+	assert_int_equal(b64_decode("Z", 1, out, sizeof(out)), -1);   /* 6 bits */
+	assert_int_equal(b64_decode("Zg=", 3, out, sizeof(out)), -1); /* short padding */
+	assert_int_equal(b64_decode("Zm8==", 5, out, sizeof(out)), -1);
+	assert_int_equal(b64_decode("Z=g=", 4, out, sizeof(out)), -1);     /* inner '=' */
+	assert_int_equal(b64_decode("Zm 9v", 5, out, sizeof(out)), -1);    /* no whitespace */
+	assert_int_equal(b64_decode("Zm9vYmFy", 8, out, sizeof(out)), -1); /* too long */
+	assert_int_equal(b64_encode((const unsigned char *)"foo", 3, enc, sizeof(enc)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rfc4648_vectors),
+	    cmocka_unit_test(test_rejects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,37 @@
+/* Unit tests of header section splitting (RFC 5322 2.2, 2.2.3). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "auth/msghdr.h"
+
+static void test_split(void **state)
+{
+	const char *h = "From: a\r\nB : Y\t\r\n\tZ  \r\nno colon\r\nSubject:x";
+	struct msghdr_field f[8];
+	(void)state;
+
+	assert_int_equal(msghdr_split(h, strlen(h), f, 8), 4);
+	assert_int_equal(f[0].len, 9);
+	assert_true(msghdr_name_is(&f[0], "FROM", 4));
+	assert_int_equal(f[1].len, 14); /* the folded line belongs to B */
+	assert_true(msghdr_name_is(&f[1], "b", 1));
+	assert_int_equal(f[2].name_len, 0);
+	assert_false(msghdr_name_is(&f[2], "no colon", 8));
+	assert_int_equal(f[3].len, 9); /* last field without CRLF */
+	assert_true(msghdr_name_is(&f[3], "subject", 7));
+	assert_false(msghdr_name_is(&f[3], "subjec", 6));
+	assert_int_equal(msghdr_split(h, strlen(h), f, 3), -1);
+	assert_int_equal(msghdr_split("", 0, f, 8), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_split),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
