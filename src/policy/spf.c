@@ -181,6 +181,14 @@ static char *expand_domain(struct spf_check *c, const char *spec)
 	struct buf b;
 	char *name = NULL;
 
+	/* Most domain-specs hold no macro: they are their own expansion. */
+	if (strchr(spec, '%') == NULL && strlen(spec) < SPF_EXPAND_MAX) {
+		name = xstrdup(spec);
+		char *t = spf_domain_truncate(name);
+		if (t != name)
+			memmove(name, t, strlen(t) + 1);
+		return name;
+	}
 	fill_vars(c, &v);
 	buf_init(&b, SPF_EXPAND_MAX);
 	if (spf_macro_expand(spec, strlen(spec), &v, 0, &b) == SPF_MACRO_OK)
