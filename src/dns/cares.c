@@ -33,6 +33,12 @@ struct cares_resolver {
 	struct dns_cache *cache; /* NULL: no cache */
 	uint32_t negative_ttl_max;
 	struct cares_query *queries; /* every query not yet delivered or freed */
+	/* Results waiting for the loop, oldest first, handed over by one event:
+	 * a cache hit costs no event of its own. */
+	struct cares_query *ready_head, *ready_tail;
+	struct event *ready_ev;
+	int delivering;   /* ready_cb is running */
+	int free_pending; /* freed from inside a callback: ready_cb finishes it */
 };
 
 struct cares_query {
@@ -42,9 +48,10 @@ struct cares_query {
 	enum dns_type type;
 	dns_done_fn done;
 	void *arg;
-	int in_ares;            /* c-ares holds it: its callback is still to come */
-	int cancelled;          /* in_ares only: drop the answer when it comes */
-	struct event *deferred; /* set once the result waits for the loop */
+	int in_ares;   /* c-ares holds it: its callback is still to come */
+	int cancelled; /* in_ares only: drop the answer when it comes */
+	struct cares_query *ready_next, *ready_prev;
+	int ready; /* in the resolver's ready list */
 	struct dns_result res;
 	int from_cache;
 };
@@ -67,8 +74,16 @@ static void query_free(struct cares_query *q)
 		r->queries = q->next;
 	if (q->next)
 		q->next->prev = q->prev;
-	if (q->deferred)
-		event_free(q->deferred);
+	if (q->ready) {
+		if (q->ready_prev)
+			q->ready_prev->ready_next = q->ready_next;
+		else
+			r->ready_head = q->ready_next;
+		if (q->ready_next)
+			q->ready_next->ready_prev = q->ready_prev;
+		else
+			r->ready_tail = q->ready_prev;
+	}
 	dns_result_free(&q->res);
 	free(q->name);
 	free(q);
@@ -100,9 +115,18 @@ static void deliver(struct cares_query *q)
 	free(name);
 }
 
-static void deferred_cb(evutil_socket_t fd, short what, void *arg)
+static void resolver_destroy(struct cares_resolver *r);
+
+static void ready_cb(evutil_socket_t fd, short what, void *arg)
 {
-	deliver(arg);
+	struct cares_resolver *r = arg;
+
+	r->delivering = 1;
+	while (r->ready_head && !r->free_pending)
+		deliver(r->ready_head);
+	r->delivering = 0;
+	if (r->free_pending)
+		resolver_destroy(r);
 }
 
 /* Hands the result to the loop: done never runs inside dns_lookup, nor
@@ -112,10 +136,16 @@ static void defer(struct cares_query *q)
 {
 	struct cares_resolver *r = (struct cares_resolver *)q->base.resolver;
 
-	q->deferred = event_new(r->evbase, -1, 0, deferred_cb, q);
-	if (q->deferred == NULL)
-		fatal("dns: event_new failed");
-	event_active(q->deferred, EV_TIMEOUT, 0);
+	q->ready = 1;
+	q->ready_next = NULL;
+	q->ready_prev = r->ready_tail;
+	if (r->ready_tail)
+		r->ready_tail->ready_next = q;
+	else
+		r->ready_head = q;
+	r->ready_tail = q;
+	if (!r->delivering)
+		event_active(r->ready_ev, EV_TIMEOUT, 0);
 }
 
 static void timer_reschedule(struct cares_resolver *r)
@@ -251,6 +281,15 @@ static void cares_free(struct dns_resolver *base)
 {
 	struct cares_resolver *r = (struct cares_resolver *)base;
 
+	if (r->delivering) {
+		r->free_pending = 1;
+		return;
+	}
+	resolver_destroy(r);
+}
+
+static void resolver_destroy(struct cares_resolver *r)
+{
 	ares_destroy(r->channel);
 	while (r->queries)
 		query_free(r->queries);
@@ -261,6 +300,8 @@ static void cares_free(struct dns_resolver *base)
 		free(s);
 	}
 	event_free(r->timer);
+	if (r->ready_ev)
+		event_free(r->ready_ev);
 	dns_cache_free(r->cache);
 	ares_library_cleanup();
 	free(r);
@@ -330,8 +371,9 @@ struct dns_resolver *dns_resolver_new(struct event_base *base, const struct dns_
 		return NULL;
 	}
 	r->timer = evtimer_new(base, timer_cb, r);
-	if (r->timer == NULL)
-		fatal("dns: evtimer_new failed");
+	r->ready_ev = event_new(base, -1, 0, ready_cb, r);
+	if (r->timer == NULL || r->ready_ev == NULL)
+		fatal("dns: event_new failed");
 	if (opt->servers && set_servers(r->channel, opt->servers, err, errsize) < 0) {
 		cares_free(&r->base);
 		return NULL;

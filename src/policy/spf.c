@@ -25,9 +25,9 @@
 enum frame_kind { FRAME_TOP, FRAME_INCLUDE };
 
 struct frame {
-	char *domain; /* the <domain> of this check_host() */
+	char *domain;              /* the <domain> of this check_host() */
 	struct spf_parsed *parsed; /* the record of domain, from the cache */
-	size_t next; /* the next mechanism to evaluate */
+	size_t next;               /* the next mechanism to evaluate */
 	enum frame_kind kind;
 	enum spf_result include_qual; /* FRAME_INCLUDE: the qualifier in the parent */
 	int redirected;               /* reached through redirect= */
