@@ -1,28 +1,11 @@
 /* DMARC alignment and Organizational Domains (see dmarc_align.h). */
 #include "auth/dmarc_align.h"
 
-#include "core/log.h"
+#include "core/suffix_list.h"
 
 #include <libpsl.h>
 #include <string.h>
 #include <strings.h>
-
-/* The list compiled into libpsl; when the library was built without one,
- * the system's list, loaded once and kept for the life of the process.
- * (policy/suffix.c does the same for its own module.) */
-static const psl_ctx_t *context(void)
-{
-	static psl_ctx_t *loaded;
-	const psl_ctx_t *builtin = psl_builtin();
-
-	if (builtin != NULL)
-		return builtin;
-	if (loaded == NULL)
-		loaded = psl_latest(NULL);
-	if (loaded == NULL)
-		fatal("no public suffix list: libpsl has none built in and none is installed");
-	return loaded;
-}
 
 const char *dmarc_org_domain(const char *domain)
 {
@@ -38,7 +21,7 @@ const char *dmarc_org_domain(const char *domain)
 		lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 'a' - 'A') : c;
 	}
 	/* 3.2 steps 1-4: the public suffix plus one label. */
-	const char *reg = psl_registrable_domain(context(), lower);
+	const char *reg = psl_registrable_domain(suffix_list(), lower);
 	if (reg == NULL)
 		return NULL;
 	return domain + (reg - lower);

@@ -1,30 +1,14 @@
 /* Public suffixes through libpsl (see suffix.h). */
 #include "policy/suffix.h"
 
-#include "core/log.h"
+#include "core/suffix_list.h"
 
 #include <libpsl.h>
 #include <string.h>
 
-/* The list compiled into libpsl; when the library was built without one,
- * the system's list, loaded once and kept for the life of the process. */
-static const psl_ctx_t *context(void)
-{
-	static psl_ctx_t *loaded;
-	const psl_ctx_t *builtin = psl_builtin();
-
-	if (builtin != NULL)
-		return builtin;
-	if (loaded == NULL)
-		loaded = psl_latest(NULL);
-	if (loaded == NULL)
-		fatal("no public suffix list: libpsl has none built in and none is installed");
-	return loaded;
-}
-
 const char *suffix_registrable(const char *name)
 {
-	const psl_ctx_t *psl = context();
+	const psl_ctx_t *psl = suffix_list();
 	const char *reg = psl_registrable_domain(psl, name);
 	const char *dot;
 
