@@ -109,7 +109,9 @@ def test_good_sender_passes_with_headers(postern):
 
 
 def test_no_ptr_rejected_but_postmaster_reachable(postern):
-    c, r = transaction(postern, "127.0.0.11", "mail.good-sender.net", "alice@good-sender.net")
+    # Each client greets with a name whose own checks pass or only score,
+    # so that the verdict under test is the one that decides.
+    c, r = transaction(postern, "127.0.0.11", "host11.nowhere-isp.net", "alice@good-sender.net")
     check(r, 550, "5.7.25")
     # RFC 5321 4.5.1: postmaster is reached even from a refused client.
     check(c.cmd("RCPT TO:<postmaster@test.example>"), 250, "2.1.5")
@@ -120,7 +122,8 @@ def test_no_ptr_rejected_but_postmaster_reachable(postern):
 
 
 def test_generic_rdns_rejected(postern):
-    c, r = transaction(postern, "127.0.0.12", "mail.good-sender.net", "alice@good-sender.net")
+    c, r = transaction(postern, "127.0.0.12", "127-0-0-12.dyn.pool-isp.net",
+                       "alice@good-sender.net")
     check(r, 550, "5.7.25", text="dynamic or generic")
     c.close()
 
@@ -128,7 +131,7 @@ def test_generic_rdns_rejected(postern):
 def test_operator_pattern_marks_generic(postern):
     """host16.static-isp.net looks like a chosen name; the operator's
     pattern says otherwise."""
-    c, r = transaction(postern, "127.0.0.16", "mail.good-sender.net", "alice@good-sender.net")
+    c, r = transaction(postern, "127.0.0.16", "host16.static-isp.net", "alice@good-sender.net")
     check(r, 550, "5.7.25", text="dynamic or generic")
     c.close()
 
