@@ -148,7 +148,8 @@ static void load_cases(const char *path)
 		if (n <= 0)
 			continue;
 		if (n != 3) {
-			fprintf(stderr, "spf_bench: %s:%u: expected IP SENDER RESULT\n", path, lineno);
+			fprintf(stderr, "spf_bench: %s:%u: expected IP SENDER RESULT\n", path,
+			        lineno);
 			exit(2);
 		}
 		cases = realloc(cases, (ncases + 1) * sizeof(*cases));
@@ -157,7 +158,8 @@ static void load_cases(const char *path)
 		cases[ncases].ip = strdup(ip);
 		cases[ncases].sender = strdup(sender);
 		if (result_from_name(res, &cases[ncases].expect) < 0) {
-			fprintf(stderr, "spf_bench: %s:%u: unknown result '%s'\n", path, lineno, res);
+			fprintf(stderr, "spf_bench: %s:%u: unknown result '%s'\n", path, lineno,
+			        res);
 			exit(2);
 		}
 		ncases++;
@@ -394,8 +396,9 @@ int main(int argc, char **argv)
 	printf("  max RSS %ld KB\n", ru1.ru_maxrss);
 	printf("RESULT evals=%lu seconds=%.3f rate=%.0f cpu_us=%.3f user=%.3f sys=%.3f queries=%lu "
 	       "udp_out=%lld mismatches=%lu inflight=%zu lookups=%lu\n",
-	       completed, el, (double)completed / el, completed ? 1e6 * cpu / (double)completed : 0.0,
-	       user, sys, queries, u1 - u0, mismatches, inflight, lookups);
+	       completed, el, (double)completed / el,
+	       completed ? 1e6 * cpu / (double)completed : 0.0, user, sys, queries, u1 - u0,
+	       mismatches, inflight, lookups);
 
 	dns_resolver_free(resolver);
 	event_base_free(base);

@@ -12,7 +12,7 @@ struct spf_parsed {
 	struct spf_record rec;
 	char *text;
 	size_t len;
-	unsigned refs;   /* checks using it, plus one while it is in the table */
+	unsigned refs; /* checks using it, plus one while it is in the table */
 };
 
 static _Thread_local struct spf_parsed *spf_cache[SPF_CACHE_SLOTS];

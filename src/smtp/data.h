@@ -18,13 +18,13 @@ enum data_error {
 };
 
 struct data_reader {
-	int state;              /* private */
-	size_t line_len;        /* private */
-	size_t max_line;        /* CRLF included */
-	uint64_t max_size;      /* bytes of message after unstuffing */
-	uint64_t size;          /* bytes of message seen so far */
-	enum data_error error;  /* the first error seen */
-	int done;               /* CRLF.CRLF seen */
+	int state;             /* private */
+	size_t line_len;       /* private */
+	size_t max_line;       /* CRLF included */
+	uint64_t max_size;     /* bytes of message after unstuffing */
+	uint64_t size;         /* bytes of message seen so far */
+	enum data_error error; /* the first error seen */
+	int done;              /* CRLF.CRLF seen */
 };
 
 void data_reader_init(struct data_reader *r, size_t max_line, uint64_t max_size);

@@ -29,18 +29,17 @@ enum accounts_status {
  * kept as given and compared case-insensitively (as every common MTA does).
  * The account's own address is always an allowed sender. */
 enum accounts_status accounts_add(struct accounts *a, const char *address, const char *password,
-				  const char *const *senders, size_t nsenders);
+                                  const char *const *senders, size_t nsenders);
 enum accounts_status accounts_delete(struct accounts *a, const char *address);
 enum accounts_status accounts_set_password(struct accounts *a, const char *address,
-					   const char *password);
+                                           const char *password);
 enum accounts_status accounts_add_sender(struct accounts *a, const char *address,
-					 const char *sender);
+                                         const char *sender);
 
 /* Calls fn once per account with its senders (NULL-terminated). */
-enum accounts_status accounts_list(struct accounts *a,
-				   void (*fn)(void *arg, const char *address,
-					      const char *const *senders),
-				   void *arg);
+enum accounts_status
+accounts_list(struct accounts *a,
+              void (*fn)(void *arg, const char *address, const char *const *senders), void *arg);
 
 /* ACCOUNTS_OK when a mailbox with this address exists, else NOT_FOUND. */
 enum accounts_status accounts_exists(struct accounts *a, const char *address);
@@ -48,13 +47,13 @@ enum accounts_status accounts_exists(struct accounts *a, const char *address);
  * BAD_PASSWORD, NOT_FOUND for an unknown user (after as much work as a
  * known one), INVALID for an empty or over-long password. */
 enum accounts_status accounts_authenticate(struct accounts *a, const char *user,
-					   const char *password);
+                                           const char *password);
 /* ACCOUNTS_OK when user may use sender in MAIL FROM: the account's own
  * address, a sender added for it, or any address in a domain added as
  * "@domain".  NOT_FOUND when refused or user is unknown, INVALID when
  * sender is not an address (the null sender included). */
 enum accounts_status accounts_sender_allowed(struct accounts *a, const char *user,
-					     const char *sender);
+                                             const char *sender);
 
 const char *accounts_status_text(enum accounts_status st);
 

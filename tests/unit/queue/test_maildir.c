@@ -88,8 +88,8 @@ static void test_deliver_exact(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(box, sizeof(box), "%s/deep/er/box", dir);
-	assert_int_equal(maildir_deliver(box, "host/a:b", "1.ID_0", "s@example.net", "u@example.org", body,
-	                                 sizeof(body) - 1, err, sizeof(err)),
+	assert_int_equal(maildir_deliver(box, "host/a:b", "1.ID_0", "s@example.net",
+	                                 "u@example.org", body, sizeof(body) - 1, err, sizeof(err)),
 	                 MAILDIR_OK);
 	only_file(box, "new", file, sizeof(file));
 	/* <unique>.<host>, with / and : escaped. */
@@ -113,12 +113,12 @@ static void test_deliver_exact(void **state)
 
 	/* The same delivery repeated (its outcome lost in a crash) leaves one
 	 * copy; another recipient or message gets its own file. */
-	assert_int_equal(maildir_deliver(box, "host/a:b", "1.ID_0", "s@example.net", "u@example.org",
-	                                 body, sizeof(body) - 1, err, sizeof(err)),
+	assert_int_equal(maildir_deliver(box, "host/a:b", "1.ID_0", "s@example.net",
+	                                 "u@example.org", body, sizeof(body) - 1, err, sizeof(err)),
 	                 MAILDIR_OK);
 	only_file(box, "new", file, sizeof(file));
-	assert_int_equal(maildir_deliver(box, "h", "1.ID_1", "", "u@example.org", body, sizeof(body) - 1, err,
-	                                 sizeof(err)),
+	assert_int_equal(maildir_deliver(box, "h", "1.ID_1", "", "u@example.org", body,
+	                                 sizeof(body) - 1, err, sizeof(err)),
 	                 MAILDIR_OK);
 	snprintf(file, sizeof(file), "%s/new/1.ID_1.h", box);
 	assert_int_equal(access(file, F_OK), 0);
@@ -129,9 +129,9 @@ static void test_deliver_unwritable(void **state)
 {
 	char err[256];
 
-	assert_int_equal(
-	    maildir_deliver("/proc/postern-no/box", "h", "1.ID_2", "s@x", "u@y", "x", 1, err, sizeof(err)),
-	    MAILDIR_TEMP);
+	assert_int_equal(maildir_deliver("/proc/postern-no/box", "h", "1.ID_2", "s@x", "u@y", "x",
+	                                 1, err, sizeof(err)),
+	                 MAILDIR_TEMP);
 	assert_true(strlen(err) > 0);
 }
 
