@@ -42,7 +42,7 @@ struct spool_msg {
  * the committer thread.  notify_fd: written one byte after each commit so
  * the queue manager wakes up (-1: none).  Returns NULL and fills err. */
 struct spool *spool_open(const struct config *cfg, struct event_base *base, int notify_fd,
-			 char *err, size_t errsize);
+                         char *err, size_t errsize);
 void spool_close(struct spool *sp);
 
 /* Body storage while DATA streams in: memory up to inline_max, then a file

@@ -11,9 +11,9 @@
 
 enum addr_status {
 	ADDR_OK = 0,
-	ADDR_SYNTAX,       /* not a Mailbox */
-	ADDR_TOO_LONG,     /* a part over its RFC limit */
-	ADDR_ROUTE,        /* source route (@a,@b:), %-hack or bang path: refused, never used */
+	ADDR_SYNTAX,           /* not a Mailbox */
+	ADDR_TOO_LONG,         /* a part over its RFC limit */
+	ADDR_ROUTE,            /* source route (@a,@b:), %-hack or bang path: refused, never used */
 	ADDR_UTF8_NOT_ALLOWED, /* non-ASCII without SMTPUTF8 */
 };
 
@@ -23,9 +23,9 @@ struct mailbox {
 	 * brackets).  Both empty for the null path <>. */
 	char local[ADDR_LOCAL_MAX * 2 + 3];
 	char domain[ADDR_DOMAIN_MAX + 1];
-	int is_null;       /* <> */
+	int is_null; /* <> */
 	int domain_is_literal;
-	int has_utf8;      /* non-ASCII octets in local part or domain */
+	int has_utf8; /* non-ASCII octets in local part or domain */
 };
 
 /* Parses a Reverse-path or Forward-path "<...>" at the start of s (len bytes).
@@ -35,7 +35,7 @@ struct mailbox {
  * count as routes.  RFC 5321 4.1.1.3 "<Postmaster>" without a domain is
  * accepted for RCPT only when allow_null is 0, giving domain "". */
 enum addr_status addr_parse_path(const char *s, size_t len, int allow_null, int allow_utf8,
-				 struct mailbox *out, size_t *consumed);
+                                 struct mailbox *out, size_t *consumed);
 
 /* Writes "local@domain" (or "" for the null path) to out; returns the length,
  * or -1 when outsize is too small. */

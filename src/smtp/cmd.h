@@ -44,18 +44,18 @@ enum body_type { BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME };
 
 enum param_status {
 	PARAM_OK = 0,
-	PARAM_SYNTAX,        /* "MAIL FROM:" or "RCPT TO:" missing or malformed: 501 5.5.4 */
-	PARAM_ADDR,          /* the path failed: see addr_status */
-	PARAM_UNKNOWN,       /* unknown or duplicated parameter: 555 5.5.4 */
-	PARAM_BAD_VALUE,     /* SIZE=abc, BODY=xyz: 501 5.5.4 */
+	PARAM_SYNTAX,    /* "MAIL FROM:" or "RCPT TO:" missing or malformed: 501 5.5.4 */
+	PARAM_ADDR,      /* the path failed: see addr_status */
+	PARAM_UNKNOWN,   /* unknown or duplicated parameter: 555 5.5.4 */
+	PARAM_BAD_VALUE, /* SIZE=abc, BODY=xyz: 501 5.5.4 */
 };
 
 struct mail_params {
 	struct mailbox from;
 	enum addr_status addr_status;
-	uint64_t size;        /* SIZE=, 0 when absent */
-	enum body_type body;  /* BODY= */
-	int smtputf8;         /* SMTPUTF8 given */
+	uint64_t size;                /* SIZE=, 0 when absent */
+	enum body_type body;          /* BODY= */
+	int smtputf8;                 /* SMTPUTF8 given */
 	char auth[ADDR_PATH_MAX + 1]; /* AUTH= (RFC 4954 5), xtext as given, "" when absent */
 };
 
@@ -69,7 +69,7 @@ struct rcpt_params {
  * clients send one; one space is tolerated.  smtputf8_offered: SMTPUTF8 is
  * advertised, so the SMTPUTF8 parameter enables UTF-8 in the path. */
 enum param_status cmd_parse_mail(const char *arg, size_t len, int smtputf8_offered,
-				 struct mail_params *out);
+                                 struct mail_params *out);
 /* utf8_ok: the transaction's MAIL carried SMTPUTF8. */
 enum param_status cmd_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct rcpt_params *out);
 

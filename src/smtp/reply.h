@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 struct reply {
-	int code;         /* 200..599 */
+	int code;          /* 200..599 */
 	char enhanced[16]; /* "2.0.0" or "" */
-	char text[512];   /* text of all lines joined with " ", bounded */
-	int done;         /* the last line (space after the code) was seen */
+	char text[512];    /* text of all lines joined with " ", bounded */
+	int done;          /* the last line (space after the code) was seen */
 };
 
 void reply_init(struct reply *r);
