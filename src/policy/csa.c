@@ -74,15 +74,11 @@ static void target_done(void *arg, const struct dns_answer *ans)
 
 	t->q = NULL;
 	c->pending--;
+	if (ipaddr_in_answer(ans, &c->client)) {
+		finish(c, CSA_AUTHORIZED, CSA_R_ADDRESS_MATCH);
+		return;
+	}
 	if (ans->status == DNS_OK) {
-		for (size_t i = 0; i < ans->nrr; i++) {
-			struct ipaddr a;
-			ipaddr_from_rr(&ans->rrs[i], &a);
-			if (ipaddr_equal(&a, &c->client)) {
-				finish(c, CSA_AUTHORIZED, CSA_R_ADDRESS_MATCH);
-				return;
-			}
-		}
 		c->target_addr = 1;
 	} else if (ans->status == DNS_TEMPFAIL) {
 		c->target_tempfail = 1;

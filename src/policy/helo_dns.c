@@ -65,15 +65,10 @@ static void answered(struct helo_lookup *l, int which, const struct dns_answer *
 {
 	l->q[which] = NULL;
 	l->st[which] = ans->status;
-	if (ans->status == DNS_OK) {
-		for (size_t i = 0; i < ans->nrr; i++) {
-			struct ipaddr a;
-			ipaddr_from_rr(&ans->rrs[i], &a);
-			l->has_addr = 1;
-			if (ipaddr_equal(&a, &l->client))
-				l->matched = 1;
-		}
-	}
+	if (ans->status == DNS_OK && ans->nrr > 0)
+		l->has_addr = 1;
+	if (ipaddr_in_answer(ans, &l->client))
+		l->matched = 1;
 	if (l->matched) {
 		finish(l, HELO_DNS_MATCH);
 		return;

@@ -47,3 +47,14 @@ int ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b)
 {
 	return a->family == b->family && memcmp(a->b, b->b, a->family == AF_INET ? 4 : 16) == 0;
 }
+
+int ipaddr_in_answer(const struct dns_answer *ans, const struct ipaddr *a)
+{
+	for (size_t i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
+		struct ipaddr r;
+		ipaddr_from_rr(&ans->rrs[i], &r);
+		if (ipaddr_equal(&r, a))
+			return 1;
+	}
+	return 0;
+}

@@ -21,4 +21,8 @@ void ipaddr_from_rr(const struct dns_rr *rr, struct ipaddr *out);
 
 int ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b);
 
+struct dns_answer;
+/* 1 when one of the A or AAAA records of ans is the address a. */
+int ipaddr_in_answer(const struct dns_answer *ans, const struct ipaddr *a);
+
 #endif

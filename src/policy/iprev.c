@@ -134,16 +134,11 @@ static void fwd_done(void *arg, const struct dns_answer *ans)
 
 	f->q = NULL;
 	c->pending--;
-	if (ans->status == DNS_OK) {
-		for (size_t i = 0; i < ans->nrr; i++) {
-			struct ipaddr a;
-			ipaddr_from_rr(&ans->rrs[i], &a);
-			if (ipaddr_equal(&a, &c->client)) {
-				finish(c, IPREV_PASS, c->ptr[f->name], NULL);
-				return;
-			}
-		}
-	} else if (ans->status == DNS_TEMPFAIL) {
+	if (ipaddr_in_answer(ans, &c->client)) {
+		finish(c, IPREV_PASS, c->ptr[f->name], NULL);
+		return;
+	}
+	if (ans->status == DNS_TEMPFAIL) {
 		c->tempfail++;
 	} else if (ans->status == DNS_BADNAME) {
 		c->badname++;
