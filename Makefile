@@ -44,6 +44,7 @@ integration: build
 conformance: build
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/conformance/spf_suite.py
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/conformance/dkim_suite.py
+	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/conformance/arc_suite.py
 
 # The same scenarios against the sanitizer build: a leak or undefined
 # behaviour in any process fails the test that caused it.

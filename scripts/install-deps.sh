@@ -5,10 +5,11 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config meson ninja-build clang lld llvm
 libevent-dev libssl-dev libsqlite3-dev libconfig-dev libcrypt-dev libc-ares-dev
-openssl sqlite3 libpsl-dev"
+openssl sqlite3 libpsl-dev zlib1g-dev"
 TEST_PKGS="libcmocka-dev python3 python3-pytest swaks postfix dovecot-core
 dovecot-lmtpd iproute2 procps libclang-rt-14-dev libnet-ssleay-perl nsd
-libio-socket-ssl-perl libauthen-sasl-perl python3-yaml python3-spf python3-dkim"
+libio-socket-ssl-perl libauthen-sasl-perl python3-yaml python3-spf python3-dkim
+libxml2-utils"
 
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then

@@ -89,13 +89,13 @@ static int parse_c(const struct tag *t, struct dkim_sig *sig)
 }
 
 /* h= hdr-name *(":" hdr-name), FWS allowed around the colons (3.5). */
-static int parse_h(const struct tag *t, struct dkim_sig *sig, int *has_from)
+static int parse_h(const struct tag *t, struct dkim_sig *sig, int *has_from, int arc)
 {
 	char tmp[DKIM_SIG_H_MAX];
 	long n = tags_strip_fws(t->value, t->value_len, tmp, sizeof(tmp));
 	size_t start = 0;
 
-	if (n <= 0)
+	if (n < 0 || (n == 0 && !arc))
 		return -1;
 	memcpy(sig->h, tmp, (size_t)n + 1);
 	sig->nh = 0;
@@ -105,6 +105,10 @@ static int parse_h(const struct tag *t, struct dkim_sig *sig, int *has_from)
 			unsigned char c = (unsigned char)sig->h[k];
 			if (c < 33 || c > 126)
 				return -1;
+			continue;
+		}
+		if (k == start && arc) {
+			start = k + 1;
 			continue;
 		}
 		if (k == start || sig->nh == DKIM_SIG_MAX_HEADERS)
@@ -168,6 +172,14 @@ static const char *const required[] = {"v", "a", "b", "bh", "d", "h", "s"};
 
 int dkim_sig_parse(const char *v, size_t len, struct dkim_sig *sig, char *err, size_t errsize)
 {
+	return dkim_sig_parse_flags(v, len, 0, sig, err, errsize);
+}
+
+int dkim_sig_parse_flags(const char *v, size_t len, unsigned flags, struct dkim_sig *sig,
+                         char *err, size_t errsize)
+{
+	int arc = (flags & DKIM_SIG_ARC) != 0;
+
 	struct tag_list tl;
 	const struct tag *t;
 	int has_from = 0;
@@ -179,11 +191,11 @@ int dkim_sig_parse(const char *v, size_t len, struct dkim_sig *sig, char *err, s
 	if (tags_parse(v, len, &tl, err, errsize) != 0)
 		return -1;
 	/* 6.1.1: a signature missing a required tag is PERMFAIL. */
-	for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++) {
+	for (size_t k = arc ? 1 : 0; k < sizeof(required) / sizeof(required[0]); k++) {
 		if (tags_get(&tl, required[k]) == NULL)
 			return fail(err, errsize, "missing required tag %s=", required[k]);
 	}
-	if (!tags_value_is(tags_get(&tl, "v"), "1"))
+	if (!arc && !tags_value_is(tags_get(&tl, "v"), "1"))
 		return fail(err, errsize, "%s", "incompatible version (v= is not 1)");
 	t = tags_get(&tl, "a");
 	if (tags_value_is(t, "rsa-sha256"))
@@ -202,15 +214,15 @@ int dkim_sig_parse(const char *v, size_t len, struct dkim_sig *sig, char *err, s
 		return fail(err, errsize, "%s", "invalid selector (s=)");
 	if ((t = tags_get(&tl, "c")) != NULL && parse_c(t, sig) != 0)
 		return fail(err, errsize, "%s", "unknown canonicalization (c=)");
-	if (parse_h(tags_get(&tl, "h"), sig, &has_from) != 0)
+	if (parse_h(tags_get(&tl, "h"), sig, &has_from, arc) != 0)
 		return fail(err, errsize, "%s", "invalid header list (h=)");
-	if (!has_from)
+	if (!has_from && !arc)
 		return fail(err, errsize, "%s", "From is not signed (h=, RFC 6376 5.4)");
 	if (parse_b64(tags_get(&tl, "bh"), sig->bh, sizeof(sig->bh), &sig->bh_len, NULL) != 0)
 		return fail(err, errsize, "%s", "invalid body hash (bh=)");
 	if (parse_b64(tags_get(&tl, "b"), sig->b, sizeof(sig->b), &sig->b_len, sig->b_prefix) != 0)
 		return fail(err, errsize, "%s", "invalid signature data (b=)");
-	if ((t = tags_get(&tl, "i")) != NULL) {
+	if (!arc && (t = tags_get(&tl, "i")) != NULL) {
 		if (copy_value(t, sig->i, sizeof(sig->i)) != 0 || !i_matches_d(sig->i, sig->d))
 			return fail(err, errsize, "%s", "i= is not d= or a subdomain of it");
 	}

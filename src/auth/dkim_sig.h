@@ -47,6 +47,15 @@ struct dkim_sig {
  * outside d=, From not signed, x= before t=, q= without dns/txt). */
 int dkim_sig_parse(const char *v, size_t len, struct dkim_sig *out, char *err, size_t errsize);
 
+/* RFC 8617 4.1.2: an ARC-Message-Signature is a DKIM-Signature without v=
+ * (ignored if present), whose i= is the ARC instance (left to the caller,
+ * never read as an AUID) and which need not sign From; h= may be empty and
+ * an empty name in it selects nothing (the ARC test suite's expectation). */
+#define DKIM_SIG_ARC 1u
+/* dkim_sig_parse with flags (0 or DKIM_SIG_ARC). */
+int dkim_sig_parse_flags(const char *v, size_t len, unsigned flags, struct dkim_sig *out,
+                         char *err, size_t errsize);
+
 const char *dkim_sig_header(const struct dkim_sig *sig, size_t k);
 const char *dkim_alg_name(enum dkim_alg a);
 

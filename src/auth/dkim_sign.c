@@ -5,6 +5,7 @@
 #include "auth/dkim_check.h"
 #include "auth/dkim_sig.h"
 #include "auth/msghdr.h"
+#include "auth/msghead.h"
 #include "core/xmalloc.h"
 
 #include <stdio.h>
@@ -25,24 +26,6 @@ static const char *const sign_headers[] = {
     "list-id",      "list-unsubscribe",
 };
 #define OVERSIGNED 4
-
-/* Header section length (up to and including the last field's CRLF) and
- * where the body starts (RFC 5322 2.1). */
-static size_t split_message(const char *m, size_t len, size_t *body)
-{
-	if (len >= 2 && m[0] == '\r' && m[1] == '\n') {
-		*body = 2;
-		return 0;
-	}
-	for (size_t k = 0; k + 4 <= len; k++) {
-		if (memcmp(m + k, "\r\n\r\n", 4) == 0) {
-			*body = k + 4;
-			return k + 2;
-		}
-	}
-	*body = len;
-	return len;
-}
 
 /* Fills sig's h= with the names to sign; appends them to hlist too. */
 static int choose_headers(struct dkim_sig *sig, const struct msghdr_field *f, size_t n,
@@ -106,63 +89,118 @@ static const char *canon_name(enum canon_alg c)
 	return c == CANON_RELAXED ? "relaxed" : "simple";
 }
 
-int dkim_sign(const struct dkim_sign_options *o, const char *msg, size_t len, struct buf *out,
-              char *err, size_t errsize)
+struct dkim_signer {
+	const char *domain, *selector;
+	EVP_PKEY *key;
+	int64_t now;
+	enum canon_alg hcanon, bcanon;
+	int ed;
+	struct canon_body cb;
+};
+
+struct dkim_signer *dkim_signer_new(const struct dkim_sign_options *o, char *err, size_t errsize)
 {
 	int base = EVP_PKEY_get_base_id(o->key);
 	int ed = base == EVP_PKEY_ED25519;
-	size_t body;
-	size_t hlen = split_message(msg, len, &body);
+	struct dkim_signer *s;
+
+	if (!ed && !(base == EVP_PKEY_RSA && EVP_PKEY_get_bits(o->key) >= 1024)) {
+		snprintf(err, errsize, "the key is neither Ed25519 nor RSA of 1024 bits or more");
+		return NULL;
+	}
+	if (!dkim_domain_valid(o->domain, strlen(o->domain), 0) ||
+	    !dkim_domain_valid(o->selector, strlen(o->selector), 1)) {
+		snprintf(err, errsize, "invalid domain or selector");
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->domain = o->domain;
+	s->selector = o->selector;
+	s->key = o->key;
+	s->now = o->now;
+	s->hcanon = o->hcanon;
+	s->bcanon = o->bcanon;
+	s->ed = ed;
+	canon_body_init(&s->cb, o->bcanon, EVP_sha256(), CANON_NO_LIMIT);
+	return s;
+}
+
+void dkim_signer_body(struct dkim_signer *s, const void *p, size_t n)
+{
+	canon_body_update(&s->cb, p, n);
+}
+
+void dkim_signer_free(struct dkim_signer *s)
+{
+	if (s == NULL)
+		return;
+	canon_body_free(&s->cb);
+	free(s);
+}
+
+int dkim_signer_finish(struct dkim_signer *s, const char *head, size_t hlen, struct buf *out,
+                       char *err, size_t errsize)
+{
 	struct msghdr_field *f = xcalloc(SIGN_MAX_FIELDS, sizeof(*f));
-	long n = msghdr_split(msg, hlen, f, SIGN_MAX_FIELDS);
+	long n = msghdr_split(head, hlen, f, SIGN_MAX_FIELDS);
 	struct dkim_sig sig;
 	struct buf field, hlist, input;
+	unsigned char bh[EVP_MAX_MD_SIZE], sigbytes[DKIM_B_MAX];
+	char bh64[2 * EVP_MAX_MD_SIZE], b64[2 * DKIM_B_MAX];
+	size_t siglen = sizeof(sigbytes);
 	int rc = -1;
 
 	memset(&sig, 0, sizeof(sig));
-	sig.hcanon = o->hcanon;
+	sig.hcanon = s->hcanon;
 	buf_init(&field, SIGN_FIELD_MAX);
 	buf_init(&hlist, DKIM_SIG_H_MAX);
 	buf_init(&input, 1024 * 1024);
-	if (!ed && !(base == EVP_PKEY_RSA && EVP_PKEY_get_bits(o->key) >= 1024)) {
-		snprintf(err, errsize, "the key is neither Ed25519 nor RSA of 1024 bits or more");
-	} else if (!dkim_domain_valid(o->domain, strlen(o->domain), 0) ||
-	           !dkim_domain_valid(o->selector, strlen(o->selector), 1)) {
-		snprintf(err, errsize, "invalid domain or selector");
-	} else if (n < 0 || choose_headers(&sig, f, (size_t)n, &hlist) != 0) {
+	b64_encode(bh, canon_body_final(&s->cb, bh), bh64, sizeof(bh64));
+	if (n < 0 || choose_headers(&sig, f, (size_t)n, &hlist) != 0) {
 		snprintf(err, errsize, "no From field (RFC 6376 5.4) or too many fields");
-	} else {
-		struct canon_body cb;
-		unsigned char bh[EVP_MAX_MD_SIZE], sigbytes[DKIM_B_MAX];
-		char bh64[2 * EVP_MAX_MD_SIZE], b64[2 * DKIM_B_MAX];
-		size_t siglen = sizeof(sigbytes);
-
-		canon_body_init(&cb, o->bcanon, EVP_sha256(), CANON_NO_LIMIT);
-		canon_body_update(&cb, msg + body, len - body);
-		b64_encode(bh, canon_body_final(&cb, bh), bh64, sizeof(bh64));
-		canon_body_free(&cb);
-		buf_printf(&field, "DKIM-Signature: v=1; a=%s; c=%s/%s; d=%s; s=%s;",
-		           ed ? "ed25519-sha256" : "rsa-sha256", canon_name(o->hcanon),
-		           canon_name(o->bcanon), o->domain, o->selector);
-		if (o->now != DKIM_NO_TIME)
-			buf_printf(&field, " t=%lld;", (long long)o->now);
-		buf_printf(&field, "\r\n\th=%s;\r\n\tbh=%s;\r\n\tb=", hlist.data, bh64);
-		struct msghdr_field self = {field.data, field.len, 14};
-		if (dkim_header_input(&sig, f, (size_t)n, &self, &input) != 0 ||
-		    sign_input(o->key, ed, &input, sigbytes, &siglen) != 0) {
-			snprintf(err, errsize, "signing failed");
-		} else {
-			b64_encode(sigbytes, siglen, b64, sizeof(b64));
-			append_folded(&field, b64);
-			buf_append(&field, "\r\n", 2);
-			rc = buf_append(out, field.data, field.len);
-			if (rc != 0)
-				snprintf(err, errsize, "signature does not fit");
-		}
+		goto out;
 	}
+	buf_printf(&field, "DKIM-Signature: v=1; a=%s; c=%s/%s; d=%s; s=%s;",
+	           s->ed ? "ed25519-sha256" : "rsa-sha256", canon_name(s->hcanon),
+	           canon_name(s->bcanon), s->domain, s->selector);
+	if (s->now != DKIM_NO_TIME)
+		buf_printf(&field, " t=%lld;", (long long)s->now);
+	buf_printf(&field, "\r\n\th=%s;\r\n\tbh=%s;\r\n\tb=", hlist.data, bh64);
+	struct msghdr_field self = {field.data, field.len, 14};
+	if (dkim_header_input(&sig, f, (size_t)n, &self, &input) != 0 ||
+	    sign_input(s->key, s->ed, &input, sigbytes, &siglen) != 0) {
+		snprintf(err, errsize, "signing failed");
+		goto out;
+	}
+	b64_encode(sigbytes, siglen, b64, sizeof(b64));
+	append_folded(&field, b64);
+	buf_append(&field, "\r\n", 2);
+	rc = buf_append(out, field.data, field.len);
+	if (rc != 0)
+		snprintf(err, errsize, "signature does not fit");
+out:
 	buf_free(&field);
 	buf_free(&hlist);
 	buf_free(&input);
 	free(f);
+	return rc;
+}
+
+int dkim_sign(const struct dkim_sign_options *o, const char *msg, size_t len, struct buf *out,
+              char *err, size_t errsize)
+{
+	struct dkim_signer *s = dkim_signer_new(o, err, errsize);
+	struct msghead mh;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	msghead_init(&mh, len + 1);
+	size_t used = msghead_feed(&mh, msg, len);
+	dkim_signer_body(s, msg + used, len - used);
+	rc =
+	    dkim_signer_finish(s, msg, mh.state == MSGHEAD_DONE ? mh.hlen : len, out, err, errsize);
+	msghead_free(&mh);
+	dkim_signer_free(s);
 	return rc;
 }

@@ -27,4 +27,16 @@ struct dkim_sign_options {
 int dkim_sign(const struct dkim_sign_options *o, const char *msg, size_t len, struct buf *out,
               char *err, size_t errsize);
 
+/* The same as a stream, for a message that arrives in chunks: the body
+ * through dkim_signer_body, then the header section head[0..hlen) (up to
+ * and including the last field's CRLF) to dkim_signer_finish.  The
+ * options' strings and key must outlive the signer.  NULL with a reason
+ * in err for an unusable key, domain or selector. */
+struct dkim_signer;
+struct dkim_signer *dkim_signer_new(const struct dkim_sign_options *o, char *err, size_t errsize);
+void dkim_signer_body(struct dkim_signer *s, const void *p, size_t n);
+int dkim_signer_finish(struct dkim_signer *s, const char *head, size_t hlen, struct buf *out,
+                       char *err, size_t errsize);
+void dkim_signer_free(struct dkim_signer *s);
+
 #endif

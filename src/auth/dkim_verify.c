@@ -3,6 +3,7 @@
 
 #include "auth/dkim_check.h"
 #include "auth/dkim_key.h"
+#include "auth/msghead.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -40,8 +41,8 @@ struct sig_state {
 
 struct dkim_verifier {
 	struct dkim_verify_options opt;
-	struct buf head;
-	int in_body, too_big;
+	struct msghead mh;
+	int in_body;
 	struct sig_state *sigs;
 	struct dkim_sig_result *res;
 	size_t nsig, nres;
@@ -79,7 +80,7 @@ struct dkim_verifier *dkim_verify_new(const struct dkim_verify_options *opt)
 	struct dkim_verifier *v = xcalloc(1, sizeof(*v));
 
 	v->opt = *opt;
-	buf_init(&v->head, opt->max_header_bytes);
+	msghead_init(&v->mh, opt->max_header_bytes);
 	return v;
 }
 
@@ -145,7 +146,9 @@ static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
 static void headers_done(struct dkim_verifier *v, size_t hlen)
 {
 	struct msghdr_field *fields = xcalloc(DKIM_MAX_FIELDS, sizeof(*fields));
-	long n = v->too_big ? 0 : msghdr_split(v->head.data, hlen, fields, DKIM_MAX_FIELDS);
+	long n = v->mh.state == MSGHEAD_TOO_BIG
+	             ? 0
+	             : msghdr_split(v->mh.head.data, hlen, fields, DKIM_MAX_FIELDS);
 	size_t nsig = 0;
 
 	v->in_body = 1;
@@ -177,51 +180,18 @@ static void feed_body(struct dkim_verifier *v, const void *p, size_t n)
 		canon_body_update(&v->hashers[k].cb, p, n);
 }
 
-/* The header section ends at the first empty line (RFC 5322 2.1). */
-static long header_end(const struct buf *b, size_t from, size_t *body)
-{
-	if (b->len >= 2 && b->data[0] == '\r' && b->data[1] == '\n') {
-		*body = 2;
-		return 0;
-	}
-	for (size_t k = from; k + 4 <= b->len; k++) {
-		if (memcmp(b->data + k, "\r\n\r\n", 4) == 0) {
-			*body = k + 4;
-			return (long)k + 2;
-		}
-	}
-	return -1;
-}
-
 int dkim_verify_feed(struct dkim_verifier *v, const void *p, size_t n)
 {
 	if (v->in_body) {
 		feed_body(v, p, n);
 		return 0;
 	}
-	if (v->too_big)
+	size_t used = msghead_feed(&v->mh, p, n);
+	if (v->mh.state == MSGHEAD_TOO_BIG)
 		return -1;
-	size_t from = v->head.len >= 3 ? v->head.len - 3 : 0;
-	if (buf_append(&v->head, p, n) != 0) {
-		/* Keep what fits so that an empty line inside it is still found. */
-		size_t room = v->head.max - v->head.len;
-		buf_append(&v->head, p, room);
-		size_t body;
-		long end = header_end(&v->head, from, &body);
-		if (end < 0) {
-			v->too_big = 1;
-			return -1;
-		}
-		headers_done(v, (size_t)end);
-		feed_body(v, v->head.data + body, v->head.len - body);
-		feed_body(v, (const char *)p + room, n - room);
-		return 0;
-	}
-	size_t body;
-	long end = header_end(&v->head, from, &body);
-	if (end >= 0) {
-		headers_done(v, (size_t)end);
-		feed_body(v, v->head.data + body, v->head.len - body);
+	if (v->mh.state == MSGHEAD_DONE) {
+		headers_done(v, v->mh.hlen);
+		feed_body(v, (const char *)p + used, n - used);
 	}
 	return 0;
 }
@@ -321,13 +291,9 @@ void dkim_verify_finish(struct dkim_verifier *v, struct event_base *base, struct
 {
 	char name[2 * DKIM_DOMAIN_MAX + 16];
 
-	if (!v->in_body) {
-		size_t body;
-		long end = header_end(&v->head, 0, &body);
-		headers_done(v, end >= 0 ? (size_t)end : v->head.len);
-		if (end >= 0)
-			feed_body(v, v->head.data + body, v->head.len - body);
-	}
+	/* A message without an empty line is all header section. */
+	if (!v->in_body)
+		headers_done(v, v->mh.head.len);
 	v->done = done;
 	v->arg = arg;
 	v->ev = event_new(base, -1, 0, report, v);
@@ -360,6 +326,6 @@ void dkim_verify_free(struct dkim_verifier *v)
 	free(v->sigs);
 	free(v->res);
 	free(v->hashers);
-	buf_free(&v->head);
+	msghead_free(&v->mh);
 	free(v);
 }

@@ -1,5 +1,6 @@
 /* postern check-config: loads the configuration and reports every error
  * as file:line: message; exits 1 when there is any. */
+#include "auth/dkim_keyring.h"
 #include "cli/cli.h"
 #include "policy/policy_config.h"
 
@@ -37,6 +38,14 @@ int cli_check_config(int argc, char **argv, const char *config_path)
 		return 1;
 	}
 	policy_objects_free(&objects);
+	struct dkim_keyring keys;
+	if (dkim_keyring_load(&cfg, &keys, &errors) < 0) {
+		fputs(errors.data, stderr);
+		buf_free(&errors);
+		config_free(&cfg);
+		return 1;
+	}
+	dkim_keyring_free(&keys);
 	printf("%s: ok (%zu listeners, %zu domains)\n", cfg.source, cfg.nlisteners, cfg.ndomains);
 	config_free(&cfg);
 	buf_free(&errors);

@@ -13,6 +13,8 @@ int cli_queue(int argc, char **argv, const struct config *cfg);
 int cli_dns(int argc, char **argv, const struct config *cfg);
 int cli_spf(int argc, char **argv, const struct config *cfg);
 int cli_dkim(int argc, char **argv, const struct config *cfg);
+int cli_arc(int argc, char **argv, const struct config *cfg);
+int cli_dmarc(int argc, char **argv, const struct config *cfg);
 int cli_version(int argc, char **argv);
 
 #endif

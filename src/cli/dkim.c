@@ -2,6 +2,7 @@
  * file, or verify one (through the resolver or a zone file) explaining
  * each signature. */
 #include "auth/b64.h"
+#include "auth/dkim_keyring.h"
 #include "auth/dkim_sig.h"
 #include "auth/dkim_sign.h"
 #include "auth/dkim_verify.h"
@@ -126,17 +127,19 @@ static int keygen(int argc, char **argv, const struct config *cfg)
 		fprintf(stderr, "postern dkim: invalid domain or selector\n");
 		return 1;
 	}
-	struct buf defdir, keypath, txtpath;
-	buf_init(&defdir, 8192);
+	struct buf keypath, txtpath;
+	char defdir[4096];
 	buf_init(&keypath, 8192);
 	buf_init(&txtpath, 8192);
 	if (dir == NULL) {
-		buf_printf(&defdir, "%s/dkim", cfg->state_dir);
-		dir = defdir.data;
+		if (dkim_key_dir(cfg, defdir, sizeof(defdir)) < 0) {
+			fprintf(stderr, "postern dkim: dkim.key_dir is too long\n");
+			return 1;
+		}
+		dir = defdir;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "postern dkim: %s: %s\n", dir, strerror(errno));
-		buf_free(&defdir);
 		return 1;
 	}
 	buf_printf(&keypath, "%s/%s.%s.key", dir, pos[1], pos[0]);
@@ -165,10 +168,18 @@ static int keygen(int argc, char **argv, const struct config *cfg)
 			       (int)(txt.len - 1 - off < 255 ? txt.len - 1 - off : 255),
 			       txt.data + off);
 		printf("\n");
+		/* Key paths in the configuration start from dkim.key_dir. */
+		if (dir == defdir)
+			printf("configuration: dkim_signing = ( { domain = \"%s\"; selector = "
+			       "\"%s\"; key = \"%s.%s.key\"; } );\n",
+			       pos[0], pos[1], pos[1], pos[0]);
+		else
+			printf("configuration: dkim_signing = ( { domain = \"%s\"; selector = "
+			       "\"%s\"; key = \"%s\"; } );\n",
+			       pos[0], pos[1], keypath.data);
 		rc = 0;
 	}
 	buf_free(&txt);
-	buf_free(&defdir);
 	buf_free(&keypath);
 	buf_free(&txtpath);
 	BIO_free(mem);

@@ -23,6 +23,10 @@ static void usage(FILE *out)
 	    "  dkim keygen DOMAIN SELECTOR [--ed25519] [--dir KEYDIR]   make a DKIM key pair\n"
 	    "  dkim sign FILE --key KEYFILE --domain DOMAIN --selector SELECTOR   sign a message\n"
 	    "  dkim verify FILE [--zone FILE] [--now SECONDS]   verify a message's signatures\n"
+	    "  arc verify FILE [--zone FILE]   validate a message's ARC chain\n"
+	    "  arc seal FILE --key KEYFILE --domain D --selector S --authserv-id ID   add an ARC set\n"
+	    "  dmarc report [--day YYYY-MM-DD] [--out DIR] [--mail]   aggregate reports of a day\n"
+	    "  dmarc record < LINES       store observations (testing/import aid)\n"
 	    "  version\n"
 	    "\n"
 	    "Without -c, the embedded default configuration is used (etc/postern.conf).\n");
@@ -89,6 +93,10 @@ int main(int argc, char **argv)
 		return with_config(config_path, cli_spf, sub_argc, sub_argv);
 	if (strcmp(cmd, "dkim") == 0)
 		return with_config(config_path, cli_dkim, sub_argc, sub_argv);
+	if (strcmp(cmd, "arc") == 0)
+		return with_config(config_path, cli_arc, sub_argc, sub_argv);
+	if (strcmp(cmd, "dmarc") == 0)
+		return with_config(config_path, cli_dmarc, sub_argc, sub_argv);
 	if (strcmp(cmd, "version") == 0)
 		return cli_version(sub_argc, sub_argv);
 	fprintf(stderr, "postern: unknown command '%s'\n", cmd);

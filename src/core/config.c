@@ -84,10 +84,20 @@ static const struct param params[] = {
     I("delivery.queue_lifetime", queue_lifetime, 432000, 60, 31536000,
       "seconds before a message that cannot be delivered is given up"),
     I("delivery.timeout", delivery_timeout, 300, 1, 3600, "seconds for one delivery attempt"),
+    S("dkim.key_dir", dkim_key_dir, "",
+      "where `postern dkim keygen` writes keys and relative key paths start; empty: "
+      "state_dir/dkim"),
+    I("dkim.max_signatures", dkim_max_signatures, 8, 1, 64,
+      "DKIM signatures verified per message; further ones are reported as policy"),
+    I("dmarc.reports", dmarc_reports, 1, 0, 1,
+      "1 keeps per-day DMARC counts for `postern dmarc report` (RFC 7489 7.2)"),
+    S("dmarc.report_org", dmarc_report_org, "", "org_name of aggregate reports; empty: hostname"),
+    S("dmarc.report_email", dmarc_report_email, "",
+      "sender of aggregate reports; empty: the postmaster address"),
 };
 
-static const char *const list_names[] = {"listeners", "domains",  "tls", "limits",
-                                         "spool",     "delivery", "dns"};
+static const char *const list_names[] = {"listeners", "domains", "tls",  "limits", "spool",
+                                         "delivery",  "dns",     "dkim", "dmarc"};
 /* policy and dnsbl have readers of their own (read_policy, read_dnsbls). */
 
 const char *config_role_name(enum listener_role role)
@@ -333,6 +343,61 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 	}
 }
 
+static void read_dkim_signing(struct config *cfg, config_setting_t *list, const char *file,
+                              struct buf *errors)
+{
+	static const char *const allowed[] = {"domain", "selector", "key", NULL};
+	int n = config_setting_length(list);
+
+	if (!config_setting_is_list(list)) {
+		add_error(errors, file, (int)config_setting_source_line(list),
+		          "dkim_signing: expected a list ( {...}, ... )");
+		return;
+	}
+	cfg->dkim_signing = xcalloc((size_t)n + 1, sizeof(*cfg->dkim_signing));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *d = config_setting_get_elem(list, (unsigned)i);
+		int line = (int)config_setting_source_line(d);
+		struct dkim_signing_conf *dc = &cfg->dkim_signing[cfg->ndkim_signing];
+		const char *domain, *selector, *key;
+
+		if (!config_setting_is_group(d)) {
+			add_error(errors, file, line,
+			          "dkim_signing: each entry must be a group { ... }");
+			continue;
+		}
+		check_members(d, allowed, "a dkim_signing entry", file, errors);
+		domain = member_string(d, "domain");
+		selector = member_string(d, "selector");
+		key = member_string(d, "key");
+		if (domain == NULL || domain[0] == '\0' || strchr(domain, '@') ||
+		    strlen(domain) > 253) {
+			add_error(errors, file, line,
+			          "dkim_signing: 'domain' must be a domain name");
+			continue;
+		}
+		if (selector == NULL || selector[0] == '\0' || strlen(selector) > 63) {
+			add_error(errors, file, line, "dkim_signing %s: 'selector' is missing",
+			          domain);
+			continue;
+		}
+		if (key == NULL || key[0] == '\0') {
+			add_error(errors, file, line,
+			          "dkim_signing %s: 'key' must name a PEM private key file",
+			          domain);
+			continue;
+		}
+		dc->domain = xstrdup(domain);
+		for (char *c = dc->domain; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		dc->selector = xstrdup(selector);
+		dc->key = xstrdup(key);
+		dc->line = line;
+		cfg->ndkim_signing++;
+	}
+}
+
 /* An array or list of strings into a freshly allocated vector. */
 static int read_strings(config_setting_t *s, char ***out, size_t *n)
 {
@@ -509,6 +574,10 @@ static void read_group(struct config *cfg, config_setting_t *group, const char *
 			read_dnsbls(cfg, s, file, errors);
 			continue;
 		}
+		if (prefix[0] == '\0' && strcmp(name, "dkim_signing") == 0) {
+			read_dkim_signing(cfg, s, file, errors);
+			continue;
+		}
 		if (config_setting_is_group(s)) {
 			int known = 0;
 			for (size_t k = 0; k < sizeof(list_names) / sizeof(list_names[0]); k++)
@@ -629,6 +698,12 @@ void config_free(struct config *cfg)
 		free(cfg->dnsbls[i].codes);
 	}
 	free(cfg->dnsbls);
+	for (size_t i = 0; i < cfg->ndkim_signing; i++) {
+		free(cfg->dkim_signing[i].domain);
+		free(cfg->dkim_signing[i].selector);
+		free(cfg->dkim_signing[i].key);
+	}
+	free(cfg->dkim_signing);
 	policy_conf_free(&cfg->policy);
 	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
@@ -681,6 +756,10 @@ static void policy_reference(struct buf *out)
 	                "reject[: text]\n");
 	buf_printf(out, "policy.rdns_generic_patterns, policy.rdns_not_generic_patterns (lists of "
 	                "globs or /regex/): names to count as generic, or never\n");
+	buf_printf(out,
+	           "dkim_signing ( { domain = \"...\"; selector = \"...\"; key = \"file.pem\"; "
+	           "} ): DKIM keys for mail from authenticated users; several entries for "
+	           "one domain sign with each\n");
 	buf_printf(
 	    out, "dnsbl ( { zone = \"...\"; type = \"ip\" | \"rhs\"; weight = N; "
 	         "codes = [ \"127.0.0.2=10:meaning\", \"127.0.0.4-127.0.0.7=5\", \"&4=3\" ]; } ): "

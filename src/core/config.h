@@ -44,6 +44,16 @@ struct dnsbl_conf {
 	int line;
 };
 
+/* A DKIM signing key: mail from domain (authenticated submission, or a
+ * relay client allowed for it) is signed with it; several entries for one
+ * domain sign with each (e.g. rsa-sha256 and ed25519-sha256). */
+struct dkim_signing_conf {
+	char *domain; /* lower case */
+	char *selector;
+	char *key; /* PEM private key; relative to dkim.key_dir */
+	int line;
+};
+
 struct config {
 	char *source; /* file name, or "<embedded>" */
 
@@ -94,6 +104,15 @@ struct config {
 	size_t nlisteners;
 	struct domain_conf *domains;
 	size_t ndomains;
+
+	char *dkim_key_dir;       /* "" : <state_dir>/dkim */
+	long dkim_max_signatures; /* verified per message; the rest get "policy" */
+	long dmarc_reports;       /* 1: keep the counts for aggregate reports */
+	char *dmarc_report_org;   /* "" : hostname */
+	char *dmarc_report_email; /* "" : postmaster */
+
+	struct dkim_signing_conf *dkim_signing;
+	size_t ndkim_signing;
 
 	struct policy_conf policy;
 	struct dnsbl_conf *dnsbls;

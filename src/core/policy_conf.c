@@ -38,6 +38,13 @@ static const struct rule_decl decls[PR_COUNT] = {
     [PR_CSA_TEMPERROR] = {"csa_temperror", "tempfail"},
     [PR_DNSBL_LISTED] = {"dnsbl_listed", "tag"},
     [PR_DNSBL_TEMPERROR] = {"dnsbl_temperror", "tag"},
+    [PR_DKIM_FAIL] = {"dkim_fail", "accept"},
+    [PR_DMARC_REJECT] = {"dmarc_reject", "reject"},
+    [PR_DMARC_QUARANTINE] = {"dmarc_quarantine", "tag"},
+    [PR_DMARC_NONE_FAIL] = {"dmarc_none_fail", "accept"},
+    [PR_DMARC_TEMPERROR] = {"dmarc_temperror", "accept"},
+    [PR_FROM_INVALID] = {"from_invalid", "reject"},
+    [PR_ARC_FAIL] = {"arc_fail", "accept"},
 };
 
 const char *policy_result_name(enum policy_result r)

@@ -56,7 +56,15 @@ static int method(struct buf *out, const char *name, const char *result)
 	return rc | put_value(out, result);
 }
 
-static int prop(struct buf *out, const char *name, const char *value)
+int authres_method(struct buf *out, const char *name, const char *result, const char *comment)
+{
+	int rc = method(out, name, result);
+	if (comment && comment[0])
+		rc |= put_comment(out, comment);
+	return rc;
+}
+
+int authres_prop(struct buf *out, const char *name, const char *value)
 {
 	int rc = buf_append(out, " ", 1);
 	rc |= buf_append_str(out, name);
@@ -70,29 +78,31 @@ int authres_format(const struct authres *a, struct buf *out)
 	rc |= put_value(out, a->authserv_id);
 	if (a->iprev) {
 		rc |= method(out, "iprev", a->iprev);
-		rc |= prop(out, "policy.iprev", a->client_ip);
+		rc |= authres_prop(out, "policy.iprev", a->client_ip);
 		if (a->iprev_name)
 			rc |= put_comment(out, a->iprev_name);
 	}
 	if (a->spf_mailfrom && a->mailfrom && a->mailfrom[0]) {
 		rc |= method(out, "spf", a->spf_mailfrom);
-		rc |= prop(out, "smtp.mailfrom", a->mailfrom);
+		rc |= authres_prop(out, "smtp.mailfrom", a->mailfrom);
 	}
 	if (a->spf_helo && a->helo) {
 		rc |= method(out, "spf", a->spf_helo);
-		rc |= prop(out, "smtp.helo", a->helo);
+		rc |= authres_prop(out, "smtp.helo", a->helo);
 	}
+	if (a->more)
+		rc |= buf_append_str(out, a->more);
 	rc |= method(out, "x-postern", a->verdict ? a->verdict : "none");
 	if (a->rdns)
-		rc |= prop(out, "policy.rdns", a->rdns);
+		rc |= authres_prop(out, "policy.rdns", a->rdns);
 	if (a->helo_check)
-		rc |= prop(out, "policy.helo", a->helo_check);
+		rc |= authres_prop(out, "policy.helo", a->helo_check);
 	if (a->csa)
-		rc |= prop(out, "policy.csa", a->csa);
+		rc |= authres_prop(out, "policy.csa", a->csa);
 	if (a->dnsbl)
-		rc |= prop(out, "policy.dnsbl", a->dnsbl);
+		rc |= authres_prop(out, "policy.dnsbl", a->dnsbl);
 	char score[32];
 	snprintf(score, sizeof(score), "%ld", a->score);
-	rc |= prop(out, "policy.score", score);
+	rc |= authres_prop(out, "policy.score", score);
 	return rc | buf_append_str(out, "\r\n");
 }

@@ -20,11 +20,19 @@ struct authres {
 	const char *helo_check; /* HELO class */
 	const char *csa;
 	const char *dnsbl;   /* "none", "listed zone,zone", "temperror" */
+	const char *more;    /* resinfo entries of other methods, each beginning
+	                        ";\r\n\t" (authres_method), or NULL */
 	const char *verdict; /* "accept", "tag", ... */
 	long score;
 };
 
 /* Appends the header, folded, CRLF-terminated.  Returns 0 or -1 (full). */
 int authres_format(const struct authres *a, struct buf *out);
+
+/* Building blocks for resinfo entries of other methods: ";\r\n\tname=result",
+ * then optional " (comment)", then " ptype.property=value" each; values and
+ * comments are quoted or cleaned as RFC 8601 2.2 requires. */
+int authres_method(struct buf *out, const char *name, const char *result, const char *comment);
+int authres_prop(struct buf *out, const char *name, const char *value);
 
 #endif

@@ -79,6 +79,15 @@ static const struct default_reply defaults[PR_COUNT] = {
     [PR_CSA_TEMPERROR] = {"5.7.1", "4.7.1", "CSA lookup failed temporarily"},
     [PR_DNSBL_LISTED] = {"5.7.1", "4.7.1", "Client host is listed in a DNS blocklist"},
     [PR_DNSBL_TEMPERROR] = {"5.7.1", "4.7.1", "DNS blocklist lookup failed temporarily"},
+    [PR_DKIM_FAIL] = {"5.7.20", "4.7.20", "DKIM signature did not verify"},
+    [PR_DMARC_REJECT] = {"5.7.1", "4.7.1", "Rejected by the DMARC policy of the From domain"},
+    [PR_DMARC_QUARANTINE] = {"5.7.1", "4.7.1",
+                             "The DMARC policy of the From domain says quarantine"},
+    [PR_DMARC_NONE_FAIL] = {"5.7.1", "4.7.1", "DMARC validation failed"},
+    [PR_DMARC_TEMPERROR] = {"5.7.1", "4.7.1", "DMARC policy lookup failed temporarily"},
+    [PR_FROM_INVALID] = {"5.7.1", "4.7.1",
+                         "Message must have exactly one From address (RFC 7489 6.6.1)"},
+    [PR_ARC_FAIL] = {"5.7.29", "4.7.29", "ARC validation failed"},
 };
 
 enum policy_action verdict_decide(const struct verdict *v, const struct policy_conf *pc,

@@ -244,7 +244,8 @@ static void flush(struct qmgr *q)
 	outcomes_free(q);
 }
 
-static int read_file(const char *path, struct body *b)
+/* Reads the file into b, after prefix[0..plen). */
+static int read_file(const char *path, const void *prefix, size_t plen, struct body *b)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -256,9 +257,11 @@ static int read_file(const char *path, struct body *b)
 		close(fd);
 		return -1;
 	}
-	b->data = xmalloc((size_t)st.st_size);
+	b->data = xmalloc(plen + (size_t)st.st_size + 1);
+	if (plen)
+		memcpy(b->data, prefix, plen);
 	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, b->data + got, (size_t)st.st_size - got);
+		ssize_t r = read(fd, b->data + plen + got, (size_t)st.st_size - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -266,12 +269,13 @@ static int read_file(const char *path, struct body *b)
 		got += (size_t)r;
 	}
 	close(fd);
-	b->len = got;
+	b->len = plen + got;
 	return got == (size_t)st.st_size ? 0 : -1;
 }
 
-/* Loads the body of id.  Returns 0, 1 when the message is gone (deleted
- * by `postern queue delete` meanwhile), -1 when it cannot be read. */
+/* Loads the message of id: our header fields, then the body as received.
+ * Returns 0, 1 when the message is gone (deleted by `postern queue
+ * delete` meanwhile), -1 when it cannot be read. */
 static int load_body(struct qmgr *q, const char *id, struct body *b)
 {
 	sqlite3_stmt *st = q->st_body;
@@ -284,22 +288,28 @@ static int load_body(struct qmgr *q, const char *id, struct body *b)
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? 1 : -1;
 	}
+	const void *headers = sqlite3_column_blob(st, 1);
+	size_t hlen = (size_t)sqlite3_column_bytes(st, 1);
 	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
 		char path[PATH_MAX];
-		sqlite3_reset(st);
 		b->in_file = 1;
-		if (queue_db_body_path(q->cfg, id, path, sizeof(path)) < 0 ||
-		    read_file(path, b) < 0) {
+		rc = queue_db_body_path(q->cfg, id, path, sizeof(path)) < 0 ||
+		             read_file(path, headers, hlen, b) < 0
+		         ? -1
+		         : 0;
+		if (rc < 0)
 			log_err("event=body_unreadable queue_id=%s path=%s error=\"%s\"", id, path,
 			        strerror(errno));
-			return -1;
-		}
-		return 0;
+		sqlite3_reset(st);
+		return rc;
 	}
-	b->len = (size_t)sqlite3_column_bytes(st, 0);
-	b->data = xmalloc(b->len);
-	if (b->len)
-		memcpy(b->data, sqlite3_column_blob(st, 0), b->len);
+	size_t blen = (size_t)sqlite3_column_bytes(st, 0);
+	b->len = hlen + blen;
+	b->data = xmalloc(b->len + 1);
+	if (hlen)
+		memcpy(b->data, headers, hlen);
+	if (blen)
+		memcpy(b->data + hlen, sqlite3_column_blob(st, 0), blen);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -505,7 +515,7 @@ int qmgr_run(const struct config *cfg, int notify_fd, volatile sig_atomic_t *sto
 	          "FROM recipients r JOIN messages m ON m.id = r.msg_id "
 	          "WHERE r.state IN ('queued', 'deferred') AND r.next_attempt <= ?1 "
 	          "ORDER BY r.msg_id, r.rcpt_index LIMIT ?2");
-	q.st_body = queue_db_prepare(q.db, "SELECT body FROM messages WHERE id = ?1");
+	q.st_body = queue_db_prepare(q.db, "SELECT body, headers FROM messages WHERE id = ?1");
 	q.st_update = queue_db_prepare(q.db, "UPDATE recipients SET state = ?1, attempts = ?2, "
 	                                     "next_attempt = ?3, last_reply = ?4 "
 	                                     "WHERE msg_id = ?5 AND rcpt_index = ?6");

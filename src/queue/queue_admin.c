@@ -125,8 +125,9 @@ int queue_admin_show(const struct config *cfg, const char *id, FILE *out)
 
 	if (db == NULL)
 		return -1;
-	st = queue_db_prepare(db, "SELECT id, sender, client_ip, helo, auth_user, arrival, size, "
-	                          "body IS NULL, substr(body, 1, ?2) FROM messages WHERE id = ?1");
+	st = queue_db_prepare(
+	    db, "SELECT id, sender, client_ip, helo, auth_user, arrival, size, "
+	        "body IS NULL, substr(body, 1, ?2), headers FROM messages WHERE id = ?1");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, ADMIN_HEADERS_MAX);
 	rc = queue_db_step(st);
@@ -164,6 +165,7 @@ int queue_admin_show(const struct config *cfg, const char *id, FILE *out)
 	sqlite3_finalize(rs);
 
 	fprintf(out, "\n");
+	print_headers(out, sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9));
 	if (sqlite3_column_int(st, 7))
 		show_body_file(cfg, id, out);
 	else

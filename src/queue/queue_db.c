@@ -16,8 +16,10 @@
 #define QUEUE_DB_BUSY_MS 5000
 #define QUEUE_DB_BUSY_TRIES 12
 
-/* Version 1.  messages.body holds bodies up to spool.inline_max and is NULL
- * when the body lives in body/<id>.  recipients_due is the retry schedule:
+/* Version 2.  messages.body holds bodies up to spool.inline_max and is NULL
+ * when the body lives in body/<id>; messages.headers are the fields we add
+ * at the end of DATA (Received, Authentication-Results, DKIM-Signature),
+ * delivered in front of the body as it was received.  recipients_due is the retry schedule:
  * the queue manager asks for (state, next_attempt <= now). */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS messages ("
@@ -28,7 +30,8 @@ static const char schema[] =
     " auth_user TEXT,"
     " arrival INTEGER NOT NULL,"
     " size INTEGER NOT NULL,"
-    " body BLOB);"
+    " body BLOB,"
+    " headers BLOB NOT NULL DEFAULT x'');"
     "CREATE TABLE IF NOT EXISTS recipients ("
     " msg_id TEXT NOT NULL,"
     " rcpt_index INTEGER NOT NULL,"
@@ -40,7 +43,23 @@ static const char schema[] =
     " last_reply TEXT,"
     " PRIMARY KEY (msg_id, rcpt_index));"
     "CREATE INDEX IF NOT EXISTS recipients_due ON recipients (state, next_attempt);"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+/* Version 1 had no headers column. */
+static const char migrate_1[] = "ALTER TABLE messages ADD COLUMN headers BLOB NOT NULL DEFAULT x'';"
+                                "PRAGMA user_version = 2;";
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
 
 int queue_db_body_dir(const struct config *cfg, char *out, size_t outsize)
 {
@@ -87,6 +106,7 @@ sqlite3 *queue_db_open(const struct config *cfg, char *err, size_t errsize)
 	 * a spool commit promises. */
 	if (queue_db_exec(db, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
 	    queue_db_exec(db, "PRAGMA synchronous=FULL") != SQLITE_OK ||
+	    (user_version(db) == 1 && queue_db_exec(db, migrate_1) != SQLITE_OK) ||
 	    queue_db_exec(db, schema) != SQLITE_OK) {
 		snprintf(err, errsize, "cannot set up %s: %s", path, sqlite3_errmsg(db));
 		sqlite3_close(db);

@@ -214,6 +214,7 @@ void spool_msg_free(struct spool_msg *msg)
 	free(msg->client_ip);
 	free(msg->helo);
 	free(msg->auth_user);
+	free(msg->headers);
 	spool_body_discard(msg->body);
 	free(msg);
 }
@@ -275,13 +276,14 @@ static int insert_msg(struct spool *sp, const struct spool_msg *m)
 	bind_text(st, 4, m->helo ? m->helo : "");
 	bind_text(st, 5, m->auth_user);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)m->arrival);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)b->size);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)(b->size + m->headers_len));
 	if (b->fd >= 0)
 		sqlite3_bind_null(st, 8);
 	else if (b->len == 0)
 		sqlite3_bind_zeroblob(st, 8, 0); /* empty, but not NULL (= "in a file") */
 	else
 		sqlite3_bind_blob(st, 8, b->mem, (int)b->len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, m->headers ? m->headers : "", (int)m->headers_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -499,7 +501,7 @@ struct spool *spool_open(const struct config *cfg, struct event_base *base, int 
 	sp->st_rollback = queue_db_prepare(sp->db, "ROLLBACK");
 	sp->st_msg = queue_db_prepare(
 	    sp->db, "INSERT INTO messages (id, sender, client_ip, helo, auth_user, "
-	            "arrival, size, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	            "arrival, size, body, headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	sp->st_rcpt = queue_db_prepare(
 	    sp->db, "INSERT INTO recipients (msg_id, rcpt_index, addr, orcpt, state, "
 	            "attempts, next_attempt) VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5)");

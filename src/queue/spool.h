@@ -35,6 +35,10 @@ struct spool_msg {
 	char *helo;
 	char *auth_user; /* NULL when not authenticated */
 	time_t arrival;
+	/* Fields put in front of the body at delivery (ours: trace and
+	 * authentication results), CRLF lines; NULL: none. */
+	char *headers;
+	size_t headers_len;
 	struct spool_body *body; /* owned; consumed by spool_commit */
 };
 

@@ -529,28 +529,51 @@ static const char *or_null(const char *s)
 	return s[0] ? s : NULL;
 }
 
-int checks_authres(struct session *s, struct buf *out)
+void checks_spf(const struct session *s, struct checks_spf *out)
+{
+	const struct checks *c = s->checks;
+	const char *at = strrchr(s->mail_from, '@');
+
+	out->result = "";
+	out->domain = at ? at + 1 : s->helo;
+	out->scope = at ? "mfrom" : "helo";
+	if (c != NULL)
+		out->result = c->spf_mail_res;
+}
+
+void checks_verdict(const struct session *s, struct verdict *out)
+{
+	if (s->checks)
+		*out = s->checks->txn_v;
+	else
+		verdict_init(out);
+}
+
+int checks_authres(struct session *s, const struct verdict *v, const char *more, struct buf *out)
 {
 	struct checks *c = s->checks;
 	struct verdict_reply rep;
 	if (c == NULL)
 		return 0;
-	enum policy_action act = verdict_decide(&c->txn_v, &s->worker->cfg->policy, &rep);
-	struct authres a = {
-	    .authserv_id = s->worker->cfg->hostname,
-	    .client_ip = s->ip,
-	    .iprev = or_null(c->iprev_res),
-	    .iprev_name = or_null(c->iprev_name),
-	    .spf_mailfrom = or_null(c->spf_mail_res),
-	    .mailfrom = c->mailfrom,
-	    .spf_helo = or_null(c->spf_helo_res),
-	    .helo = s->helo,
-	    .rdns = or_null(c->rdns),
-	    .helo_check = or_null(c->helo_class),
-	    .csa = or_null(c->csa_res),
-	    .dnsbl = c->dnsbl_res[0] ? c->dnsbl_res : "none",
-	    .verdict = act == PA_ACCEPT && c->txn_v.tags[0] ? "tag" : policy_action_name(act),
-	    .score = c->txn_v.score};
+	if (v == NULL)
+		v = &c->txn_v;
+	enum policy_action act = verdict_decide(v, &s->worker->cfg->policy, &rep);
+	struct authres a = {.authserv_id = s->worker->cfg->hostname,
+	                    .client_ip = s->ip,
+	                    .iprev = or_null(c->iprev_res),
+	                    .iprev_name = or_null(c->iprev_name),
+	                    .spf_mailfrom = or_null(c->spf_mail_res),
+	                    .mailfrom = c->mailfrom,
+	                    .spf_helo = or_null(c->spf_helo_res),
+	                    .helo = s->helo,
+	                    .rdns = or_null(c->rdns),
+	                    .helo_check = or_null(c->helo_class),
+	                    .csa = or_null(c->csa_res),
+	                    .dnsbl = c->dnsbl_res[0] ? c->dnsbl_res : "none",
+	                    .more = more,
+	                    .verdict =
+	                        act == PA_ACCEPT && v->tags[0] ? "tag" : policy_action_name(act),
+	                    .score = v->score};
 	return authres_format(&a, out);
 }
 

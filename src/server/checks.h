@@ -36,8 +36,21 @@ void checks_reset_transaction(struct session *s);
 int checks_defer(struct session *s, const char *line, size_t len);
 /* The verdict for the current transaction. */
 enum policy_action checks_decide(struct session *s, struct verdict_reply *reply);
-/* Appends the Authentication-Results header; nothing when unchecked. */
-int checks_authres(struct session *s, struct buf *out);
+/* The SPF result DMARC evaluates (RFC 7489 4.1): for the MAIL FROM
+ * domain, or the HELO name for the null sender.  result is an RFC 8601
+ * name ("" when unchecked); scope "mfrom" or "helo". */
+struct checks_spf {
+	const char *result;
+	const char *domain;
+	const char *scope;
+};
+void checks_spf(const struct session *s, struct checks_spf *out);
+/* The transaction's verdict so far (for end-of-data results to add to). */
+void checks_verdict(const struct session *s, struct verdict *out);
+/* Appends the Authentication-Results header, with more (resinfo entries,
+ * each beginning ";\r\n\t", may be NULL) after the sender checks' own;
+ * nothing when unchecked.  v: the verdict to report, NULL for the RCPT one. */
+int checks_authres(struct session *s, const struct verdict *v, const char *more, struct buf *out);
 /* One log line with every result of the transaction. */
 void checks_log(struct session *s);
 /* Cancels what is still running; no callback runs afterwards. */

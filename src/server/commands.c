@@ -7,6 +7,7 @@
 #include "core/xmalloc.h"
 #include "queue/spool.h"
 #include "server/checks.h"
+#include "server/msgauth.h"
 #include "server/listener.h"
 #include "server/session.h"
 #include "server/worker.h"
@@ -290,6 +291,7 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	if (rp.to.domain[0] == '\0') {
 		/* RFC 5321 4.1.1.3: <Postmaster> without a domain. */
 		rcpt_add(s, cfg->postmaster, "postmaster");
+		s->nrcpt_exempt++;
 		session_reply(s, 250, "2.1.5", "Ok");
 		return;
 	}
@@ -319,35 +321,26 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	 * whatever the accounts say. */
 	if (local_is(rp.to.local, "postmaster")) {
 		rcpt_add(s, cfg->postmaster, addr);
+		s->nrcpt_exempt++;
 		session_reply(s, 250, "2.1.5", "Ok");
 		return;
 	}
 	if (local_is(rp.to.local, "abuse")) {
 		rcpt_add(s, cfg->abuse, addr);
+		s->nrcpt_exempt++;
 		session_reply(s, 250, "2.1.5", "Ok");
 		return;
 	}
 	account_check(s, 1, addr, addr);
 }
 
-static int data_ready(struct session *s)
+/* The body is stored as it arrives; our own header fields are known only
+ * at its end and are kept beside it (spool_msg.headers). */
+static void data_ready(struct session *s)
 {
-	struct buf hdr;
-
 	id_new(s->queue_id);
 	s->body = spool_body_new(s->worker->spool, s->queue_id);
-	buf_init(&hdr, 8192);
-	trace_received(s, &hdr);
-	checks_authres(s, &hdr);
-	if (spool_body_write(s->body, hdr.data, hdr.len) < 0) {
-		buf_free(&hdr);
-		session_reply(s, 451, "4.3.0", "Local error: cannot store the message");
-		session_reset_transaction(s);
-		s->state = ST_READY;
-		return -1;
-	}
-	buf_free(&hdr);
-	return 0;
+	msgauth_start(s);
 }
 
 static void cmd_data(struct session *s, const struct smtp_cmd *c)
@@ -363,8 +356,7 @@ static void cmd_data(struct session *s, const struct smtp_cmd *c)
 		session_reply(s, 503, "5.5.1", "DATA not allowed after BDAT");
 		return;
 	}
-	if (data_ready(s) < 0)
-		return;
+	data_ready(s);
 	data_reader_init(&s->data, (size_t)cfg->max_line_length, (uint64_t)cfg->max_message_size);
 	s->state = ST_DATA;
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -382,8 +374,8 @@ static void cmd_bdat(struct session *s, const struct smtp_cmd *c)
 		session_close_after(s);
 		return;
 	}
-	if (s->body == NULL && data_ready(s) < 0)
-		return;
+	if (s->body == NULL)
+		data_ready(s);
 	s->bdat_left = size;
 	s->bdat_last = last;
 	s->state = ST_BDAT;
@@ -552,6 +544,8 @@ static void message_committed(void *arg, int err)
 	session_resume(s);
 }
 
+static void message_checked(struct session *s);
+
 void commands_message_end(struct session *s, enum data_error err)
 {
 	const struct config *cfg = s->worker->cfg;
@@ -588,6 +582,28 @@ void commands_message_end(struct session *s, enum data_error err)
 		session_reset_transaction(s);
 		return;
 	}
+	/* Input waits until the message's verdict is given. */
+	s->waiting = 1;
+	msgauth_finish(s, message_checked);
+}
+
+/* The message's own verdict, then the spool. */
+static void message_checked(struct session *s)
+{
+	struct verdict_reply vr;
+	struct buf headers;
+
+	if (msgauth_decide(s, s->nrcpt_exempt == s->nrcpt, &vr) != PA_ACCEPT) {
+		checks_log(s);
+		msgauth_log(s);
+		session_reply(s, vr.code, vr.ecode, "%s", vr.text);
+		session_reset_transaction(s);
+		session_resume(s);
+		return;
+	}
+	buf_init(&headers, 1024 * 1024);
+	if (msgauth_headers(s, &headers) != 0)
+		log_warn("event=headers_too_long sid=%s queue_id=%s", s->sid, s->queue_id);
 
 	struct spool_msg *m = xcalloc(1, sizeof(*m));
 	memcpy(m->id, s->queue_id, sizeof(m->id));
@@ -600,14 +616,16 @@ void commands_message_end(struct session *s, enum data_error err)
 	m->helo = xstrdup(s->helo);
 	m->auth_user = s->auth_user[0] ? xstrdup(s->auth_user) : NULL;
 	m->arrival = time(NULL);
+	m->headers = headers.data;
+	m->headers_len = headers.len;
 	m->body = s->body;
 	s->body = NULL;
 	checks_log(s);
+	msgauth_log(s);
 	log_info("event=received sid=%s queue_id=%s ip=%s from=<%s> nrcpt=%zu size=%llu%s%s",
 	         s->sid, s->queue_id, s->ip, m->sender, m->nrcpt,
 	         (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",
 	         m->auth_user ? m->auth_user : "");
 	session_hold(s);
-	s->waiting = 1;
 	spool_commit(s->worker->spool, m, message_committed, s);
 }

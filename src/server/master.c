@@ -1,5 +1,6 @@
 /* The master: process supervision, privilege drop, reload and shutdown. */
 #include "server/master.h"
+#include "auth/dkim_keyring.h"
 #include "core/config.h"
 #include "core/fsutil.h"
 #include "core/id.h"
@@ -58,6 +59,7 @@ struct master {
 	gid_t gid;
 	int drop;
 	int quick_failures;
+	struct dkim_keyring keys; /* read here, before privileges are dropped */
 };
 
 static void on_signal(int sig)
@@ -186,15 +188,15 @@ static int prepare(struct master *m, struct config *cfg, char *err, size_t errsi
 	return 0;
 }
 
-/* What core/config.c cannot judge (DNSBL codes, rDNS patterns) is checked
- * before anything is started or replaced. */
-static int check_policy(const struct config *cfg, struct buf *errors)
+/* What core/config.c cannot judge (DNSBL codes, rDNS patterns, DKIM keys)
+ * is checked before anything is started or replaced. */
+static int check_policy(const struct config *cfg, struct dkim_keyring *keys, struct buf *errors)
 {
 	struct policy_objects objects;
 	if (policy_objects_build(cfg, &objects, errors) < 0)
 		return -1;
 	policy_objects_free(&objects);
-	return 0;
+	return dkim_keyring_load(cfg, keys, errors);
 }
 
 /* Makes one TLS context per configured listener, in cfg's order. */
@@ -282,7 +284,7 @@ static pid_t start_worker(struct master *m, int index)
 		close(m->notify[0]);
 		drop_privileges(m);
 		id_init((uint32_t)index);
-		worker_main(m->cfg, index, slot, m->conns, m->listeners, m->nlisteners,
+		worker_main(m->cfg, &m->keys, index, slot, m->conns, m->listeners, m->nlisteners,
 		            m->notify[1]);
 	}
 	m->slot_owner[slot] = pid;
@@ -382,9 +384,10 @@ static void reload(struct master *m)
 	size_t nls;
 	char err[512];
 
+	struct dkim_keyring keys = {0};
 	buf_init(&errors, 65536);
 	int loaded = config_load(m->config_path, cfg, &errors) == 0;
-	if (!loaded || check_policy(cfg, &errors) < 0) {
+	if (!loaded || check_policy(cfg, &keys, &errors) < 0) {
 		log_err("event=reload_failed errors=\"%s\"", errors.data ? errors.data : "");
 		if (loaded)
 			config_free(cfg);
@@ -399,6 +402,7 @@ static void reload(struct master *m)
 	    listeners_reopen(cfg, m->nworkers, m->listeners, m->nlisteners, &ls, &nls, err,
 	                     sizeof(err)) < 0) {
 		log_err("event=reload_failed error=\"%s\"", err);
+		dkim_keyring_free(&keys);
 		if (ctx)
 			for (size_t i = 0; ctx[i]; i++)
 				SSL_CTX_free(ctx[i]);
@@ -414,6 +418,8 @@ static void reload(struct master *m)
 	config_free(m->cfg);
 	free(m->cfg);
 	m->cfg = cfg;
+	dkim_keyring_free(&m->keys);
+	m->keys = keys;
 
 	/* A new generation takes over the sockets; the old one finishes its
 	 * sessions and leaves. */
@@ -464,7 +470,7 @@ int master_run(const char *config_path, int daemonize)
 	m.cfg = xcalloc(1, sizeof(*m.cfg));
 	buf_init(&errors, 65536);
 	int loaded = config_load(config_path, m.cfg, &errors) == 0;
-	if (!loaded || check_policy(m.cfg, &errors) < 0) {
+	if (!loaded || check_policy(m.cfg, &m.keys, &errors) < 0) {
 		if (loaded)
 			config_free(m.cfg);
 		fprintf(stderr, "%s", errors.data);

@@ -6,6 +6,7 @@
 #include "core/xmalloc.h"
 #include "queue/spool.h"
 #include "server/checks.h"
+#include "server/msgauth.h"
 #include "server/listener.h"
 #include "server/worker.h"
 
@@ -190,6 +191,8 @@ void session_reset_transaction(struct session *s)
 	s->bdat_prev_cr = 0;
 	s->bdat_error = DATA_ERR_NONE;
 	s->bdat_size = 0;
+	s->nrcpt_exempt = 0;
+	msgauth_free(s);
 	checks_reset_transaction(s);
 }
 
@@ -202,6 +205,7 @@ static void session_end(struct session *s, const char *why)
 	         why, s->messages, s->errors);
 	s->dead = 1;
 	/* No check may call back into a session that has gone. */
+	msgauth_free(s);
 	checks_free(s);
 	if (s->bev) {
 		bufferevent_free(s->bev);
@@ -410,6 +414,7 @@ static void data_sink_body(void *arg, const char *p, size_t n)
 	struct session *s = arg;
 	if (!s->body_error && spool_body_write(s->body, p, n) < 0)
 		s->body_error = 1;
+	msgauth_feed(s, p, n);
 }
 
 /* Feeds buffered DATA input to the reader; returns 1 when DATA ended. */

@@ -20,6 +20,7 @@ struct event;
 struct spool_body;
 struct spool_rcpt;
 struct checks;
+struct msgauth;
 enum session_state {
 	ST_GREETING, /* waiting for the PTR lookup before the banner */
 	ST_HELO,     /* banner sent, waiting for EHLO/HELO */
@@ -83,7 +84,9 @@ struct session {
 	int auth_mech; /* AUTH_PLAIN or AUTH_LOGIN while in ST_AUTH */
 	int auth_step;
 	char auth_login_user[256];
-	struct checks *checks; /* NULL: this client is not checked */
+	struct checks *checks;   /* NULL: this client is not checked */
+	struct msgauth *msgauth; /* NULL: no DKIM/DMARC work for this message */
+	size_t nrcpt_exempt;     /* recipients that are postmaster or abuse */
 
 	unsigned conns_ip;    /* server-wide sessions from this address, this one included */
 	unsigned conns_total; /* server-wide sessions, this one included */

@@ -134,8 +134,9 @@ static void worker_signal(evutil_socket_t sig, short what, void *arg)
 	worker_maybe_exit(w);
 }
 
-_Noreturn void worker_main(const struct config *cfg, int index, int slot, struct conncount *conns,
-                           struct listener *listeners, size_t nlisteners, int notify_fd)
+_Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *keys, int index,
+                           int slot, struct conncount *conns, struct listener *listeners,
+                           size_t nlisteners, int notify_fd)
 {
 	struct worker w;
 	char err[512];
@@ -143,6 +144,7 @@ _Noreturn void worker_main(const struct config *cfg, int index, int slot, struct
 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
+	w.keys = keys;
 	w.index = index;
 	w.slot = slot;
 	w.conns = conns;

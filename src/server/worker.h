@@ -20,6 +20,8 @@ struct session;
 struct conncount;
 struct dns_resolver;
 struct checks_conf;
+struct dkim_keyring;
+struct dmarc_store;
 /* PTR names of unchecked (trusted) clients, looked up through the system
  * resolver: the same few local clients reconnect all the time. */
 #define PTR_CACHE_SLOTS 256
@@ -45,6 +47,7 @@ struct worker {
 	size_t nsessions;
 	struct dns_resolver *dns;
 	struct checks_conf *checks_conf;
+	const struct dkim_keyring *keys;   /* DKIM signing keys, read by the master */
 	struct ptr_cache_entry *ptr_cache; /* PTR_CACHE_SLOTS, direct-mapped */
 	struct conncount *conns;           /* shared with the other workers */
 	int slot;                          /* this worker's row in conns */
@@ -55,8 +58,9 @@ struct worker {
 /* Runs worker index (accepting on socket index of each listener, counting
  * its connections in row slot of conns) until it is told to stop; never
  * returns. */
-_Noreturn void worker_main(const struct config *cfg, int index, int slot, struct conncount *conns,
-                           struct listener *listeners, size_t nlisteners, int notify_fd);
+_Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *keys, int index,
+                           int slot, struct conncount *conns, struct listener *listeners,
+                           size_t nlisteners, int notify_fd);
 
 void worker_session_gone(struct worker *w, struct session *s);
 

@@ -93,7 +93,7 @@ def transaction(postern, src, helo, mailfrom, rcpt="user@test.example"):
 def test_good_sender_passes_with_headers(postern):
     c, r = transaction(postern, "127.0.0.10", "mail.good-sender.net", "alice@good-sender.net")
     check(r, 250, "2.1.5")
-    check(c.data(b"Subject: hello\r\n\r\nhi\r\n"), 250, "2.0.0")
+    check(c.data(b"From: alice@good-sender.net\r\nSubject: hello\r\n\r\nhi\r\n"), 250, "2.0.0")
     c.close()
     files = wait_for_files(postern.maildir("user@test.example"), 1)
     data = open(files[0], "rb").read()
@@ -103,6 +103,7 @@ def test_good_sender_passes_with_headers(postern):
     assert "iprev=pass policy.iprev=127.0.0.10 (mail.good-sender.net)" in head
     assert "spf=pass smtp.mailfrom=alice@good-sender.net" in head
     assert "spf=pass smtp.helo=mail.good-sender.net" in head
+    assert "dkim=none" in head and "dmarc=none header.from=good-sender.net" in head
     assert "x-postern=accept policy.rdns=normal" in head
     assert "policy.dnsbl=none policy.score=0" in head
     assert "event=checks" in postern.log() and "iprev=pass" in postern.log()

@@ -1,0 +1,63 @@
+/* Header section collector: finds the empty line across chunk borders. */
+#include "auth/msghead.h"
+
+#include <string.h>
+
+void msghead_init(struct msghead *h, size_t max)
+{
+	buf_init(&h->head, max);
+	h->hlen = 0;
+	h->state = MSGHEAD_OPEN;
+}
+
+void msghead_free(struct msghead *h)
+{
+	buf_free(&h->head);
+}
+
+/* The header section ends at the first empty line; a message may also
+ * begin with one (no fields at all). */
+static long header_end(const struct buf *b, size_t from, size_t *body)
+{
+	if (b->len >= 2 && b->data[0] == '\r' && b->data[1] == '\n') {
+		*body = 2;
+		return 0;
+	}
+	for (size_t k = from; k + 4 <= b->len; k++) {
+		if (memcmp(b->data + k, "\r\n\r\n", 4) == 0) {
+			*body = k + 4;
+			return (long)k + 2;
+		}
+	}
+	return -1;
+}
+
+size_t msghead_feed(struct msghead *h, const void *p, size_t n)
+{
+	if (h->state == MSGHEAD_DONE)
+		return 0;
+	if (h->state == MSGHEAD_TOO_BIG)
+		return n;
+	/* The empty line may straddle the previous chunk: look 3 bytes back. */
+	size_t from = h->head.len >= 3 ? h->head.len - 3 : 0;
+	size_t room = h->head.max - h->head.len;
+	size_t take = n < room ? n : room;
+	size_t body;
+
+	buf_append(&h->head, p, take);
+	long end = header_end(&h->head, from, &body);
+	if (end >= 0) {
+		size_t extra = h->head.len - body;
+		h->state = MSGHEAD_DONE;
+		h->hlen = (size_t)end;
+		h->head.len = body;
+		h->head.data[body] = '\0';
+		return take - extra;
+	}
+	if (take < n) {
+		h->state = MSGHEAD_TOO_BIG;
+		buf_free(&h->head);
+		buf_init(&h->head, 0);
+	}
+	return n;
+}

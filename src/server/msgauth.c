@@ -1,0 +1,420 @@
+/* DKIM, DMARC and signing around the spool write of one message. */
+#include "server/msgauth.h"
+
+#include "auth/dkim_keyring.h"
+#include "auth/dkim_sign.h"
+#include "auth/dkim_verify.h"
+#include "auth/dmarc.h"
+#include "auth/dmarc_align.h"
+#include "auth/dmarc_from.h"
+#include "auth/msghdr.h"
+#include "auth/msghead.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "policy/authres.h"
+#include "server/checks.h"
+#include "server/session.h"
+#include "server/worker.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Header sections longer than this are not examined (none of ours is
+ * near it); such a message gets no DKIM or DMARC result. */
+#define MSGAUTH_HEADER_MAX (256 * 1024)
+#define MSGAUTH_MAX_FIELDS 1000
+#define MSGAUTH_SIGNERS 4
+#define MSGAUTH_FROM_MAX 8
+#define MSGAUTH_DKIM_PASS_MAX 8
+
+struct msgauth {
+	struct session *s;
+	struct msghead mh;
+	struct dkim_verifier *dkim; /* NULL: not verifying */
+	struct dmarc_check *dmarc;
+	void (*done)(struct session *s);
+
+	int sign; /* an authenticated sender: sign once the header is known */
+	struct dkim_signer *signers[MSGAUTH_SIGNERS];
+	size_t nsigners;
+	char sign_note[96]; /* why nothing was signed, for the log */
+
+	struct verdict v;   /* the RCPT verdict plus the message's results */
+	struct buf resinfo; /* Authentication-Results entries */
+	struct buf added;   /* our DKIM-Signature fields */
+	char dkim_log[160]; /* "pass:example.org,fail:other.example" */
+	char dkim_pass[MSGAUTH_DKIM_PASS_MAX][DKIM_DOMAIN_MAX + 1];
+	size_t ndkim_pass;
+	char from_domain[DMARC_DOMAIN_MAX + 1];
+	enum dmarc_from_status from_status;
+	char dmarc_log[64];   /* "fail/reject" */
+	char quarantine[300]; /* the quarantine mark, "" for none */
+};
+
+void msgauth_start(struct session *s)
+{
+	struct worker *w = s->worker;
+	int verify = s->checks != NULL;
+	int sign = s->auth_user[0] && w->keys->n > 0;
+	struct msgauth *m;
+
+	if (!verify && !sign)
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->s = s;
+	m->sign = sign;
+	msghead_init(&m->mh, MSGAUTH_HEADER_MAX);
+	buf_init(&m->resinfo, 64 * 1024);
+	buf_init(&m->added, 64 * 1024);
+	checks_verdict(s, &m->v);
+	if (verify) {
+		struct dkim_verify_options o = {
+		    .now = time(NULL),
+		    .max_signatures = (size_t)w->cfg->dkim_max_signatures,
+		    .max_header_bytes = MSGAUTH_HEADER_MAX,
+		};
+		m->dkim = dkim_verify_new(&o);
+	}
+	s->msgauth = m;
+}
+
+/* The header fields named name, as NUL-terminated values (after the
+ * colon); returns how many there are (up to max are kept). */
+static size_t field_values(const struct msghdr_field *f, size_t n, const char *name, char **out,
+                           size_t max)
+{
+	size_t count = 0, nl = strlen(name);
+
+	for (size_t k = 0; k < n; k++) {
+		if (!msghdr_name_is(&f[k], name, nl))
+			continue;
+		if (count < max) {
+			const char *colon = memchr(f[k].p, ':', f[k].len);
+			size_t off = (size_t)(colon + 1 - f[k].p);
+			out[count] = xstrndup(colon + 1, f[k].len - off);
+		}
+		count++;
+	}
+	return count;
+}
+
+/* RFC 7489 6.6.1: the one RFC5322.From domain, into m->from_domain. */
+static void find_from(struct msgauth *m)
+{
+	struct msghdr_field *f = xcalloc(MSGAUTH_MAX_FIELDS, sizeof(*f));
+	size_t hlen = m->mh.state == MSGHEAD_DONE ? m->mh.hlen : m->mh.head.len;
+	long n = msghdr_split(m->mh.head.data ? m->mh.head.data : "", hlen, f, MSGAUTH_MAX_FIELDS);
+	char *values[MSGAUTH_FROM_MAX];
+	size_t nv = n > 0 ? field_values(f, (size_t)n, "From", values, MSGAUTH_FROM_MAX) : 0;
+	size_t kept = nv < MSGAUTH_FROM_MAX ? nv : MSGAUTH_FROM_MAX;
+
+	if (n < 0)
+		m->from_status = DMARC_FROM_SYNTAX;
+	else
+		m->from_status = dmarc_from_domain((const char *const *)values, kept,
+		                                   m->from_domain, sizeof(m->from_domain));
+	for (size_t k = 0; k < kept; k++)
+		free(values[k]);
+	free(f);
+}
+
+/* Signing starts with the body: only an aligned From domain is signed for,
+ * so that an account can sign only for the domains it may send from. */
+static void start_signing(struct msgauth *m)
+{
+	struct session *s = m->s;
+	const struct dkim_keyring_entry *e;
+	const char *at = strrchr(s->mail_from, '@');
+	size_t n;
+
+	find_from(m);
+	if (m->from_status != DMARC_FROM_OK) {
+		snprintf(m->sign_note, sizeof(m->sign_note), "from:%s",
+		         dmarc_from_status_text(m->from_status));
+		return;
+	}
+	if (at == NULL || !dmarc_aligned(at + 1, m->from_domain, DMARC_MODE_RELAXED)) {
+		snprintf(m->sign_note, sizeof(m->sign_note), "from_not_sender_domain");
+		return;
+	}
+	n = dkim_keyring_find(s->worker->keys, m->from_domain, &e);
+	if (n == 0) {
+		const char *org = dmarc_org_domain(m->from_domain);
+		if (org != NULL)
+			n = dkim_keyring_find(s->worker->keys, org, &e);
+	}
+	if (n == 0) {
+		snprintf(m->sign_note, sizeof(m->sign_note), "no_key");
+		return;
+	}
+	for (size_t k = 0; k < n && m->nsigners < MSGAUTH_SIGNERS; k++) {
+		struct dkim_sign_options o = {
+		    .domain = e[k].domain,
+		    .selector = e[k].selector,
+		    .key = e[k].key,
+		    .now = time(NULL),
+		    .hcanon = CANON_RELAXED,
+		    .bcanon = CANON_RELAXED,
+		};
+		char err[160];
+		struct dkim_signer *sg = dkim_signer_new(&o, err, sizeof(err));
+		if (sg == NULL)
+			log_err("event=dkim_sign_error sid=%s domain=%s selector=%s error=\"%s\"",
+			        s->sid, e[k].domain, e[k].selector, err);
+		else
+			m->signers[m->nsigners++] = sg;
+	}
+}
+
+void msgauth_feed(struct session *s, const void *p, size_t n)
+{
+	struct msgauth *m = s->msgauth;
+	size_t used;
+
+	if (m == NULL)
+		return;
+	if (m->dkim)
+		dkim_verify_feed(m->dkim, p, n);
+	if (m->mh.state == MSGHEAD_DONE) {
+		used = 0;
+	} else {
+		used = msghead_feed(&m->mh, p, n);
+		if (m->mh.state == MSGHEAD_DONE && m->sign)
+			start_signing(m);
+	}
+	for (size_t k = 0; k < m->nsigners; k++)
+		dkim_signer_body(m->signers[k], (const char *)p + used, n - used);
+}
+
+static void finished(struct msgauth *m)
+{
+	m->done(m->s);
+}
+
+static void note_authres_full(const struct msgauth *m, int rc)
+{
+	if (rc != 0)
+		log_warn("event=authres_full sid=%s", m->s->sid);
+}
+
+/* One dkim resinfo entry per signature (RFC 8601 2.7.1, RFC 6008). */
+static void dkim_entries(struct msgauth *m, const struct dkim_sig_result *res, size_t n)
+{
+	size_t logged = 0;
+	int rc = 0;
+
+	if (n == 0)
+		rc |= authres_method(&m->resinfo, "dkim", "none", NULL);
+	for (size_t k = 0; k < n; k++) {
+		const struct dkim_sig_result *r = &res[k];
+		char comment[200], ident[DKIM_I_MAX + 2];
+		snprintf(comment, sizeof(comment), "%s%s%s", r->reason,
+		         r->testing ? (r->reason[0] ? "; testing key" : "testing key") : "",
+		         r->beyond_limit ? "; content beyond l= not signed" : "");
+		rc |= authres_method(&m->resinfo, "dkim", dkim_result_name(r->result), comment);
+		if (r->d[0]) {
+			snprintf(ident, sizeof(ident), "%s%s", r->i[0] ? "" : "@",
+			         r->i[0] ? r->i : r->d);
+			rc |= authres_prop(&m->resinfo, "header.d", r->d);
+			rc |= authres_prop(&m->resinfo, "header.i", ident);
+			rc |= authres_prop(&m->resinfo, "header.s", r->s);
+			rc |= authres_prop(&m->resinfo, "header.a", r->a);
+			if (r->b[0])
+				rc |= authres_prop(&m->resinfo, "header.b", r->b);
+		}
+		if (r->result == DKIM_PASS && r->d[0] && m->ndkim_pass < MSGAUTH_DKIM_PASS_MAX)
+			snprintf(m->dkim_pass[m->ndkim_pass++], sizeof(m->dkim_pass[0]), "%s",
+			         r->d);
+		int w = snprintf(m->dkim_log + logged, sizeof(m->dkim_log) - logged, "%s%s:%s",
+		                 k ? "," : "", dkim_result_name(r->result), r->d[0] ? r->d : "-");
+		if (w > 0 && (size_t)w < sizeof(m->dkim_log) - logged)
+			logged += (size_t)w;
+	}
+	note_authres_full(m, rc);
+	/* RFC 6376 6.3: a signature that fails is as if the message were
+	 * unsigned; only a message whose every signature failed is judged. */
+	if (n > 0 && m->ndkim_pass == 0)
+		verdict_apply(&m->v, &m->s->worker->cfg->policy, PR_DKIM_FAIL, 0, res[0].d);
+}
+
+static void dmarc_done(void *arg, const struct dmarc_outcome *o)
+{
+	struct msgauth *m = arg;
+	const struct policy_conf *pc = &m->s->worker->cfg->policy;
+	int rc = buf_append_str(&m->resinfo, ";\r\n\t");
+
+	m->dmarc = NULL;
+	note_authres_full(m, rc | dmarc_authres(o, &m->resinfo));
+	snprintf(m->dmarc_log, sizeof(m->dmarc_log), "%s/%s", dmarc_result_name(o->result),
+	         dmarc_policy_name(o->disposition));
+	if (o->result == DMARC_FAIL) {
+		enum policy_result r = o->disposition == DMARC_POLICY_REJECT ? PR_DMARC_REJECT
+		                       : o->disposition == DMARC_POLICY_QUARANTINE
+		                           ? PR_DMARC_QUARANTINE
+		                           : PR_DMARC_NONE_FAIL;
+		verdict_apply(&m->v, pc, r, 0, o->from_domain);
+		/* A domain that asked for more than delivery, and was not refused
+		 * here, gets its mail marked for the mailbox to act on. */
+		if (o->disposition != DMARC_POLICY_NONE)
+			snprintf(
+			    m->quarantine, sizeof(m->quarantine),
+			    "X-Postern-Quarantine: dmarc=fail policy.dmarc=%s header.from=%s\r\n",
+			    dmarc_policy_name(o->policy), o->from_domain);
+	} else if (o->result == DMARC_TEMPERROR) {
+		verdict_apply(&m->v, pc, PR_DMARC_TEMPERROR, 0, o->from_domain);
+	}
+	finished(m);
+}
+
+/* RFC 7489 6.6.1: exactly one From address, whose domain's policy is then
+ * looked up (6.6.3) and applied to the SPF and DKIM results. */
+static void start_dmarc(struct msgauth *m)
+{
+	struct session *s = m->s;
+	struct checks_spf spf;
+	const char *dkim_domains[MSGAUTH_DKIM_PASS_MAX];
+
+	if (m->mh.state == MSGHEAD_TOO_BIG) {
+		finished(m);
+		return;
+	}
+	if (m->from_status != DMARC_FROM_OK) {
+		const char *why = dmarc_from_status_text(m->from_status);
+		note_authres_full(m, authres_method(&m->resinfo, "dmarc", "permerror", why));
+		snprintf(m->dmarc_log, sizeof(m->dmarc_log), "permerror/from");
+		verdict_apply(&m->v, &s->worker->cfg->policy, PR_FROM_INVALID, 0, why);
+		finished(m);
+		return;
+	}
+	checks_spf(s, &spf);
+	for (size_t k = 0; k < m->ndkim_pass; k++)
+		dkim_domains[k] = m->dkim_pass[k];
+	struct dmarc_request req = {
+	    .from_domain = m->from_domain,
+	    .spf_domain = strcmp(spf.result, "pass") == 0 ? spf.domain : NULL,
+	    .dkim_domains = dkim_domains,
+	    .ndkim = m->ndkim_pass,
+	    .sample = (unsigned)(random() % 100),
+	};
+	m->dmarc = dmarc_check_start(s->worker->dns, &req, dmarc_done, m);
+}
+
+static void dkim_done(void *arg, const struct dkim_sig_result *res, size_t n)
+{
+	struct msgauth *m = arg;
+
+	dkim_entries(m, res, n);
+	start_dmarc(m);
+}
+
+/* Our signatures go on top of the message (RFC 6376 5.6). */
+static void finish_signing(struct msgauth *m)
+{
+	struct session *s = m->s;
+	size_t hlen = m->mh.state == MSGHEAD_DONE ? m->mh.hlen : m->mh.head.len;
+
+	if (m->mh.state == MSGHEAD_OPEN)
+		start_signing(m);
+	if (m->mh.state == MSGHEAD_TOO_BIG)
+		snprintf(m->sign_note, sizeof(m->sign_note), "header_too_big");
+	for (size_t k = 0; k < m->nsigners; k++) {
+		char err[160];
+		if (dkim_signer_finish(m->signers[k], m->mh.head.data, hlen, &m->added, err,
+		                       sizeof(err)) != 0)
+			log_err("event=dkim_sign_error sid=%s error=\"%s\"", s->sid, err);
+	}
+}
+
+void msgauth_finish(struct session *s, void (*done)(struct session *s))
+{
+	struct msgauth *m = s->msgauth;
+
+	if (m == NULL) {
+		done(s);
+		return;
+	}
+	m->done = done;
+	if (m->sign)
+		finish_signing(m);
+	if (m->dkim == NULL) {
+		done(s);
+		return;
+	}
+	if (m->from_domain[0] == '\0' && m->from_status == DMARC_FROM_OK)
+		find_from(m);
+	dkim_verify_finish(m->dkim, s->worker->base, s->worker->dns, dkim_done, m);
+}
+
+enum policy_action msgauth_decide(struct session *s, int exempt, struct verdict_reply *reply)
+{
+	struct msgauth *m = s->msgauth;
+	enum policy_action a;
+
+	if (m == NULL || m->dkim == NULL)
+		return PA_ACCEPT;
+	a = verdict_decide(&m->v, &s->worker->cfg->policy, reply);
+	/* RFC 5321 4.5.1: postmaster is reached whatever the verdict. */
+	if (a != PA_ACCEPT && exempt) {
+		log_info("event=msgauth_exempt sid=%s queue_id=%s would=%s", s->sid, s->queue_id,
+		         policy_action_name(a));
+		return PA_ACCEPT;
+	}
+	return a;
+}
+
+int msgauth_headers(struct session *s, struct buf *out)
+{
+	struct msgauth *m = s->msgauth;
+	int rc = 0;
+
+	if (m != NULL && m->added.len > 0)
+		rc |= buf_append(out, m->added.data, m->added.len);
+	rc |= trace_received(s, out);
+	rc |=
+	    checks_authres(s, m ? &m->v : NULL, m && m->resinfo.len ? m->resinfo.data : NULL, out);
+	if (m != NULL && m->quarantine[0])
+		rc |= buf_append_str(out, m->quarantine);
+	return rc;
+}
+
+void msgauth_log(struct session *s)
+{
+	struct msgauth *m = s->msgauth;
+
+	if (m == NULL)
+		return;
+	if (m->dkim)
+		log_info("event=msgauth sid=%s queue_id=%s from_domain=%s dkim=%s dmarc=%s "
+		         "score=%ld tags=%s",
+		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-",
+		         m->dkim_log[0] ? m->dkim_log : "none",
+		         m->dmarc_log[0] ? m->dmarc_log : "-", m->v.score,
+		         m->v.tags[0] ? m->v.tags : "-");
+	if (m->sign)
+		log_info("event=dkim_sign sid=%s queue_id=%s from_domain=%s signatures=%zu%s%s",
+		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-", m->nsigners,
+		         m->sign_note[0] ? " skipped=" : "", m->sign_note);
+}
+
+void msgauth_free(struct session *s)
+{
+	struct msgauth *m = s->msgauth;
+
+	if (m == NULL)
+		return;
+	if (m->dkim)
+		dkim_verify_free(m->dkim);
+	if (m->dmarc)
+		dmarc_check_cancel(m->dmarc);
+	for (size_t k = 0; k < m->nsigners; k++)
+		dkim_signer_free(m->signers[k]);
+	msghead_free(&m->mh);
+	buf_free(&m->resinfo);
+	buf_free(&m->added);
+	free(m);
+	s->msgauth = NULL;
+}
