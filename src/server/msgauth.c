@@ -13,6 +13,7 @@
 #include "core/xmalloc.h"
 #include "policy/authres.h"
 #include "server/checks.h"
+#include "server/dmarc_batch.h"
 #include "server/session.h"
 #include "server/worker.h"
 
@@ -53,6 +54,18 @@ struct msgauth {
 	enum dmarc_from_status from_status;
 	char dmarc_log[64];   /* "fail/reject" */
 	char quarantine[300]; /* the quarantine mark, "" for none */
+
+	/* What the aggregate report of the From domain gets (RFC 7489 7.2),
+	 * when it asked for one; disposition is set by the verdict. */
+	int report;
+	struct dmarc_obs obs;
+	enum dmarc_policy policy_disposition;
+	int sampled_out;
+	char obs_domain[DMARC_DOMAIN_MAX + 1], obs_rua[2048], obs_fo[16];
+	char obs_dkim_d[DMARC_OBS_DKIM_MAX][DKIM_DOMAIN_MAX + 1];
+	char obs_dkim_s[DMARC_OBS_DKIM_MAX][DKIM_DOMAIN_MAX + 1];
+	const char *obs_dkim_r[DMARC_OBS_DKIM_MAX];
+	size_t nobs_dkim;
 };
 
 void msgauth_start(struct session *s)
@@ -226,6 +239,11 @@ static void dkim_entries(struct msgauth *m, const struct dkim_sig_result *res, s
 			if (r->b[0])
 				rc |= authres_prop(&m->resinfo, "header.b", r->b);
 		}
+		if (r->d[0] && m->nobs_dkim < DMARC_OBS_DKIM_MAX) {
+			snprintf(m->obs_dkim_d[m->nobs_dkim], sizeof(m->obs_dkim_d[0]), "%s", r->d);
+			snprintf(m->obs_dkim_s[m->nobs_dkim], sizeof(m->obs_dkim_s[0]), "%s", r->s);
+			m->obs_dkim_r[m->nobs_dkim++] = dkim_result_name(r->result);
+		}
 		if (r->result == DKIM_PASS && r->d[0] && m->ndkim_pass < MSGAUTH_DKIM_PASS_MAX)
 			snprintf(m->dkim_pass[m->ndkim_pass++], sizeof(m->dkim_pass[0]), "%s",
 			         r->d);
@@ -241,6 +259,74 @@ static void dkim_entries(struct msgauth *m, const struct dkim_sig_result *res, s
 		verdict_apply(&m->v, &m->s->worker->cfg->policy, PR_DKIM_FAIL, 0, res[0].d);
 }
 
+/* The report's fo= as published (6.3): the options, colon-separated. */
+static void fo_text(unsigned fo, char *out, size_t outsize)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} opts[] = {{DMARC_FO_0, "0"}, {DMARC_FO_1, "1"}, {DMARC_FO_D, "d"}, {DMARC_FO_S, "s"}};
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+		if (fo & opts[k].bit && len + 3 < outsize)
+			len += (size_t)snprintf(out + len, outsize - len, "%s%s", len ? ":" : "",
+			                        opts[k].name);
+}
+
+static void keep_observation(struct msgauth *m, const struct dmarc_outcome *o)
+{
+	const struct dmarc_record *rec = o->record;
+	struct session *s = m->s;
+	struct dmarc_obs *ob = &m->obs;
+	struct checks_spf spf;
+	size_t len = 0;
+
+	if (s->worker->dmarc == NULL || rec == NULL || rec->nrua == 0)
+		return;
+	for (size_t k = 0; k < rec->nrua; k++) {
+		int w = rec->rua[k].max_size ? snprintf(m->obs_rua + len, sizeof(m->obs_rua) - len,
+		                                        "%s%s!%llu", k ? "," : "", rec->rua[k].uri,
+		                                        (unsigned long long)rec->rua[k].max_size)
+		                             : snprintf(m->obs_rua + len, sizeof(m->obs_rua) - len,
+		                                        "%s%s", k ? "," : "", rec->rua[k].uri);
+		if (w < 0 || (size_t)w >= sizeof(m->obs_rua) - len)
+			break;
+		len += (size_t)w;
+	}
+	snprintf(m->obs_domain, sizeof(m->obs_domain), "%s", o->record_domain);
+	fo_text(rec->fo, m->obs_fo, sizeof(m->obs_fo));
+	checks_spf(s, &spf);
+	const char *at = strrchr(s->mail_from, '@');
+	*ob = (struct dmarc_obs){
+	    .when = time(NULL),
+	    .policy_domain = m->obs_domain,
+	    .rua = m->obs_rua,
+	    .adkim = rec->adkim == DMARC_MODE_STRICT ? 's' : 'r',
+	    .aspf = rec->aspf == DMARC_MODE_STRICT ? 's' : 'r',
+	    .p = dmarc_policy_name(rec->p),
+	    .sp = dmarc_policy_name(rec->sp),
+	    .pct = rec->pct,
+	    .fo = m->obs_fo,
+	    .source_ip = s->ip,
+	    .dkim_aligned_pass = o->dkim_aligned,
+	    .spf_aligned_pass = o->spf_aligned,
+	    .header_from = m->from_domain,
+	    .envelope_from = at ? at + 1 : "",
+	    .ndkim = m->nobs_dkim,
+	    .spf_domain = spf.domain,
+	    .spf_scope = spf.scope,
+	    .spf_result = spf.result[0] ? spf.result : "none",
+	};
+	for (size_t k = 0; k < m->nobs_dkim; k++)
+		ob->dkim[k] =
+		    (struct dmarc_obs_dkim){m->obs_dkim_d[k], m->obs_dkim_s[k], m->obs_dkim_r[k]};
+	m->policy_disposition = o->result == DMARC_FAIL ? o->disposition : DMARC_POLICY_NONE;
+	m->sampled_out = o->sampled_out;
+	m->report = 1;
+}
+
 static void dmarc_done(void *arg, const struct dmarc_outcome *o)
 {
 	struct msgauth *m = arg;
@@ -249,6 +335,7 @@ static void dmarc_done(void *arg, const struct dmarc_outcome *o)
 
 	m->dmarc = NULL;
 	note_authres_full(m, rc | dmarc_authres(o, &m->resinfo));
+	keep_observation(m, o);
 	snprintf(m->dmarc_log, sizeof(m->dmarc_log), "%s/%s", dmarc_result_name(o->result),
 	         dmarc_policy_name(o->disposition));
 	if (o->result == DMARC_FAIL) {
@@ -361,7 +448,21 @@ enum policy_action msgauth_decide(struct session *s, int exempt, struct verdict_
 	if (a != PA_ACCEPT && exempt) {
 		log_info("event=msgauth_exempt sid=%s queue_id=%s would=%s", s->sid, s->queue_id,
 		         policy_action_name(a));
-		return PA_ACCEPT;
+		a = PA_ACCEPT;
+	}
+	/* A deferred message comes again and is counted then. */
+	if (m->report && a != PA_TEMPFAIL) {
+		enum dmarc_policy applied = a == PA_REJECT     ? DMARC_POLICY_REJECT
+		                            : m->quarantine[0] ? DMARC_POLICY_QUARANTINE
+		                                               : DMARC_POLICY_NONE;
+		m->obs.disposition = dmarc_policy_name(applied);
+		if (m->sampled_out)
+			m->obs.reason = "sampled_out";
+		else if (applied != m->policy_disposition)
+			m->obs.reason = "local_policy";
+		if (m->obs.reason && exempt)
+			m->obs.reason_comment = "postmaster or abuse recipient";
+		dmarc_batch_add(s->worker->dmarc, &m->obs);
 	}
 	return a;
 }

@@ -3,6 +3,7 @@
  * finish every session) or shuts down (SIGTERM: finish transactions in
  * progress, then leave) when the master says so. */
 #include "server/worker.h"
+#include "server/dmarc_batch.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
@@ -171,6 +172,8 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	w.counters = counters_open(cfg->state_dir, err, sizeof(err));
 	if (w.counters == NULL)
 		fatal("worker: %s", err);
+	if (cfg->dmarc_reports && (w.dmarc = dmarc_batch_new(&w, err, sizeof(err))) == NULL)
+		fatal("worker: %s", err);
 	w.spool = spool_open(cfg, w.base, notify_fd, err, sizeof(err));
 	if (w.spool == NULL)
 		fatal("worker: %s", err);
@@ -216,6 +219,7 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	free(ax);
 	spool_close(w.spool);
 	pool_free(w.pool);
+	dmarc_batch_free(w.dmarc);
 	accounts_close(w.accounts);
 	dns_resolver_free(w.dns);
 	checks_conf_free(w.checks_conf);

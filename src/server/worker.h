@@ -21,7 +21,7 @@ struct conncount;
 struct dns_resolver;
 struct checks_conf;
 struct dkim_keyring;
-struct dmarc_store;
+struct dmarc_batch;
 /* PTR names of unchecked (trusted) clients, looked up through the system
  * resolver: the same few local clients reconnect all the time. */
 #define PTR_CACHE_SLOTS 256
@@ -48,6 +48,7 @@ struct worker {
 	struct dns_resolver *dns;
 	struct checks_conf *checks_conf;
 	const struct dkim_keyring *keys;   /* DKIM signing keys, read by the master */
+	struct dmarc_batch *dmarc;         /* NULL: dmarc.reports is off */
 	struct ptr_cache_entry *ptr_cache; /* PTR_CACHE_SLOTS, direct-mapped */
 	struct conncount *conns;           /* shared with the other workers */
 	int slot;                          /* this worker's row in conns */

@@ -3,7 +3,8 @@ DMARC records served by a real nsd on loopback: a message signed by
 python3-dkim passes DKIM and DMARC; a forged From under p=reject is refused
 at the end of DATA (but still reaches postmaster); p=quarantine is marked;
 several From addresses are refused; a broken signature is reported as such;
-mail submitted by an authenticated user arrives signed twice (rsa-sha256
+the verdicts are counted for the aggregate reports of the domains that ask
+for them; mail submitted by an authenticated user arrives signed twice (rsa-sha256
 and ed25519-sha256) and verifies with python3-dkim; a From domain that is
 not the sender's own is not signed."""
 import os
@@ -11,6 +12,8 @@ import re
 import shutil
 import socket
 import subprocess
+import time
+import xml.etree.ElementTree as ET
 
 import dkim
 import pytest
@@ -253,3 +256,50 @@ def test_foreign_from_domain_is_not_signed(postern):
     head = head_of(delivered(postern, "user@test.example")[0])
     assert "DKIM-Signature" not in head
     assert "skipped=from_not_sender_domain" in postern.log()
+
+
+def test_aggregate_report_counts_the_session_verdicts(postern, keys):
+    """The workers keep what DMARC decided; `postern dmarc report` then
+    writes it out for each domain that asked with rua=."""
+    r = send_mx(postern, "alice@good-sender.net", message("CEO <ceo@bank.net>", "forged1"))
+    check(r, 550, "5.7.1")
+    r = send_mx(postern, "alice@good-sender.net", message("CEO <ceo@bank.net>", "forged2"),
+                rcpt="postmaster@test.example")
+    check(r, 250, "2.0.0")
+    msg = dkimpy_sign(message("news@good-sender.net", "good"), keys[0], "good-sender.net", "sel")
+    check(send_mx(postern, "bounces@nospf.net", msg), 250, "2.0.0")
+    # Observations are written every 30 s and when a worker exits.
+    assert postern.stop() == 0
+    out = os.path.join(postern.tmp, "reports")
+    os.mkdir(out)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    postern.cli("dmarc", "report", "--day", day, "--out", out)
+    files = sorted(os.listdir(out))
+    assert [f.split("!")[1] for f in files] == ["bank.net", "good-sender.net"], files
+    ns = {"d": "urn:ietf:params:xml:ns:dmarc-2.0"}
+
+    def rows(name):
+        root = ET.parse(os.path.join(out, name)).getroot()
+        found = []
+        for rec in root.iter("{%s}record" % ns["d"]):
+            found.append({
+                "ip": rec.findtext("d:row/d:source_ip", namespaces=ns),
+                "count": int(rec.findtext("d:row/d:count", namespaces=ns)),
+                "disposition": rec.findtext("d:row/d:policy_evaluated/d:disposition",
+                                            namespaces=ns),
+                "dkim": rec.findtext("d:row/d:policy_evaluated/d:dkim", namespaces=ns),
+                "spf": rec.findtext("d:row/d:policy_evaluated/d:spf", namespaces=ns),
+                "reason": rec.findtext("d:row/d:policy_evaluated/d:reason/d:type",
+                                       namespaces=ns),
+                "from": rec.findtext("d:identifiers/d:header_from", namespaces=ns),
+            })
+        return sorted(found, key=lambda x: x["disposition"])
+
+    bank = rows(files[0])
+    assert [(r["disposition"], r["count"], r["reason"]) for r in bank] == \
+        [("quarantine", 1, "local_policy"), ("reject", 1, None)], bank
+    assert all(r["ip"] == "127.0.0.10" and r["from"] == "bank.net" and r["dkim"] == "fail" and
+               r["spf"] == "fail" for r in bank), bank
+    good = rows(files[1])
+    assert [(r["disposition"], r["count"], r["dkim"], r["spf"]) for r in good] == \
+        [("none", 1, "pass", "fail")], good
