@@ -546,6 +546,7 @@ int master_run(const char *config_path, int daemonize)
 	log_info("event=shutdown");
 	shutdown_children(&m);
 	listeners_close(m.listeners, m.nlisteners);
+	dkim_keyring_free(&m.keys);
 	config_free(m.cfg);
 	free(m.cfg);
 	log_info("event=stopped");
