@@ -8,7 +8,10 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "dns/dns.h"
 #include "store/dmarc_store.h"
+
+#include <event2/event.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,13 +31,19 @@
 /* dmarc record: bounds on its input. */
 #define RECORD_LINE_MAX 8192
 #define RECORD_LINES_MAX 100000
+#define RECORD_INPUT_MAX (16u << 20)
+#define MAX_DNS_SERVERS 16
 
 static int usage(void)
 {
-	fprintf(stderr,
-	        "usage: postern dmarc report [--day YYYY-MM-DD] [--out DIR] [--mail]\n"
-	        "       postern dmarc record < LINES   (testing/import aid: one observation per\n"
-	        "           line, tab-separated KEY=VALUE; see src/cli/dmarc.c)\n");
+	fprintf(
+	    stderr,
+	    "usage: postern dmarc report [--day YYYY-MM-DD] [--out DIR] [--mail [--zone FILE]]\n"
+	    "       postern dmarc record < LINES   (testing/import aid)\n"
+	    "  record: one observation per line, tab-separated KEY=VALUE; required: when=SECONDS\n"
+	    "  domain= ip= header_from=; optional: rua= adkim= aspf= p= sp= pct= fo= disposition=\n"
+	    "  dkim_pass=pass|fail spf_pass=pass|fail reason= comment= envelope_from=\n"
+	    "  dkim=DOMAIN:SELECTOR:RESULT (repeatable) spf_domain= spf_scope= spf_result=\n");
 	return 2;
 }
 
@@ -160,10 +169,92 @@ struct report_ctx {
 	struct dmarc_store *store;
 	const char *out_dir;
 	int mail;
+	/* For the external destination check; the resolver is made at the
+	 * first external address. */
+	const char *zone; /* --zone: answers from a zone file (tests) */
+	struct event_base *base;
+	struct dns_resolver *resolver;
 	const char *org, *email;
 	int64_t day;
 	char day_text[11];
 };
+
+static struct dns_resolver *make_resolver(struct report_ctx *c)
+{
+	char err[256];
+
+	if (c->resolver != NULL)
+		return c->resolver;
+	if (c->base == NULL && (c->base = event_base_new()) == NULL) {
+		fprintf(stderr, "postern: dmarc: cannot make an event loop\n");
+		return NULL;
+	}
+	if (c->zone != NULL) {
+		c->resolver = dns_resolver_zone(c->base, c->zone, err, sizeof(err));
+	} else {
+		/* dns.servers "a:53,b"; "" makes the resolver read /etc/resolv.conf. */
+		const char *servers[MAX_DNS_SERVERS + 1];
+		char *copy = xstrdup(c->cfg->dns_servers), *save = NULL;
+		size_t i = 0;
+		for (char *tok = strtok_r(copy, ", ", &save); tok != NULL && i < MAX_DNS_SERVERS;
+		     tok = strtok_r(NULL, ", ", &save))
+			servers[i++] = tok;
+		servers[i] = NULL;
+		struct dns_options opt = {
+		    .servers = i > 0 ? servers : NULL,
+		    .timeout_ms = (int)c->cfg->dns_timeout_ms,
+		    .tries = (int)c->cfg->dns_tries,
+		};
+		c->resolver = dns_resolver_new(c->base, &opt, err, sizeof(err));
+		free(copy);
+	}
+	if (c->resolver == NULL)
+		fprintf(stderr, "postern: dmarc: %s\n", err);
+	return c->resolver;
+}
+
+struct verify_wait {
+	struct event_base *base;
+	enum dns_status status;
+	int authorized;
+};
+
+static void verify_done(void *arg, const struct dns_answer *ans)
+{
+	struct verify_wait *w = arg;
+
+	w->status = ans->status;
+	for (size_t i = 0; i < ans->nrr; i++)
+		if (dmarc_record_is_dmarc(ans->rrs[i].u.txt.data, ans->rrs[i].u.txt.len))
+			w->authorized = 1;
+	event_base_loopbreak(w->base);
+}
+
+/* RFC 7489 7.1: a destination outside the policy domain's Organizational
+ * Domain receives reports only when <policy-domain>._report._dmarc.<its
+ * domain> has a TXT record beginning with v=DMARC1.  (A rua= in that
+ * record, which may replace the URI, is not applied: the address stays
+ * the published one.)  Returns 1 when authorized, 0 when not, with *why,
+ * -1 when no lookup could be made. */
+static int external_authorized(struct report_ctx *c, const char *policy_domain, const char *host,
+                               const char **why)
+{
+	char name[2 * DMARC_DOMAIN_MAX + 32];
+	struct dns_resolver *r = make_resolver(c);
+
+	if (r == NULL)
+		return -1;
+	if (snprintf(name, sizeof(name), "%s._report._dmarc.%s", policy_domain, host) >=
+	    (int)sizeof(name)) {
+		*why = "name too long";
+		return 0;
+	}
+	struct verify_wait w = {c->base, DNS_TEMPFAIL, 0};
+	dns_lookup(r, name, DNS_T_TXT, verify_done, &w);
+	event_base_dispatch(c->base);
+	*why = w.status == DNS_OK ? "no v=DMARC1 record" : dns_status_text(w.status);
+	return w.authorized;
+}
 
 static int listed(const char *const *to, size_t n, const char *addr)
 {
@@ -176,7 +267,7 @@ static int listed(const char *const *to, size_t n, const char *addr)
 /* --mail: the message beside the report, to the recipients whose size
  * limit the gzip'd report fits (7.2.1.1: a larger report is not sent to
  * them). */
-static int write_mail(const struct report_ctx *c, const struct dmarc_store_domain *d,
+static int write_mail(struct report_ctx *c, const struct dmarc_store_domain *d,
                       const struct rcpt *rc, size_t nrc, const struct buf *xml,
                       const char *report_id, const char *base)
 {
@@ -200,18 +291,27 @@ static int write_mail(const struct report_ctx *c, const struct dmarc_store_domai
 			        "of %s "
 			        "(%" PRIu64 " bytes); not sent to it\n",
 			        d->policy_domain, gzlen, rc[i].addr, rc[i].max_size);
-		} else if (!dmarc_aligned(dom, d->policy_domain, DMARC_MODE_RELAXED)) {
-			/* 7.1: a destination outside the policy domain's
-			 * Organizational Domain must first be authorized by its
-			 * _report._dmarc record, which is not looked up yet. */
-			fprintf(
-			    stderr,
-			    "postern: dmarc: %s: %s is an external destination (RFC 7489 7.1), not "
-			    "verified; not sent to it\n",
-			    d->policy_domain, rc[i].addr);
-		} else if (!listed(to, nto, rc[i].addr)) {
-			to[nto++] = rc[i].addr;
+			continue;
 		}
+		if (!dmarc_aligned(dom, d->policy_domain, DMARC_MODE_RELAXED)) {
+			const char *why = "";
+			int ok = external_authorized(c, d->policy_domain, dom, &why);
+			if (ok < 0) {
+				free(gz);
+				return -1;
+			}
+			if (ok == 0) {
+				fprintf(
+				    stderr,
+				    "postern: dmarc: %s: %s is an external destination not "
+				    "authorized "
+				    "by %s._report._dmarc.%s (RFC 7489 7.1: %s); not sent to it\n",
+				    d->policy_domain, rc[i].addr, d->policy_domain, dom, why);
+				continue;
+			}
+		}
+		if (!listed(to, nto, rc[i].addr))
+			to[nto++] = rc[i].addr;
 	}
 	if (nto == 0) {
 		fprintf(stderr, "postern: dmarc: %s: no recipient left; no message written\n",
@@ -256,7 +356,7 @@ static int write_mail(const struct report_ctx *c, const struct dmarc_store_domai
 }
 
 /* One domain's report.  Returns 0, or -1 after printing why. */
-static int report_domain(const struct report_ctx *c, const struct dmarc_store_domain *d)
+static int report_domain(struct report_ctx *c, const struct dmarc_store_domain *d)
 {
 	struct rcpt rc[DMARC_URI_MAX];
 	size_t nrc = rua_mailtos(d->rua, rc);
@@ -352,6 +452,8 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 			c.out_dir = argv[++i];
 		else if (strcmp(argv[i], "--mail") == 0)
 			c.mail = 1;
+		else if (strcmp(argv[i], "--zone") == 0 && i + 1 < argc)
+			c.zone = argv[++i];
 		else
 			return usage();
 	}
@@ -393,6 +495,10 @@ static int cmd_report(int argc, char **argv, const struct config *cfg)
 			rc = 1;
 	dmarc_store_domains_free(d, n);
 	dmarc_store_close(c.store);
+	if (c.resolver != NULL)
+		dns_resolver_free(c.resolver);
+	if (c.base != NULL)
+		event_base_free(c.base);
 	return rc;
 }
 
@@ -501,7 +607,7 @@ static int cmd_record(const struct config *cfg)
 	char **lines = xcalloc(RECORD_LINES_MAX, sizeof(*lines));
 	struct dmarc_obs *obs = xcalloc(RECORD_LINES_MAX, sizeof(*obs));
 	char buf[RECORD_LINE_MAX + 2], err[512];
-	size_t n = 0, lineno = 0;
+	size_t n = 0, lineno = 0, total = 0;
 	int rc = 1;
 
 	while (fgets(buf, sizeof(buf), stdin) != NULL) {
@@ -511,6 +617,12 @@ static int cmd_record(const struct config *cfg)
 		if (len > RECORD_LINE_MAX || (len > 0 && buf[len - 1] != '\n' && !feof(stdin))) {
 			fprintf(stderr, "postern: dmarc: stdin:%zu: line longer than %d bytes\n",
 			        lineno, RECORD_LINE_MAX);
+			goto out;
+		}
+		total += len;
+		if (total > RECORD_INPUT_MAX) {
+			fprintf(stderr, "postern: dmarc: more than %u bytes on stdin\n",
+			        RECORD_INPUT_MAX);
 			goto out;
 		}
 		buf[strcspn(buf, "\r\n")] = '\0';

@@ -38,7 +38,9 @@ def line(**kv):
 
 PASS = dict(domain="example.com",
             rua="mailto:dmarc@example.com,mailto:small@example.com!10,"
-                "mailto:ext@reports.thirdparty.example,https://r.example/dmarc",
+                "mailto:ext@reports.thirdparty.example,https://r.example/dmarc,"
+                "mailto:dmarc@example.com!1m,"  # listed twice: one recipient
+                "mailto:agg@authorized.example",
             p="reject", sp="quarantine", adkim="r", aspf="s", ip="192.0.2.1",
             header_from="example.com", envelope_from="example.com",
             dkim="example.com:sel1:pass", dkim_pass="pass", spf_domain="example.com",
@@ -194,17 +196,27 @@ def test_reports_validate(filled, xmllint, schema):
 def test_mail(filled, xmllint, schema):
     out = os.path.join(filled.tmp, "out")
     os.mkdir(out)
-    p = report(filled, "--day", DAY, "--out", out, "--mail")
+    # RFC 7489 7.1: authorized.example accepts example.com's reports;
+    # reports.thirdparty.example has no record (NXDOMAIN).
+    zone = os.path.join(filled.tmp, "report.zone")
+    with open(zone, "w") as f:
+        f.write('example.com._report._dmarc.authorized.example TXT "v=DMARC1"\n'
+                'other.example._report._dmarc.reports.thirdparty.example TXT "v=DMARC1"\n')
+    p = report(filled, "--day", DAY, "--out", out, "--mail", "--zone", zone)
     written = p.stdout.decode().split()
     assert written == [os.path.join(out, name(d, e)) for d in ("example.com", "sub.example.org")
                        for e in ("xml", "eml")]
     err = p.stderr.decode()
-    # "!10": ten bytes cannot hold any gzip'd report; the third party is
-    # not verified (RFC 7489 7.1).
+    # "!10": ten bytes cannot hold any gzip'd report; the third party did
+    # not authorize example.com (only other.example).
     assert re.search(r"exceeds the limit of small@example\.com \(10 bytes\)", err), err
-    assert "ext@reports.thirdparty.example is an external destination" in err
+    assert ("ext@reports.thirdparty.example is an external destination not authorized by "
+            "example.com._report._dmarc.reports.thirdparty.example (RFC 7489 7.1: NXDOMAIN)"
+            ) in err, err
+    assert "authorized.example is" not in err
 
-    for domain, to in (("example.com", "dmarc@example.com"), ("sub.example.org", "agg@example.org")):
+    for domain, to in (("example.com", "dmarc@example.com, agg@authorized.example"),
+                       ("sub.example.org", "agg@example.org")):
         raw = open(os.path.join(out, name(domain, "eml")), "rb").read()
         assert b"\n" not in raw.replace(b"\r\n", b"")
         msg = email.message_from_bytes(raw, policy=email.policy.default)
