@@ -12,7 +12,6 @@
 #include "core/xmalloc.h"
 
 #include <ctype.h>
-#include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,7 +222,7 @@ static void body_hash(const char *body, size_t len, char *out, size_t outsize)
 	b64_encode(digest, n, out, outsize);
 }
 
-static void times(const struct arc_seal_options *o, char *t, size_t tsize)
+static void t_tag(const struct arc_seal_options *o, char *t, size_t tsize)
 {
 	if (o->now >= 0)
 		snprintf(t, tsize, "; t=%lld", (long long)o->now);
@@ -239,10 +238,11 @@ static int make_ams(struct sealing *s, const struct msghdr_field *f, size_t n)
 	char t[32], b64[2 * DKIM_B_MAX];
 	struct msghdr_field self;
 
-	times(o, t, sizeof(t));
+	t_tag(o, t, sizeof(t));
 	s->ams_sig.hcanon = CANON_RELAXED;
-	if (buf_printf(&s->ams, "ARC-Message-Signature: a=%s; b=; bh=%s; c=relaxed/relaxed; d=%s; "
-	                        "h=%s; i=%u; s=%s%s\r\n",
+	if (buf_printf(&s->ams,
+	               "ARC-Message-Signature: a=%s; b=; bh=%s; c=relaxed/relaxed; d=%s; "
+	               "h=%s; i=%u; s=%s%s\r\n",
 	               s->alg, s->bh, o->domain, s->h.data, s->i, o->selector, t) != 0)
 		return -1;
 	self = field_of(&s->ams);
@@ -251,8 +251,9 @@ static int make_ams(struct sealing *s, const struct msghdr_field *f, size_t n)
 	    sign_b64(o->key, s->ed, s->input.data, s->input.len, b64, sizeof(b64)) != 0)
 		return -1;
 	buf_reset(&s->ams);
-	return buf_printf(&s->ams, "ARC-Message-Signature: a=%s; b=%s; bh=%s; c=relaxed/relaxed; "
-	                           "d=%s; h=%s; i=%u; s=%s%s\r\n",
+	return buf_printf(&s->ams,
+	                  "ARC-Message-Signature: a=%s; b=%s; bh=%s; c=relaxed/relaxed; "
+	                  "d=%s; h=%s; i=%u; s=%s%s\r\n",
 	                  s->alg, b64, s->bh, o->domain, s->h.data, s->i, o->selector, t);
 }
 
@@ -267,7 +268,7 @@ static int make_as(struct sealing *s, const struct arc_chain *c)
 	size_t k = 0;
 	int rc = -1;
 
-	times(o, t, sizeof(t));
+	t_tag(o, t, sizeof(t));
 	if (buf_printf(&s->as, "ARC-Seal: a=%s; b=; cv=%s; d=%s; i=%u; s=%s%s\r\n", s->alg,
 	               arc_cv_name(o->cv), o->domain, s->i, o->selector, t) == 0) {
 		for (unsigned i = first; i < s->i; i++) {
@@ -282,9 +283,9 @@ static int make_as(struct sealing *s, const struct arc_chain *c)
 		if (arc_seal_input(sets, k / 3, &s->input) == 0 &&
 		    sign_b64(o->key, s->ed, s->input.data, s->input.len, b64, sizeof(b64)) == 0) {
 			buf_reset(&s->as);
-			rc = buf_printf(&s->as, "ARC-Seal: a=%s; b=%s; cv=%s; d=%s; i=%u; s=%s%s\r\n",
-			                s->alg, b64, arc_cv_name(o->cv), o->domain, s->i, o->selector,
-			                t);
+			rc = buf_printf(
+			    &s->as, "ARC-Seal: a=%s; b=%s; cv=%s; d=%s; i=%u; s=%s%s\r\n", s->alg,
+			    b64, arc_cv_name(o->cv), o->domain, s->i, o->selector, t);
 		}
 	}
 	free(sets);
@@ -302,8 +303,8 @@ static int append_made(struct buf *out, const char *name, const struct buf *f)
 	return rc;
 }
 
-static int seal_chain(struct sealing *s, const char *msg, size_t len, struct buf *out,
-                      char *err, size_t errsize)
+static int seal_chain(struct sealing *s, const char *msg, size_t len, struct buf *out, char *err,
+                      size_t errsize)
 {
 	const struct arc_seal_options *o = s->o;
 	size_t body, hlen = split_message(msg, len, &body);
@@ -324,7 +325,8 @@ static int seal_chain(struct sealing *s, const char *msg, size_t len, struct buf
 		body_hash(msg + body, len - body, s->bh, sizeof(s->bh));
 		if (buf_printf(&s->aar, "ARC-Authentication-Results: i=%u; %s; %s\r\n", s->i,
 		               o->authserv_id,
-		               o->authres != NULL && o->authres[0] != '\0' ? o->authres : "none") != 0) {
+		               o->authres != NULL && o->authres[0] != '\0' ? o->authres : "none") !=
+		    0) {
 			rc = fail(err, errsize, "ARC-Authentication-Results too large");
 		} else {
 			f[0] = field_of(&s->aar);

@@ -209,20 +209,18 @@ static int check_ams(struct arc_verifier *v, unsigned i)
 	const struct body_hasher *h = v->ams_hasher[i - 1];
 	struct arc_set_report *rep = &v->res.set[i - 1];
 	const struct buf *in = &v->ams_input[i - 1];
+	char *why = rep->ams_reason;
+	size_t whysize = sizeof(rep->ams_reason);
 	int ok = 0;
 
-	if (!key_of(v, v->ams_key[i - 1], rep->ams_reason, sizeof(rep->ams_reason))) {
-		ok = 0;
-	} else if (h->limit != CANON_NO_LIMIT && h->limit > h->cb.total) {
-		snprintf(rep->ams_reason, sizeof(rep->ams_reason), "l= is longer than the body");
-	} else if (sig->bh_len != h->dlen || memcmp(sig->bh, h->digest, h->dlen) != 0) {
-		snprintf(rep->ams_reason, sizeof(rep->ams_reason), "body hash did not verify");
-	} else {
-		ok = dkim_check_signature(sig, &v->keys[v->ams_key[i - 1]].key, in->data, in->len,
-		                          rep->ams_reason, sizeof(rep->ams_reason));
-		if (ok == 0)
-			snprintf(rep->ams_reason, sizeof(rep->ams_reason),
-			         "signature did not verify");
+	if (key_of(v, v->ams_key[i - 1], why, whysize)) {
+		if (h->limit != CANON_NO_LIMIT && h->limit > h->cb.total)
+			snprintf(why, whysize, "l= is longer than the body");
+		else if (sig->bh_len != h->dlen || memcmp(sig->bh, h->digest, h->dlen) != 0)
+			snprintf(why, whysize, "body hash did not verify");
+		else if ((ok = dkim_check_signature(sig, &v->keys[v->ams_key[i - 1]].key, in->data,
+		                                    in->len, why, whysize)) == 0)
+			snprintf(why, whysize, "signature did not verify");
 	}
 	ok = ok == 1;
 	rep->ams = ok ? ARC_SIG_PASS : ARC_SIG_FAIL;
@@ -240,7 +238,8 @@ static int check_as(struct arc_verifier *v, unsigned i)
 		ok = dkim_check_signature(sig, &v->keys[v->as_key[i - 1]].key, in->data, in->len,
 		                          rep->as_reason, sizeof(rep->as_reason));
 		if (ok == 0)
-			snprintf(rep->as_reason, sizeof(rep->as_reason), "signature did not verify");
+			snprintf(rep->as_reason, sizeof(rep->as_reason),
+			         "signature did not verify");
 	}
 	ok = ok == 1;
 	rep->as = ok ? ARC_SIG_PASS : ARC_SIG_FAIL;
@@ -361,7 +360,8 @@ void arc_verify_finish(struct arc_verifier *v, struct event_base *base, struct d
 		}
 		v->pending = v->nkeys;
 		for (size_t k = 0; k < v->nkeys; k++)
-			v->keys[k].q = dns_lookup(r, v->keys[k].name, DNS_T_TXT, key_answer, &v->keys[k]);
+			v->keys[k].q =
+			    dns_lookup(r, v->keys[k].name, DNS_T_TXT, key_answer, &v->keys[k]);
 	}
 	check_done(v);
 }

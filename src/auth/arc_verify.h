@@ -28,9 +28,9 @@ struct arc_set_report {
 
 struct arc_result {
 	enum arc_cv cv;
-	unsigned sets;   /* the i= of the latest set; 0 without ARC fields */
-	int oldest_pass; /* RFC 8617 5.2 step 5 / 7.2.2; -1 when not computed */
-	int temporary;   /* a key lookup failed temporarily: retrying may pass */
+	unsigned sets;    /* the i= of the latest set; 0 without ARC fields */
+	int oldest_pass;  /* RFC 8617 5.2 step 5 / 7.2.2; -1 when not computed */
+	int temporary;    /* a key lookup failed temporarily: retrying may pass */
 	char reason[200]; /* why the chain fails; "" otherwise */
 	/* The latest set's signers (RFC 8617 7.2), "" when it has none. */
 	char ams_d[DKIM_DOMAIN_MAX + 1], ams_s[DKIM_DOMAIN_MAX + 1];

@@ -175,8 +175,8 @@ int dkim_sig_parse(const char *v, size_t len, struct dkim_sig *sig, char *err, s
 	return dkim_sig_parse_flags(v, len, 0, sig, err, errsize);
 }
 
-int dkim_sig_parse_flags(const char *v, size_t len, unsigned flags, struct dkim_sig *sig,
-                         char *err, size_t errsize)
+int dkim_sig_parse_flags(const char *v, size_t len, unsigned flags, struct dkim_sig *sig, char *err,
+                         size_t errsize)
 {
 	int arc = (flags & DKIM_SIG_ARC) != 0;
 

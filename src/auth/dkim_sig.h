@@ -53,8 +53,8 @@ int dkim_sig_parse(const char *v, size_t len, struct dkim_sig *out, char *err, s
  * an empty name in it selects nothing (the ARC test suite's expectation). */
 #define DKIM_SIG_ARC 1u
 /* dkim_sig_parse with flags (0 or DKIM_SIG_ARC). */
-int dkim_sig_parse_flags(const char *v, size_t len, unsigned flags, struct dkim_sig *out,
-                         char *err, size_t errsize);
+int dkim_sig_parse_flags(const char *v, size_t len, unsigned flags, struct dkim_sig *out, char *err,
+                         size_t errsize);
 
 const char *dkim_sig_header(const struct dkim_sig *sig, size_t k);
 const char *dkim_alg_name(enum dkim_alg a);

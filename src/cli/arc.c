@@ -26,19 +26,20 @@
 /* What a forwarder's AMS should cover (RFC 8617 4.1.2 asks for any
  * DKIM-Signature too); names absent from the message select nothing. */
 #define CLI_ARC_HEADERS                                                                            \
-	"from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:"        \
+	"from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:"         \
 	"content-type:content-transfer-encoding:dkim-signature"
 
 static int usage(void)
 {
-	fprintf(stderr,
-	        "usage: postern arc verify FILE [--zone ZONEFILE] [--now SECONDS]\n"
-	        "       postern arc seal FILE --key KEYFILE --domain DOMAIN --selector SELECTOR\n"
-	        "           --authserv-id ID [--authres TEXT] [--headers h1:h2:...] [--now SECONDS]\n"
-	        "           [--cv none|pass|fail] [--zone ZONEFILE] [--output-message]\n"
-	        "       FILE is read with LF line ends turned into CRLF; without --cv, seal\n"
-	        "       validates the chain first; without --authres, it gathers the results\n"
-	        "       of the message's Authentication-Results fields for ID\n");
+	fprintf(
+	    stderr,
+	    "usage: postern arc verify FILE [--zone ZONEFILE] [--now SECONDS]\n"
+	    "       postern arc seal FILE --key KEYFILE --domain DOMAIN --selector SELECTOR\n"
+	    "           --authserv-id ID [--authres TEXT] [--headers h1:h2:...] [--now SECONDS]\n"
+	    "           [--cv none|pass|fail] [--zone ZONEFILE] [--output-message]\n"
+	    "       FILE is read with LF line ends turned into CRLF; without --cv, seal\n"
+	    "       validates the chain first; without --authres, it gathers the results\n"
+	    "       of the message's Authentication-Results fields for ID\n");
 	return 2;
 }
 
@@ -81,8 +82,8 @@ static struct dns_resolver *make_resolver(struct event_base *base, const char *z
 		const char *servers[CLI_ARC_MAX_SERVERS + 1];
 		char *copy = xstrdup(cfg->dns_servers), *save = NULL;
 		size_t i = 0;
-		for (char *tok = strtok_r(copy, ", ", &save); tok != NULL && i < CLI_ARC_MAX_SERVERS;
-		     tok = strtok_r(NULL, ", ", &save))
+		for (char *tok = strtok_r(copy, ", ", &save);
+		     tok != NULL && i < CLI_ARC_MAX_SERVERS; tok = strtok_r(NULL, ", ", &save))
 			servers[i++] = tok;
 		servers[i] = NULL;
 		struct dns_options opt = {
@@ -178,7 +179,8 @@ static int verify(int argc, char **argv, const struct config *cfg)
 		if (strcmp(argv[i], "--zone") == 0 && i + 1 < argc)
 			zone = argv[++i];
 		else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
-			i++; /* ARC has no expiry (RFC 8617 4.1.2 drops x=); kept for dkim's syntax */
+			i++; /* ARC has no expiry (RFC 8617 4.1.2 drops x=); kept for dkim's syntax
+			      */
 		else if (file == NULL && argv[i][0] != '-')
 			file = argv[i];
 		else
@@ -368,7 +370,8 @@ static int seal(int argc, char **argv, const struct config *cfg)
 		int ok = validate(&msg, a.zone, cfg, res) == 0;
 		a.o.cv = res->cv;
 		if (ok && res->temporary)
-			fprintf(stderr, "postern arc: warning: chain fails on a temporary DNS error\n");
+			fprintf(stderr,
+			        "postern arc: warning: chain fails on a temporary DNS error\n");
 		free(res);
 		if (!ok)
 			goto done;

@@ -190,6 +190,69 @@ def sign_suite():
                   f"\n got  {tags(got.get('arc-seal', ''))}\n want {tags(want_as)}")
 
 
+def mail_auth_suite():
+    """stalwartlabs/mail-auth's real chains: DNS lines, an empty line, the
+    message (LF).  Upstream asserts pass; a changed body must then fail."""
+    for name in ("mail-auth-001.txt", "mail-auth-002.txt"):
+        text = open(os.path.join(ARC_DIR, name), encoding="latin-1").read()
+        head, _, msg = text.partition("\n\n")
+        zone = write_zone(dict(line.split(" ", 1) for line in head.splitlines()))
+        got, out = verify(msg, zone)
+        check(f"mail-auth/{name}", got == "pass", f"got {got}\n{out}")
+        body = msg.index("\n\n") + 2
+        got, out = verify(msg[:body] + "X" + msg[body:], zone)
+        check(f"mail-auth/{name} with a changed body", got == "fail", f"got {got}\n{out}")
+
+
+def interop_suite():
+    """Chains made by dkimpy (python3-dkim) verify in postern and chains
+    sealed by postern verify in dkimpy, over two hops each way."""
+    try:
+        import dkim
+    except ImportError:
+        check("interop", False, "python3-dkim is not installed (make test-deps)")
+        return
+    scenario = next(yaml.safe_load_all(open(os.path.join(ARC_DIR,
+                                                         "valimail-arc-draft-sign-tests.yml"))))
+    key_pem = scenario["privatekey"].encode()
+    key = write_file(key_pem, ".key")
+    record = "".join(scenario["txt-records"]["dummy._domainkey.example.org"].split("\n")).strip()
+    zone = write_zone({"dummy._domainkey.example.org": record})
+
+    def dnsfunc(name, timeout=5):
+        return record.encode() if name == b"dummy._domainkey.example.org." else None
+
+    base = ("From: Joe <joe@example.org>\r\nTo: list@example.net\r\nSubject: interop\r\n"
+            "Date: Fri, 11 Jul 2003 21:00:37 -0700\r\n\r\nHello  there. \r\n\r\n").encode()
+    # dkimpy seals twice; postern validates.
+    msg = base
+    for hop, cv in ((1, "none"), (2, "pass")):
+        msg = (f"Authentication-Results: hop{hop}.example.org; arc={cv}; spf=pass "
+               f"smtp.mailfrom=joe@example.org\r\n").encode() + msg
+        sealed = dkim.arc_sign(msg, b"dummy", b"example.org", key_pem,
+                               f"hop{hop}.example.org".encode(),
+                               include_headers=[b"from", b"to", b"subject", b"date"])
+        msg = b"".join(sealed) + msg
+        got, out = verify(msg.decode("latin-1"), zone)
+        check(f"interop: dkimpy-sealed hop {hop} validates in postern", got == "pass",
+              f"got {got}\n{out}")
+    # postern seals twice (choosing cv itself); dkimpy validates.
+    msg = base
+    for hop in (1, 2):
+        p = subprocess.run([POSTERN, "arc", "seal", write_file(msg, ".eml"), "--key", key,
+                            "--domain", "example.org", "--selector", "dummy",
+                            "--authserv-id", f"hop{hop}.example.org",
+                            "--authres", "spf=pass smtp.mailfrom=joe@example.org",
+                            "--zone", zone, "--output-message"], capture_output=True, timeout=60)
+        if p.returncode != 0:
+            check(f"interop: postern seal hop {hop}", False, p.stderr)
+            return
+        msg = p.stdout
+        cv, results, reason = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+        check(f"interop: postern-sealed hop {hop} validates in dkimpy", cv == b"pass",
+              f"{cv} {reason}")
+
+
 def main():
     if not os.path.isdir(ARC_DIR):
         print("*" * 72)
@@ -204,6 +267,8 @@ def main():
         return 1
     validation_suite()
     sign_suite()
+    mail_auth_suite()
+    interop_suite()
     print(f"arc: {passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 else 1
 

@@ -25,30 +25,30 @@ static const struct seal_case seal_cases[] = {
     {SEAL "; i=50; cv=pass; t=12345", 1},
     {SEAL "; i=2; cv=fail; zz=unknown", 1},
     {" a = ed25519-sha256 ; b=ZG Vm; d=example.org; s=sel; i=1; cv=none;", 1},
-    {SEAL "; cv=none", 0},                        /* no i= */
-    {SEAL "; i=; cv=none", 0},                    /* empty i= */
-    {SEAL "; i=0; cv=none", 0},                   /* RFC 8617 4.2.1: 1..50 */
-    {SEAL "; i=51; cv=none", 0},                  /* over 50 */
-    {SEAL "; i=001; cv=none", 0},                 /* 1*2DIGIT */
-    {SEAL "; i=x; cv=none", 0},                   /* not a number */
-    {SEAL "; i=1", 0},                            /* no cv= */
-    {SEAL "; i=1; cv=", 0},                       /* empty cv= */
-    {SEAL "; i=1; cv=Pass", 0},                   /* values are case-sensitive */
-    {SEAL "; i=1; cv=maybe", 0},                  /* unknown cv= */
-    {SEAL "; i=1; cv=none; h=from", 0},           /* RFC 8617 4.1.3: no h= */
-    {SEAL "; i=1; cv=none; t=", 0},               /* empty t= */
-    {SEAL "; i=1; cv=none; t=1 2", 0},            /* whitespace inside t= */
-    {SEAL "; I=1; cv=none", 0},                   /* tag names are case-sensitive */
-    {SEAL "; i=1; cv=none; i=1", 0},              /* duplicate tag */
-    {SEAL "; i=1;; cv=none", 0},                  /* empty tag-spec */
+    {SEAL "; cv=none", 0},              /* no i= */
+    {SEAL "; i=; cv=none", 0},          /* empty i= */
+    {SEAL "; i=0; cv=none", 0},         /* RFC 8617 4.2.1: 1..50 */
+    {SEAL "; i=51; cv=none", 0},        /* over 50 */
+    {SEAL "; i=001; cv=none", 0},       /* 1*2DIGIT */
+    {SEAL "; i=x; cv=none", 0},         /* not a number */
+    {SEAL "; i=1", 0},                  /* no cv= */
+    {SEAL "; i=1; cv=", 0},             /* empty cv= */
+    {SEAL "; i=1; cv=Pass", 0},         /* values are case-sensitive */
+    {SEAL "; i=1; cv=maybe", 0},        /* unknown cv= */
+    {SEAL "; i=1; cv=none; h=from", 0}, /* RFC 8617 4.1.3: no h= */
+    {SEAL "; i=1; cv=none; t=", 0},     /* empty t= */
+    {SEAL "; i=1; cv=none; t=1 2", 0},  /* whitespace inside t= */
+    {SEAL "; I=1; cv=none", 0},         /* tag names are case-sensitive */
+    {SEAL "; i=1; cv=none; i=1", 0},    /* duplicate tag */
+    {SEAL "; i=1;; cv=none", 0},        /* empty tag-spec */
     {"a=rsa-sha1; b=ZGVm; d=example.org; s=sel; i=1; cv=none", 0},   /* RFC 8301 3.1 */
     {"a=rsa-sha512; b=ZGVm; d=example.org; s=sel; i=1; cv=none", 0}, /* unknown a= */
     {"a=RSA-SHA256; b=ZGVm; d=example.org; s=sel; i=1; cv=none", 0},
-    {"b=ZGVm; d=example.org; s=sel; i=1; cv=none", 0},               /* no a= */
-    {"a=rsa-sha256; d=example.org; s=sel; i=1; cv=none", 0},         /* no b= */
-    {"a=rsa-sha256; b=; d=example.org; s=sel; i=1; cv=none", 0},     /* empty b= */
-    {"a=rsa-sha256; b=Z; d=example.org; s=sel; i=1; cv=none", 0},    /* not base64 */
-    {"a=rsa-sha256; b=ZGVm; s=sel; i=1; cv=none", 0},                /* no d= */
+    {"b=ZGVm; d=example.org; s=sel; i=1; cv=none", 0},            /* no a= */
+    {"a=rsa-sha256; d=example.org; s=sel; i=1; cv=none", 0},      /* no b= */
+    {"a=rsa-sha256; b=; d=example.org; s=sel; i=1; cv=none", 0},  /* empty b= */
+    {"a=rsa-sha256; b=Z; d=example.org; s=sel; i=1; cv=none", 0}, /* not base64 */
+    {"a=rsa-sha256; b=ZGVm; s=sel; i=1; cv=none", 0},             /* no d= */
     {"a=rsa-sha256; b=ZGVm; d=exa mple.org; s=sel; i=1; cv=none", 0},
     {"a=rsa-sha256; b=ZGVm; d=example.org; i=1; cv=none", 0}, /* no s= */
     {"a=rsa-sha256; b=ZGVm; d=example.org; s=; i=1; cv=none", 0},
@@ -99,7 +99,7 @@ static void test_aar(void **state)
 	    {"i=1; lists.example.org; spf=pass smtp.mfrom=a@b.example", 1},
 	    {" i = 12 ;\r\n example.org; none", 12},
 	    {"i=50; x", 50},
-	    {"i=1 lists.example.org; spf=pass", 0}, /* no ';' after the instance */
+	    {"i=1 lists.example.org; spf=pass", 0},  /* no ';' after the instance */
 	    {"lists.example.org; i=1; spf=pass", 0}, /* not prefixed */
 	    {"i=; example.org", 0},
 	    {"i=0; example.org", 0},
@@ -324,9 +324,12 @@ static void test_instance_value(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_seal_table),  cmocka_unit_test(test_seal_fields),
-	    cmocka_unit_test(test_aar),         cmocka_unit_test(test_ams),
-	    cmocka_unit_test(test_chain_rules), cmocka_unit_test(test_latest_cv_fail),
+	    cmocka_unit_test(test_seal_table),
+	    cmocka_unit_test(test_seal_fields),
+	    cmocka_unit_test(test_aar),
+	    cmocka_unit_test(test_ams),
+	    cmocka_unit_test(test_chain_rules),
+	    cmocka_unit_test(test_latest_cv_fail),
 	    cmocka_unit_test(test_instance_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

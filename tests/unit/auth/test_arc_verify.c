@@ -100,8 +100,8 @@ static int seal(EVP_PKEY *key, const char *sel, enum arc_cv cv, const char *msg,
 	return rc;
 }
 
-static void expect(struct zonetest *zt, const char *msg, enum arc_cv cv, unsigned sets,
-                   int oldest, const char *reason)
+static void expect(struct zonetest *zt, const char *msg, enum arc_cv cv, unsigned sets, int oldest,
+                   const char *reason)
 {
 	struct outcome o;
 
@@ -109,11 +109,12 @@ static void expect(struct zonetest *zt, const char *msg, enum arc_cv cv, unsigne
 		run(zt, msg, step, &o);
 		if (o.res.cv != cv || o.res.sets != sets || o.res.oldest_pass != oldest ||
 		    (reason != NULL && strstr(o.res.reason, reason) == NULL))
-			fail_msg("step %zu: cv=%s sets=%u oldest=%d (%s); want cv=%s sets=%u oldest=%d "
-			         "(%s)",
-			         step, arc_cv_name(o.res.cv), o.res.sets, o.res.oldest_pass,
-			         o.res.reason, arc_cv_name(cv), sets, oldest,
-			         reason != NULL ? reason : "");
+			fail_msg(
+			    "step %zu: cv=%s sets=%u oldest=%d (%s); want cv=%s sets=%u oldest=%d "
+			    "(%s)",
+			    step, arc_cv_name(o.res.cv), o.res.sets, o.res.oldest_pass,
+			    o.res.reason, arc_cv_name(cv), sets, oldest,
+			    reason != NULL ? reason : "");
 	}
 }
 
@@ -298,7 +299,8 @@ static void test_seal_rules(void **state)
 	assert_int_equal(m3.len, 0);
 	/* No results record "none"; no t= without a time; h= lower-cased. */
 	assert_int_equal(arc_seal(&o, plain_msg, strlen(plain_msg), &m3, err, sizeof(err)), 0);
-	assert_non_null(strstr(m3.data, "ARC-Authentication-Results: i=1; relay.example.org; none"));
+	assert_non_null(
+	    strstr(m3.data, "ARC-Authentication-Results: i=1; relay.example.org; none"));
 	assert_null(strstr(m3.data, " t="));
 	assert_non_null(strstr(m3.data, "h=from;"));
 	buf_free(&m3);
