@@ -1,6 +1,7 @@
 /* DKIM, DMARC and signing around the spool write of one message. */
 #include "server/msgauth.h"
 
+#include "auth/arc_verify.h"
 #include "auth/dkim_keyring.h"
 #include "auth/dkim_sign.h"
 #include "auth/dkim_verify.h"
@@ -36,6 +37,8 @@ struct msgauth {
 	struct session *s;
 	struct msghead mh;
 	struct dkim_verifier *dkim; /* NULL: not verifying */
+	struct arc_verifier *arc;
+	int fetching; /* DKIM keys and ARC keys still being looked up */
 	struct dmarc_check *dmarc;
 	void (*done)(struct session *s);
 
@@ -46,6 +49,8 @@ struct msgauth {
 
 	struct verdict v;   /* the RCPT verdict plus the message's results */
 	struct buf resinfo; /* Authentication-Results entries */
+	struct buf arcinfo; /* the arc entry, put after the others */
+	char arc_log[32];   /* "pass/2" */
 	struct buf added;   /* our DKIM-Signature fields */
 	char dkim_log[160]; /* "pass:example.org,fail:other.example" */
 	char dkim_pass[MSGAUTH_DKIM_PASS_MAX][DKIM_DOMAIN_MAX + 1];
@@ -82,6 +87,7 @@ void msgauth_start(struct session *s)
 	m->sign = sign;
 	msghead_init(&m->mh, MSGAUTH_HEADER_MAX);
 	buf_init(&m->resinfo, 64 * 1024);
+	buf_init(&m->arcinfo, 4096);
 	buf_init(&m->added, 64 * 1024);
 	checks_verdict(s, &m->v);
 	if (verify) {
@@ -90,7 +96,9 @@ void msgauth_start(struct session *s)
 		    .max_signatures = (size_t)w->cfg->dkim_max_signatures,
 		    .max_header_bytes = MSGAUTH_HEADER_MAX,
 		};
+		struct arc_verify_options ao = {.max_header_bytes = MSGAUTH_HEADER_MAX};
 		m->dkim = dkim_verify_new(&o);
+		m->arc = arc_verify_new(&ao);
 	}
 	s->msgauth = m;
 }
@@ -190,8 +198,10 @@ void msgauth_feed(struct session *s, const void *p, size_t n)
 
 	if (m == NULL)
 		return;
-	if (m->dkim)
+	if (m->dkim) {
 		dkim_verify_feed(m->dkim, p, n);
+		arc_verify_feed(m->arc, p, n);
+	}
 	if (m->mh.state == MSGHEAD_DONE) {
 		used = 0;
 	} else {
@@ -390,12 +400,37 @@ static void start_dmarc(struct msgauth *m)
 	m->dmarc = dmarc_check_start(s->worker->dns, &req, dmarc_done, m);
 }
 
+/* DMARC needs the DKIM results; both lookups run side by side. */
+static void fetched(struct msgauth *m)
+{
+	if (--m->fetching == 0)
+		start_dmarc(m);
+}
+
 static void dkim_done(void *arg, const struct dkim_sig_result *res, size_t n)
 {
 	struct msgauth *m = arg;
 
 	dkim_entries(m, res, n);
-	start_dmarc(m);
+	fetched(m);
+}
+
+/* RFC 8617 7.2: the chain's validity is recorded; it decides nothing
+ * unless the policy section says so, and a key lookup that failed for now
+ * is no evidence at all. */
+static void arc_done(void *arg, const struct arc_result *res)
+{
+	struct msgauth *m = arg;
+	int rc = 0;
+
+	if (res->sets > 0) {
+		rc = buf_append_str(&m->arcinfo, ";\r\n\t") | arc_result_format(res, &m->arcinfo);
+		note_authres_full(m, rc);
+	}
+	snprintf(m->arc_log, sizeof(m->arc_log), "%s/%u", arc_cv_name(res->cv), res->sets);
+	if (res->cv == ARC_CV_FAIL && !res->temporary)
+		verdict_apply(&m->v, &m->s->worker->cfg->policy, PR_ARC_FAIL, 0, res->reason);
+	fetched(m);
 }
 
 /* Our signatures go on top of the message (RFC 6376 5.6). */
@@ -433,6 +468,8 @@ void msgauth_finish(struct session *s, void (*done)(struct session *s))
 	}
 	if (m->from_domain[0] == '\0' && m->from_status == DMARC_FROM_OK)
 		find_from(m);
+	m->fetching = 2;
+	arc_verify_finish(m->arc, s->worker->base, s->worker->dns, arc_done, m);
 	dkim_verify_finish(m->dkim, s->worker->base, s->worker->dns, dkim_done, m);
 }
 
@@ -475,8 +512,14 @@ int msgauth_headers(struct session *s, struct buf *out)
 	if (m != NULL && m->added.len > 0)
 		rc |= buf_append(out, m->added.data, m->added.len);
 	rc |= trace_received(s, out);
-	rc |=
-	    checks_authres(s, m ? &m->v : NULL, m && m->resinfo.len ? m->resinfo.data : NULL, out);
+	struct buf more;
+	buf_init(&more, 128 * 1024);
+	if (m != NULL) {
+		rc |= buf_append(&more, m->resinfo.data, m->resinfo.len);
+		rc |= buf_append(&more, m->arcinfo.data, m->arcinfo.len);
+	}
+	rc |= checks_authres(s, m ? &m->v : NULL, more.len ? more.data : NULL, out);
+	buf_free(&more);
 	if (m != NULL && m->quarantine[0])
 		rc |= buf_append_str(out, m->quarantine);
 	return rc;
@@ -489,12 +532,12 @@ void msgauth_log(struct session *s)
 	if (m == NULL)
 		return;
 	if (m->dkim)
-		log_info("event=msgauth sid=%s queue_id=%s from_domain=%s dkim=%s dmarc=%s "
+		log_info("event=msgauth sid=%s queue_id=%s from_domain=%s dkim=%s dmarc=%s arc=%s "
 		         "score=%ld tags=%s",
 		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-",
 		         m->dkim_log[0] ? m->dkim_log : "none",
-		         m->dmarc_log[0] ? m->dmarc_log : "-", m->v.score,
-		         m->v.tags[0] ? m->v.tags : "-");
+		         m->dmarc_log[0] ? m->dmarc_log : "-", m->arc_log[0] ? m->arc_log : "-",
+		         m->v.score, m->v.tags[0] ? m->v.tags : "-");
 	if (m->sign)
 		log_info("event=dkim_sign sid=%s queue_id=%s from_domain=%s signatures=%zu%s%s",
 		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-", m->nsigners,
@@ -509,12 +552,15 @@ void msgauth_free(struct session *s)
 		return;
 	if (m->dkim)
 		dkim_verify_free(m->dkim);
+	if (m->arc)
+		arc_verify_free(m->arc);
 	if (m->dmarc)
 		dmarc_check_cancel(m->dmarc);
 	for (size_t k = 0; k < m->nsigners; k++)
 		dkim_signer_free(m->signers[k]);
 	msghead_free(&m->mh);
 	buf_free(&m->resinfo);
+	buf_free(&m->arcinfo);
 	buf_free(&m->added);
 	free(m);
 	s->msgauth = NULL;

@@ -3,6 +3,7 @@ DMARC records served by a real nsd on loopback: a message signed by
 python3-dkim passes DKIM and DMARC; a forged From under p=reject is refused
 at the end of DATA (but still reaches postmaster); p=quarantine is marked;
 several From addresses are refused; a broken signature is reported as such;
+ARC chains sealed by python3-dkim are validated, and a broken one reported;
 the verdicts are counted for the aggregate reports of the domains that ask
 for them; mail submitted by an authenticated user arrives signed twice (rsa-sha256
 and ed25519-sha256) and verifies with python3-dkim; a From domain that is
@@ -303,3 +304,29 @@ def test_aggregate_report_counts_the_session_verdicts(postern, keys):
     good = rows(files[1])
     assert [(r["disposition"], r["count"], r["dkim"], r["spf"]) for r in good] == \
         [("none", 1, "pass", "fail")], good
+
+
+def arc_seal(msg, keys):
+    msg = (b"Authentication-Results: lists.good-sender.net; arc=none;\r\n"
+           b" spf=pass smtp.mailfrom=news@good-sender.net\r\n" + msg)
+    with open(os.path.join(keys, "sel.good-sender.net.key"), "rb") as f:
+        key = f.read()
+    fields = dkim.arc_sign(msg, b"sel", b"good-sender.net", key, b"lists.good-sender.net")
+    return b"".join(f.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for f in fields) + msg
+
+
+def test_arc_chain_sealed_by_dkimpy_is_recorded(postern, keys):
+    msg = arc_seal(message("news@good-sender.net", "arc"), keys[0])
+    check(send_mx(postern, "alice@good-sender.net", msg), 250, "2.0.0")
+    head = head_of(delivered(postern, "user@test.example")[0])
+    assert "arc=pass (i=1 d=good-sender.net s=sel) header.oldest-pass=0" in head, head
+    assert "arc=pass/1" in postern.log()
+
+
+def test_broken_arc_chain_is_reported(postern, keys):
+    msg = arc_seal(message("news@good-sender.net", "arc-broken"), keys[0])
+    msg = msg.replace(b"this is a test", b"this was changed")
+    check(send_mx(postern, "alice@good-sender.net", msg), 250, "2.0.0")
+    head = head_of(delivered(postern, "user@test.example")[0])
+    assert re.search(r"arc=fail \([^)]*\)", head), head
+    assert "arc=fail/1" in postern.log()
