@@ -21,7 +21,6 @@
 #define CLI_ARC_MESSAGE_MAX (64 * 1024 * 1024)
 #define CLI_ARC_CHUNK 4096
 #define CLI_ARC_HEADER_MAX (1024 * 1024)
-#define CLI_ARC_MAX_SERVERS 16
 #define CLI_ARC_MAX_FIELDS 1000
 /* What a forwarder's AMS should cover (RFC 8617 4.1.2 asks for any
  * DKIM-Signature too); names absent from the message select nothing. */
@@ -41,64 +40,6 @@ static int usage(void)
 	    "       validates the chain first; without --authres, it gathers the results\n"
 	    "       of the message's Authentication-Results fields for ID\n");
 	return 2;
-}
-
-/* The whole file with every bare LF made CRLF, as SMTP would carry it. */
-static int read_crlf(const char *path, struct buf *out)
-{
-	FILE *fp = fopen(path, "rb");
-	int c, prev = 0;
-
-	if (fp == NULL) {
-		fprintf(stderr, "postern arc: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	buf_init(out, CLI_ARC_MESSAGE_MAX);
-	while ((c = getc(fp)) != EOF) {
-		char ch = (char)c;
-		if ((c == '\n' && prev != '\r' && buf_append(out, "\r", 1) != 0) ||
-		    buf_append(out, &ch, 1) != 0) {
-			fprintf(stderr, "postern arc: %s: too large\n", path);
-			fclose(fp);
-			buf_free(out);
-			return -1;
-		}
-		prev = c;
-	}
-	fclose(fp);
-	return 0;
-}
-
-static struct dns_resolver *make_resolver(struct event_base *base, const char *zone,
-                                          const struct config *cfg)
-{
-	char err[256];
-	struct dns_resolver *r;
-
-	if (zone != NULL) {
-		r = dns_resolver_zone(base, zone, err, sizeof(err));
-	} else {
-		/* dns.servers "a:53,b"; "" makes the resolver read /etc/resolv.conf. */
-		const char *servers[CLI_ARC_MAX_SERVERS + 1];
-		char *copy = xstrdup(cfg->dns_servers), *save = NULL;
-		size_t i = 0;
-		for (char *tok = strtok_r(copy, ", ", &save);
-		     tok != NULL && i < CLI_ARC_MAX_SERVERS; tok = strtok_r(NULL, ", ", &save))
-			servers[i++] = tok;
-		servers[i] = NULL;
-		struct dns_options opt = {
-		    .servers = i > 0 ? servers : NULL,
-		    .timeout_ms = (int)cfg->dns_timeout_ms,
-		    .tries = (int)cfg->dns_tries,
-		    .cache_entries = (size_t)cfg->dns_cache_entries,
-		    .negative_ttl_max = 3600,
-		};
-		r = dns_resolver_new(base, &opt, err, sizeof(err));
-		free(copy);
-	}
-	if (r == NULL)
-		fprintf(stderr, "postern arc: %s\n", err);
-	return r;
 }
 
 struct verify_run {
@@ -124,7 +65,7 @@ static int validate(const struct buf *msg, const char *zone, const struct config
 
 	if (run.base == NULL)
 		return -1;
-	if ((r = make_resolver(run.base, zone, cfg)) == NULL) {
+	if ((r = cli_resolver("arc", run.base, zone, NULL, cfg)) == NULL) {
 		event_base_free(run.base);
 		return -1;
 	}
@@ -188,7 +129,7 @@ static int verify(int argc, char **argv, const struct config *cfg)
 	}
 	if (file == NULL)
 		return usage();
-	if (read_crlf(file, &msg) != 0)
+	if (cli_read_crlf("arc", file, CLI_ARC_MESSAGE_MAX, &msg) != 0)
 		return 1;
 	res = xcalloc(1, sizeof(*res));
 	if (validate(&msg, zone, cfg, res) == 0) {
@@ -359,7 +300,7 @@ static int seal(int argc, char **argv, const struct config *cfg)
 		return usage();
 	if ((a.o.key = load_key(a.keyfile)) == NULL)
 		return 1;
-	if (read_crlf(a.file, &msg) != 0) {
+	if (cli_read_crlf("arc", a.file, CLI_ARC_MESSAGE_MAX, &msg) != 0) {
 		EVP_PKEY_free(a.o.key);
 		return 1;
 	}

@@ -6,6 +6,8 @@
 
 #include "core/config.h"
 
+#include <stddef.h>
+
 int cli_serve(int argc, char **argv, const char *config_path);
 int cli_check_config(int argc, char **argv, const char *config_path);
 int cli_user(int argc, char **argv, const struct config *cfg);
@@ -16,5 +18,17 @@ int cli_dkim(int argc, char **argv, const struct config *cfg);
 int cli_arc(int argc, char **argv, const struct config *cfg);
 int cli_dmarc(int argc, char **argv, const struct config *cfg);
 int cli_version(int argc, char **argv);
+
+/* common.c: what several subcommands share.  Messages on stderr start
+ * with "postern WHAT: ". */
+struct buf;
+struct event_base;
+struct dns_resolver;
+/* Reads a message file with every bare LF made CRLF, as SMTP carries it. */
+int cli_read_crlf(const char *what, const char *path, size_t max, struct buf *out);
+/* A resolver from a zone file (for tests), or from the dns.* settings with
+ * servers ("host[:port],...", may be NULL) instead of dns.servers. */
+struct dns_resolver *cli_resolver(const char *what, struct event_base *base, const char *zone,
+                                  const char *servers, const struct config *cfg);
 
 #endif

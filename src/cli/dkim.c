@@ -28,7 +28,6 @@
 #define CLI_DKIM_MAX_SIGNATURES 16
 #define CLI_DKIM_HEADER_MAX (1024 * 1024)
 #define CLI_DKIM_RSA_BITS 2048
-#define CLI_DKIM_MAX_SERVERS 16
 
 static int usage(void)
 {
@@ -39,31 +38,6 @@ static int usage(void)
 	        "       postern dkim verify FILE [--zone ZONEFILE] [--now SECONDS]\n"
 	        "       FILE is read with LF line ends turned into CRLF\n");
 	return 2;
-}
-
-/* The whole file with every bare LF made CRLF, as SMTP would carry it. */
-static int read_crlf(const char *path, struct buf *out)
-{
-	FILE *fp = fopen(path, "rb");
-	int c, prev = 0;
-
-	if (fp == NULL) {
-		fprintf(stderr, "postern dkim: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	buf_init(out, CLI_DKIM_MESSAGE_MAX);
-	while ((c = getc(fp)) != EOF) {
-		char ch = (char)c;
-		if ((c == '\n' && prev != '\r' && buf_append(out, "\r", 1) != 0) ||
-		    buf_append(out, &ch, 1) != 0) {
-			fprintf(stderr, "postern dkim: %s: too large\n", path);
-			fclose(fp);
-			return -1;
-		}
-		prev = c;
-	}
-	fclose(fp);
-	return 0;
 }
 
 static int write_file(const char *path, mode_t mode, const char *data, size_t len)
@@ -245,7 +219,7 @@ static int sign(int argc, char **argv)
 		return 1;
 	}
 	o.now = (int64_t)time(NULL);
-	if (read_crlf(file, &msg) == 0) {
+	if (cli_read_crlf("dkim", file, CLI_DKIM_MESSAGE_MAX, &msg) == 0) {
 		buf_init(&out, CLI_DKIM_MESSAGE_MAX);
 		if (dkim_sign(&o, msg.data, msg.len, &out, err, sizeof(err)) != 0) {
 			fprintf(stderr, "postern dkim: %s\n", err);
@@ -291,38 +265,6 @@ static void verified(void *arg, const struct dkim_sig_result *res, size_t n)
 	event_base_loopbreak(run->base);
 }
 
-static struct dns_resolver *make_resolver(struct event_base *base, const char *zone,
-                                          const struct config *cfg)
-{
-	char err[256];
-	struct dns_resolver *r;
-
-	if (zone != NULL) {
-		r = dns_resolver_zone(base, zone, err, sizeof(err));
-	} else {
-		/* dns.servers "a:53,b"; "" makes the resolver read /etc/resolv.conf. */
-		const char *servers[CLI_DKIM_MAX_SERVERS + 1];
-		char *copy = xstrdup(cfg->dns_servers), *save = NULL;
-		size_t i = 0;
-		for (char *tok = strtok_r(copy, ", ", &save);
-		     tok != NULL && i < CLI_DKIM_MAX_SERVERS; tok = strtok_r(NULL, ", ", &save))
-			servers[i++] = tok;
-		servers[i] = NULL;
-		struct dns_options opt = {
-		    .servers = i > 0 ? servers : NULL,
-		    .timeout_ms = (int)cfg->dns_timeout_ms,
-		    .tries = (int)cfg->dns_tries,
-		    .cache_entries = (size_t)cfg->dns_cache_entries,
-		    .negative_ttl_max = 3600,
-		};
-		r = dns_resolver_new(base, &opt, err, sizeof(err));
-		free(copy);
-	}
-	if (r == NULL)
-		fprintf(stderr, "postern dkim: %s\n", err);
-	return r;
-}
-
 static int verify(int argc, char **argv, const struct config *cfg)
 {
 	const char *file = NULL, *zone = NULL;
@@ -345,14 +287,14 @@ static int verify(int argc, char **argv, const struct config *cfg)
 	}
 	if (file == NULL)
 		return usage();
-	if (read_crlf(file, &msg) != 0)
+	if (cli_read_crlf("dkim", file, CLI_DKIM_MESSAGE_MAX, &msg) != 0)
 		return 1;
 	struct verify_run run = {event_base_new(), 0};
 	if (run.base == NULL) {
 		buf_free(&msg);
 		return 1;
 	}
-	struct dns_resolver *r = make_resolver(run.base, zone, cfg);
+	struct dns_resolver *r = cli_resolver("dkim", run.base, zone, NULL, cfg);
 	if (r == NULL) {
 		event_base_free(run.base);
 		buf_free(&msg);

@@ -32,7 +32,6 @@
 #define RECORD_LINE_MAX 8192
 #define RECORD_LINES_MAX 100000
 #define RECORD_INPUT_MAX (16u << 20)
-#define MAX_DNS_SERVERS 16
 
 static int usage(void)
 {
@@ -181,35 +180,13 @@ struct report_ctx {
 
 static struct dns_resolver *make_resolver(struct report_ctx *c)
 {
-	char err[256];
-
 	if (c->resolver != NULL)
 		return c->resolver;
 	if (c->base == NULL && (c->base = event_base_new()) == NULL) {
 		fprintf(stderr, "postern: dmarc: cannot make an event loop\n");
 		return NULL;
 	}
-	if (c->zone != NULL) {
-		c->resolver = dns_resolver_zone(c->base, c->zone, err, sizeof(err));
-	} else {
-		/* dns.servers "a:53,b"; "" makes the resolver read /etc/resolv.conf. */
-		const char *servers[MAX_DNS_SERVERS + 1];
-		char *copy = xstrdup(c->cfg->dns_servers), *save = NULL;
-		size_t i = 0;
-		for (char *tok = strtok_r(copy, ", ", &save); tok != NULL && i < MAX_DNS_SERVERS;
-		     tok = strtok_r(NULL, ", ", &save))
-			servers[i++] = tok;
-		servers[i] = NULL;
-		struct dns_options opt = {
-		    .servers = i > 0 ? servers : NULL,
-		    .timeout_ms = (int)c->cfg->dns_timeout_ms,
-		    .tries = (int)c->cfg->dns_tries,
-		};
-		c->resolver = dns_resolver_new(c->base, &opt, err, sizeof(err));
-		free(copy);
-	}
-	if (c->resolver == NULL)
-		fprintf(stderr, "postern: dmarc: %s\n", err);
+	c->resolver = cli_resolver("dmarc", c->base, c->zone, NULL, c->cfg);
 	return c->resolver;
 }
 

@@ -14,7 +14,6 @@
 /* Room for any name dns_name_valid accepts and for a reverse name. */
 #define CLI_DNS_NAME_MAX 256
 /* RFC 2308 5: "values of one to three hours have been found to work well". */
-#define CLI_DNS_NEGATIVE_TTL_MAX 3600
 
 static const enum dns_type cli_types[] = {DNS_T_A,  DNS_T_AAAA, DNS_T_CNAME, DNS_T_PTR,
                                           DNS_T_MX, DNS_T_TXT,  DNS_T_SRV,   DNS_T_SPF};
@@ -101,36 +100,10 @@ static void done(void *arg, const struct dns_answer *ans)
 	event_base_loopbreak(run->base);
 }
 
-/* "a:53,b" into a NULL-terminated array of its items; "" into NULL
- * (c-ares then reads /etc/resolv.conf). */
-static char **split_servers(const char *csv)
-{
-	size_t n = 1, i = 0;
-	char **v, *copy, *save = NULL;
-
-	if (csv[0] == '\0')
-		return NULL;
-	for (const char *p = csv; *p; p++)
-		n += *p == ',';
-	v = xcalloc(n + 1, sizeof(*v));
-	copy = xstrdup(csv);
-	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-		v[i++] = xstrdup(tok);
-	free(copy);
-	return v;
-}
-
-static void free_servers(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 int cli_dns(int argc, char **argv, const struct config *cfg)
 {
 	const char *server = NULL;
-	char name[CLI_DNS_NAME_MAX], err[256];
+	char name[CLI_DNS_NAME_MAX];
 	enum dns_type type;
 
 	if (argc == 5 && strcmp(argv[3], "--server") == 0)
@@ -143,25 +116,14 @@ int cli_dns(int argc, char **argv, const struct config *cfg)
 	if (type != DNS_T_PTR || dns_reverse_name(argv[1], name, sizeof(name)) < 0)
 		snprintf(name, sizeof(name), "%s", argv[1]);
 
-	char **servers = split_servers(server ? server : cfg->dns_servers);
-	struct dns_options opt = {
-	    .servers = (const char *const *)servers,
-	    .timeout_ms = (int)cfg->dns_timeout_ms,
-	    .tries = (int)cfg->dns_tries,
-	    .cache_entries = (size_t)cfg->dns_cache_entries,
-	    .negative_ttl_max = CLI_DNS_NEGATIVE_TTL_MAX,
-	};
 	struct cli_dns_run run = {.status = DNS_TEMPFAIL};
 	run.base = event_base_new();
 	if (run.base == NULL) {
 		fprintf(stderr, "postern dns: cannot create an event loop\n");
-		free_servers(servers);
 		return 1;
 	}
-	struct dns_resolver *r = dns_resolver_new(run.base, &opt, err, sizeof(err));
-	free_servers(servers);
+	struct dns_resolver *r = cli_resolver("dns", run.base, NULL, server, cfg);
 	if (r == NULL) {
-		fprintf(stderr, "postern dns: %s\n", err);
 		event_base_free(run.base);
 		return 1;
 	}

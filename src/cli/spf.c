@@ -11,8 +11,6 @@
 #include <string.h>
 
 /* RFC 2308 5: "values of one to three hours have been found to work well". */
-#define CLI_SPF_NEGATIVE_TTL_MAX 3600
-#define CLI_SPF_MAX_SERVERS 16
 
 static int usage(void)
 {
@@ -40,46 +38,6 @@ static void done(void *arg, const struct spf_outcome *out)
 		p += n + (nl != NULL);
 	}
 	event_base_loopbreak(base);
-}
-
-/* "a:53,b" into at most CLI_SPF_MAX_SERVERS items of v (NULL-terminated);
- * "" gives none, which makes the resolver read /etc/resolv.conf. */
-static char *split_servers(const char *csv, const char **v)
-{
-	char *copy = xstrdup(csv), *save = NULL;
-	size_t i = 0;
-
-	for (char *tok = strtok_r(copy, ", ", &save); tok != NULL && i < CLI_SPF_MAX_SERVERS;
-	     tok = strtok_r(NULL, ", ", &save))
-		v[i++] = tok;
-	v[i] = NULL;
-	return copy;
-}
-
-static struct dns_resolver *make_resolver(struct event_base *base, const char *zone,
-                                          const char *server, const struct config *cfg)
-{
-	const char *servers[CLI_SPF_MAX_SERVERS + 1];
-	char err[256];
-	struct dns_resolver *r;
-
-	if (zone != NULL) {
-		r = dns_resolver_zone(base, zone, err, sizeof(err));
-	} else {
-		char *copy = split_servers(server != NULL ? server : cfg->dns_servers, servers);
-		struct dns_options opt = {
-		    .servers = servers[0] != NULL ? servers : NULL,
-		    .timeout_ms = (int)cfg->dns_timeout_ms,
-		    .tries = (int)cfg->dns_tries,
-		    .cache_entries = (size_t)cfg->dns_cache_entries,
-		    .negative_ttl_max = CLI_SPF_NEGATIVE_TTL_MAX,
-		};
-		r = dns_resolver_new(base, &opt, err, sizeof(err));
-		free(copy);
-	}
-	if (r == NULL)
-		fprintf(stderr, "postern spf: %s\n", err);
-	return r;
 }
 
 int cli_spf(int argc, char **argv, const struct config *cfg)
@@ -116,7 +74,7 @@ int cli_spf(int argc, char **argv, const struct config *cfg)
 		fprintf(stderr, "postern spf: cannot create an event loop\n");
 		return 1;
 	}
-	struct dns_resolver *r = make_resolver(base, zone, server, cfg);
+	struct dns_resolver *r = cli_resolver("spf", base, zone, server, cfg);
 	if (r == NULL) {
 		event_base_free(base);
 		return 1;

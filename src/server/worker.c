@@ -8,7 +8,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "queue/spool.h"
-#include "dns/dns.h"
+#include "dns/dns_conf.h"
 #include "server/checks.h"
 #include "server/conncount.h"
 #include "server/session.h"
@@ -28,25 +28,6 @@
 #define SHUTDOWN_GRACE 30 /* seconds a shutdown waits for transactions */
 
 /* The resolver of the policy checks, with dns.servers split at commas. */
-static struct dns_resolver *worker_dns(struct worker *w, char *err, size_t errsize)
-{
-	const struct config *cfg = w->cfg;
-	const char *servers[17] = {0};
-	char *copy = xstrdup(cfg->dns_servers), *save = NULL;
-	size_t n = 0;
-
-	for (char *t = strtok_r(copy, ", ", &save); t && n < 16; t = strtok_r(NULL, ", ", &save))
-		servers[n++] = t;
-	struct dns_options opt = {.servers = n ? servers : NULL,
-	                          .timeout_ms = (int)cfg->dns_timeout_ms,
-	                          .tries = (int)cfg->dns_tries,
-	                          .cache_entries = (size_t)cfg->dns_cache_entries,
-	                          .negative_ttl_max = 3600};
-	struct dns_resolver *r = dns_resolver_new(w->base, &opt, err, errsize);
-	free(copy);
-	return r;
-}
-
 static void worker_maybe_exit(struct worker *w)
 {
 	if (w->stopping && w->nsessions == 0)
@@ -166,7 +147,7 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	w.checks_conf = checks_conf_new(cfg, err, sizeof(err));
 	if (w.checks_conf == NULL)
 		fatal("worker: %s", err);
-	w.dns = worker_dns(&w, err, sizeof(err));
+	w.dns = dns_resolver_from_config(w.base, cfg, NULL, err, sizeof(err));
 	if (w.dns == NULL)
 		fatal("worker: %s", err);
 	w.counters = counters_open(cfg->state_dir, err, sizeof(err));
