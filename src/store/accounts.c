@@ -1,6 +1,7 @@
 /* Accounts in the SQLite state database: yescrypt password hashes and the
  * senders each account may use, behind one connection shared by threads. */
 #include "store/accounts.h"
+#include "store/statedb.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -20,7 +21,6 @@
  * angle brackets, which leaves 254 for the address itself. */
 #define ADDR_MAX 254
 #define ADDR_BUF (ADDR_MAX + 1)
-#define BUSY_TIMEOUT_MS 5000
 
 /* Both columns compare case-insensitively, so that "Bob@Example.org" and
  * "bob@example.org" are one account and one sender. */
@@ -191,22 +191,6 @@ static enum accounts_status tx_end(struct accounts *a, enum accounts_status st, 
 	return st;
 }
 
-static int set_wal(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-
-	/* The pragma answers with the mode in force, which stays "delete"
-	 * when WAL cannot be used (e.g. on a network file system). */
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		const char *mode = (const char *)sqlite3_column_text(st, 0);
-		ok = mode != NULL && strcasecmp(mode, "wal") == 0;
-	}
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
-}
-
 static int prepare_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
@@ -214,34 +198,15 @@ static int prepare_cached(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 
 struct accounts *accounts_open(const char *state_dir, char *err, size_t errsize)
 {
-	char path[PATH_MAX];
 	struct accounts *a;
+	sqlite3 *db = statedb_open(state_dir, err, errsize);
 
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errsize, "cannot create %s: %s", state_dir, strerror(errno));
+	if (db == NULL)
 		return NULL;
-	}
-	if (snprintf(path, sizeof(path), "%s/state.db", state_dir) >= (int)sizeof(path)) {
-		snprintf(err, errsize, "state_dir too long: %s", state_dir);
-		return NULL;
-	}
 	a = xcalloc(1, sizeof(*a));
 	pthread_mutex_init(&a->lock, NULL);
-	if (sqlite3_open_v2(path, &a->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-	                    NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "cannot open %s: %s", path,
-		         a->db ? sqlite3_errmsg(a->db) : "out of memory");
-		accounts_close(a);
-		return NULL;
-	}
-	/* It holds password hashes: owner only, whatever the umask or the
-	 * mode of an existing state_dir.  SQLite gives the -wal and -shm files
-	 * the database's mode, so this must come before WAL is enabled. */
-	if (chmod(path, 0600) < 0)
-		log_warn("event=accounts_chmod path=%s error=\"%s\"", path, strerror(errno));
-	sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
-	if (set_wal(a->db) < 0 || sqlite3_exec(a->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	a->db = db;
+	if (sqlite3_exec(a->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    prepare_cached(a->db, "SELECT 1 FROM accounts WHERE address = ?1", &a->st_exists) ||
 	    prepare_cached(a->db, "SELECT hash FROM accounts WHERE address = ?1", &a->st_hash) ||
 	    prepare_cached(a->db,
@@ -249,7 +214,8 @@ struct accounts *accounts_open(const char *state_dir, char *err, size_t errsize)
 	                   " ?1 = ?2 COLLATE NOCASE OR EXISTS(SELECT 1 FROM senders"
 	                   "  WHERE account = ?1 AND address IN (?2, ?3))",
 	                   &a->st_sender)) {
-		snprintf(err, errsize, "cannot set up %s: %s", path, sqlite3_errmsg(a->db));
+		snprintf(err, errsize, "cannot set up %s/state.db: %s", state_dir,
+		         sqlite3_errmsg(a->db));
 		accounts_close(a);
 		return NULL;
 	}

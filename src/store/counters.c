@@ -1,5 +1,6 @@
 /* Windowed counters in <state_dir>/state.db. */
 #include "store/counters.h"
+#include "store/statedb.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -16,15 +17,14 @@ struct counters {
 
 struct counters *counters_open(const char *state_dir, char *err, size_t errsize)
 {
-	struct counters *c = xcalloc(1, sizeof(*c));
-	char path[4096];
+	sqlite3 *db = statedb_open(state_dir, err, errsize);
+	struct counters *c;
 
-	snprintf(path, sizeof(path), "%s/state.db", state_dir);
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	        SQLITE_OK ||
-	    sqlite3_busy_timeout(c->db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(c->db,
-	                 "PRAGMA journal_mode=WAL;"
+	if (db == NULL)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->db = db;
+	if (sqlite3_exec(c->db,
 	                 "CREATE TABLE IF NOT EXISTS counters(key TEXT PRIMARY KEY, count INTEGER "
 	                 "NOT NULL, window_start INTEGER NOT NULL)",
 	                 NULL, NULL, NULL) != SQLITE_OK ||
@@ -34,8 +34,8 @@ struct counters *counters_open(const char *state_dir, char *err, size_t errsize)
 	                       "INSERT INTO counters(key, count, window_start) VALUES(?1, ?2, ?3) "
 	                       "ON CONFLICT(key) DO UPDATE SET count = ?2, window_start = ?3",
 	                       -1, &c->put, NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "cannot open counters in %s: %s", path,
-		         c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		snprintf(err, errsize, "cannot open counters in %s/state.db: %s", state_dir,
+		         sqlite3_errmsg(c->db));
 		counters_close(c);
 		return NULL;
 	}

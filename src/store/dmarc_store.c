@@ -2,6 +2,7 @@
  * reports (RFC 7489 7.2): one counted row per distinct report row, and the
  * record each policy domain last published that day. */
 #include "store/dmarc_store.h"
+#include "store/statedb.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -16,7 +17,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#define BUSY_TIMEOUT_MS 5000
 /* Up to DMARC_URI_MAX (8) URIs of a few hundred octets each. */
 #define RUA_MAX 2048
 /* The DKIM results of a row, serialized: three length-prefixed fields per
@@ -334,52 +334,23 @@ static int put_policy(struct dmarc_store *s, const struct dmarc_obs *o, const st
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-static int set_wal(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-
-	/* The pragma answers with the mode in force, which stays "delete"
-	 * when WAL cannot be used (e.g. on a network file system). */
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		const char *mode = (const char *)sqlite3_column_text(st, 0);
-		ok = mode != NULL && strcasecmp(mode, "wal") == 0;
-	}
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
-}
-
 struct dmarc_store *dmarc_store_open(const char *state_dir, char *err, size_t errsize)
 {
-	char path[PATH_MAX];
 	struct dmarc_store *s;
+	sqlite3 *db = statedb_open(state_dir, err, errsize);
 
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errsize, "cannot create %s: %s", state_dir, strerror(errno));
+	if (db == NULL)
 		return NULL;
-	}
-	if (snprintf(path, sizeof(path), "%s/state.db", state_dir) >= (int)sizeof(path)) {
-		snprintf(err, errsize, "state_dir too long: %s", state_dir);
-		return NULL;
-	}
 	s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	if (sqlite3_open_v2(path, &s->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-	                    NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "cannot open %s: %s", path,
-		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		dmarc_store_close(s);
-		return NULL;
-	}
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-	if (set_wal(s->db) < 0 || sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	s->db = db;
+	if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db, sql_row, -1, SQLITE_PREPARE_PERSISTENT, &s->st_row, NULL) !=
 	        SQLITE_OK ||
 	    sqlite3_prepare_v3(s->db, sql_policy, -1, SQLITE_PREPARE_PERSISTENT, &s->st_policy,
 	                       NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "cannot set up %s: %s", path, sqlite3_errmsg(s->db));
+		snprintf(err, errsize, "cannot set up %s/state.db: %s", state_dir,
+		         sqlite3_errmsg(s->db));
 		dmarc_store_close(s);
 		return NULL;
 	}
