@@ -170,14 +170,16 @@ printf '    (b) core / openssl speed raw: %5sx   per round vs dkim_bench raw: %s
 	"$(fcalc "$r_ratio_core_max" 2)" "$(verdict "$r_ratio_core")"
 echo
 echo "  where (a) goes (medians of the phases measured alone; they add up to less than (a),"
-echo "  which runs them back to back with colder caches):"
+echo "  which runs them back to back with colder caches), and faster alternatives (alt_*):"
 for kv in "dkim_key_parse (base64 + d2i_PUBKEY)=$r_key_parse" \
 	"canon_body relaxed + SHA-256 of the body=$r_body_hash" \
 	"  of which the canonicaliser alone (EVP_md_null)=$r_body_canon" \
+	"  a canonicaliser by runs (dkim_bench's alt_body)=$r_alt_body" \
 	"dkim_check_signature (header SHA-256 + RSA verify)=$r_check_sig" \
 	"msghdr_split + dkim_header_input=$r_header_input" \
 	"dkim_sig_parse=$r_sig_parse" \
 	"alternative key parse (SPKI by hand + d2i_PublicKey)=$r_alt_key_parse" \
-	"  plus dkim_check_signature with that fresh key=$r_alt_key_check"; do
+	"  plus dkim_check_signature with that fresh key=$r_alt_key_check" \
+	"n, e + EVP_PKEY_fromdata + check with that key=$r_alt_fromdata"; do
 	printf '    %-54s %8s us\n' "${kv%=*}" "$(fcalc "${kv##*=}" 2)"
 done
