@@ -93,11 +93,11 @@ static int sign_b64(EVP_PKEY *key, int ed, const char *in, size_t len, char *b64
 	int ok;
 
 	if (ed)
-		ok = ctx != NULL && EVP_Digest(in, len, hash, &hlen, EVP_sha256(), NULL) == 1 &&
+		ok = ctx != NULL && EVP_Digest(in, len, hash, &hlen, canon_sha256(), NULL) == 1 &&
 		     EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
 		     EVP_DigestSign(ctx, sig, &siglen, hash, hlen) == 1;
 	else
-		ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+		ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, canon_sha256(), NULL, key) == 1 &&
 		     EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)in, len) == 1;
 	EVP_MD_CTX_free(ctx);
 	return ok && b64_encode(sig, siglen, b64, b64size) > 0 ? 0 : -1;
@@ -215,7 +215,7 @@ static void body_hash(const char *body, size_t len, char *out, size_t outsize)
 	struct canon_body cb;
 	unsigned char digest[EVP_MAX_MD_SIZE];
 
-	canon_body_init(&cb, CANON_RELAXED, EVP_sha256(), CANON_NO_LIMIT);
+	canon_body_init(&cb, CANON_RELAXED, canon_sha256(), CANON_NO_LIMIT);
 	canon_body_update(&cb, body, len);
 	unsigned n = canon_body_final(&cb, digest);
 	canon_body_free(&cb);

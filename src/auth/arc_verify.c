@@ -6,6 +6,7 @@
 #include "auth/arc_chain.h"
 #include "auth/dkim_check.h"
 #include "auth/dkim_key.h"
+#include "auth/dkim_keycache.h"
 #include "auth/msghead.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -95,7 +96,7 @@ static struct body_hasher *hasher_for(struct arc_verifier *v, enum canon_alg c, 
 	struct body_hasher *h = &v->hashers[v->nhash++];
 	h->c = c;
 	h->limit = limit;
-	canon_body_init(&h->cb, c, EVP_sha256(), limit);
+	canon_body_init(&h->cb, c, canon_sha256(), limit);
 	return h;
 }
 
@@ -308,8 +309,9 @@ static void key_answer(void *arg, const struct dns_answer *ans)
 		         dns_status_text(ans->status));
 	} else {
 		for (size_t k = 0; k < ans->nrr && !ks->have; k++) {
-			if (dkim_key_parse(ans->rrs[k].u.txt.data, ans->rrs[k].u.txt.len, &ks->key,
-			                   err, sizeof(err)) != 0) {
+			if (dkim_keycache_parse(ks->v->opt.keys, ks->name, ans->rrs[k].u.txt.data,
+			                        ans->rrs[k].u.txt.len, &ks->key, err,
+			                        sizeof(err)) != 0) {
 				if (ks->err[0] == '\0')
 					snprintf(ks->err, sizeof(ks->err), "key record: %s", err);
 			} else if (ks->key.revoked) {

@@ -38,8 +38,11 @@ struct arc_result {
 	struct arc_set_report set[ARC_MAX_SETS]; /* set[k] is instance k + 1 */
 };
 
+struct dkim_keycache;
+
 struct arc_verify_options {
-	size_t max_header_bytes; /* header section limit */
+	size_t max_header_bytes;    /* header section limit */
+	struct dkim_keycache *keys; /* parsed keys to reuse, or NULL */
 };
 
 /* res is valid during the call only. */

@@ -42,7 +42,11 @@ struct canon_body {
 	unsigned char stage[CANON_STAGE];
 };
 
-/* md is e.g. EVP_sha256(); limit CANON_NO_LIMIT when there is no l=. */
+/* SHA-256, fetched once per process: EVP_sha256() makes OpenSSL 3 look
+ * the algorithm up again at every digest initialisation. */
+const EVP_MD *canon_sha256(void);
+
+/* md is e.g. canon_sha256(); limit CANON_NO_LIMIT when there is no l=. */
 void canon_body_init(struct canon_body *cb, enum canon_alg c, const EVP_MD *md, uint64_t limit);
 void canon_body_update(struct canon_body *cb, const void *p, size_t n);
 /* Ends the body and writes the digest (at most EVP_MAX_MD_SIZE bytes) to

@@ -91,12 +91,12 @@ int dkim_check_signature(const struct dkim_sig *sig, const struct dkim_key *key,
 	case DKIM_ALG_RSA_SHA256:
 		if (key->type != DKIM_KEY_RSA || !key->sha256_ok)
 			break;
-		return verify(key->pkey, EVP_sha256(), sig, (const unsigned char *)input, len);
+		return verify(key->pkey, canon_sha256(), sig, (const unsigned char *)input, len);
 	case DKIM_ALG_ED25519_SHA256:
 		if (key->type != DKIM_KEY_ED25519 || !key->sha256_ok)
 			break;
 		/* RFC 8463 3: Ed25519 signs the SHA-256 hash of the header input. */
-		if (EVP_Digest(input, len, hash, &hlen, EVP_sha256(), NULL) != 1)
+		if (EVP_Digest(input, len, hash, &hlen, canon_sha256(), NULL) != 1)
 			break;
 		return verify(key->pkey, NULL, sig, hash, hlen);
 	case DKIM_ALG_RSA_SHA1:

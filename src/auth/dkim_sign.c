@@ -65,12 +65,12 @@ static int sign_input(EVP_PKEY *key, int ed25519, const struct buf *in, unsigned
 	if (ed25519) {
 		/* RFC 8463 3: Ed25519 over the SHA-256 of the header input. */
 		ok = ctx != NULL &&
-		     EVP_Digest(in->data, in->len, hash, &hlen, EVP_sha256(), NULL) &&
+		     EVP_Digest(in->data, in->len, hash, &hlen, canon_sha256(), NULL) &&
 		     EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
 		     EVP_DigestSign(ctx, sig, siglen, hash, hlen) == 1;
 	} else {
 		ok =
-		    ctx != NULL && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) == 1 &&
+		    ctx != NULL && EVP_DigestSignInit(ctx, NULL, canon_sha256(), NULL, key) == 1 &&
 		    EVP_DigestSign(ctx, sig, siglen, (const unsigned char *)in->data, in->len) == 1;
 	}
 	EVP_MD_CTX_free(ctx);
@@ -121,7 +121,7 @@ struct dkim_signer *dkim_signer_new(const struct dkim_sign_options *o, char *err
 	s->hcanon = o->hcanon;
 	s->bcanon = o->bcanon;
 	s->ed = ed;
-	canon_body_init(&s->cb, o->bcanon, EVP_sha256(), CANON_NO_LIMIT);
+	canon_body_init(&s->cb, o->bcanon, canon_sha256(), CANON_NO_LIMIT);
 	return s;
 }
 

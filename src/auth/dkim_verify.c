@@ -3,6 +3,7 @@
 
 #include "auth/dkim_check.h"
 #include "auth/dkim_key.h"
+#include "auth/dkim_keycache.h"
 #include "auth/msghead.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -139,7 +140,7 @@ static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
 		decide(s, DKIM_PERMERROR, "header hash input too large");
 		return;
 	}
-	s->bh = hasher_for(v, s->sig.bcanon, EVP_sha256(), s->sig.l);
+	s->bh = hasher_for(v, s->sig.bcanon, canon_sha256(), s->sig.l);
 }
 
 /* RFC 6376 6.1: the header section is complete; set up every signature. */
@@ -240,9 +241,11 @@ static void with_key(struct sig_state *s, const struct dns_answer *ans)
 		return;
 	}
 	/* Several TXT records: the first one that parses is used (3.6.2.2). */
+	char name[2 * DKIM_DOMAIN_MAX + 16];
+	snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig.s, s->sig.d);
 	for (size_t k = 0; k < ans->nrr && !have; k++) {
-		if (dkim_key_parse(ans->rrs[k].u.txt.data, ans->rrs[k].u.txt.len, &key, err,
-		                   sizeof(err)) == 0)
+		if (dkim_keycache_parse(s->v->opt.keys, name, ans->rrs[k].u.txt.data,
+		                        ans->rrs[k].u.txt.len, &key, err, sizeof(err)) == 0)
 			have = 1;
 		else if (first[0] == '\0')
 			snprintf(first, sizeof(first), "%s", err);

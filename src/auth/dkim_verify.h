@@ -37,7 +37,10 @@ struct dkim_sig_result {
 	int beyond_limit; /* body content past l= was not signed (RFC 6376 8.2) */
 };
 
+struct dkim_keycache;
+
 struct dkim_verify_options {
+	struct dkim_keycache *keys; /* parsed keys to reuse, or NULL */
 	int64_t now;             /* seconds since the epoch, for x= (3.5) */
 	size_t max_signatures;   /* verified at most; the rest get "policy" */
 	size_t max_header_bytes; /* header section limit */

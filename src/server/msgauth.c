@@ -95,8 +95,10 @@ void msgauth_start(struct session *s)
 		    .now = time(NULL),
 		    .max_signatures = (size_t)w->cfg->dkim_max_signatures,
 		    .max_header_bytes = MSGAUTH_HEADER_MAX,
+		    .keys = w->dkim_keys,
 		};
-		struct arc_verify_options ao = {.max_header_bytes = MSGAUTH_HEADER_MAX};
+		struct arc_verify_options ao = {.max_header_bytes = MSGAUTH_HEADER_MAX,
+		                                .keys = w->dkim_keys};
 		m->dkim = dkim_verify_new(&o);
 		m->arc = arc_verify_new(&ao);
 	}

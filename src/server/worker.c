@@ -4,6 +4,7 @@
  * progress, then leave) when the master says so. */
 #include "server/worker.h"
 #include "server/dmarc_batch.h"
+#include "auth/dkim_keycache.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
@@ -26,6 +27,8 @@
 #include <unistd.h>
 
 #define SHUTDOWN_GRACE 30 /* seconds a shutdown waits for transactions */
+/* Parsed DKIM key records kept (a direct-mapped cache). */
+#define WORKER_DKIM_KEYS 256
 
 /* The resolver of the policy checks, with dns.servers split at commas. */
 static void worker_maybe_exit(struct worker *w)
@@ -155,6 +158,7 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 		fatal("worker: %s", err);
 	if (cfg->dmarc_reports && (w.dmarc = dmarc_batch_new(&w, err, sizeof(err))) == NULL)
 		fatal("worker: %s", err);
+	w.dkim_keys = dkim_keycache_new(WORKER_DKIM_KEYS);
 	w.spool = spool_open(cfg, w.base, notify_fd, err, sizeof(err));
 	if (w.spool == NULL)
 		fatal("worker: %s", err);
@@ -201,6 +205,7 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	spool_close(w.spool);
 	pool_free(w.pool);
 	dmarc_batch_free(w.dmarc);
+	dkim_keycache_free(w.dkim_keys);
 	accounts_close(w.accounts);
 	dns_resolver_free(w.dns);
 	checks_conf_free(w.checks_conf);

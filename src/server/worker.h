@@ -22,6 +22,7 @@ struct dns_resolver;
 struct checks_conf;
 struct dkim_keyring;
 struct dmarc_batch;
+struct dkim_keycache;
 /* PTR names of unchecked (trusted) clients, looked up through the system
  * resolver: the same few local clients reconnect all the time. */
 #define PTR_CACHE_SLOTS 256
@@ -48,6 +49,7 @@ struct worker {
 	struct dns_resolver *dns;
 	struct checks_conf *checks_conf;
 	const struct dkim_keyring *keys;   /* DKIM signing keys, read by the master */
+	struct dkim_keycache *dkim_keys;   /* parsed DKIM key records */
 	struct dmarc_batch *dmarc;         /* NULL: dmarc.reports is off */
 	struct ptr_cache_entry *ptr_cache; /* PTR_CACHE_SLOTS, direct-mapped */
 	struct conncount *conns;           /* shared with the other workers */
