@@ -62,6 +62,7 @@ struct qmgr {
 	sqlite3 *db;
 	sqlite3_stmt *st_due, *st_body, *st_update, *st_pending, *st_del_rcpt, *st_del_msg;
 	sqlite3_stmt *st_begin, *st_commit, *st_rollback;
+	int lock_fd; /* queue/write.lock, shared with the workers' committers */
 	struct outcome *out;
 	size_t nout;
 	long long first_out_ms; /* when the oldest unflushed outcome was made */
@@ -193,6 +194,7 @@ static void flush(struct qmgr *q)
 	if (q->nout == 0)
 		return;
 	done = xcalloc(q->nout, 1);
+	queue_db_lock(q->lock_fd);
 	rc = queue_db_step(q->st_begin) == SQLITE_DONE ? 0 : -1;
 	sqlite3_reset(q->st_begin);
 	for (size_t i = 0; i < q->nout && rc == 0; i++) {
@@ -227,7 +229,9 @@ static void flush(struct qmgr *q)
 		sqlite3_reset(q->st_rollback);
 		/* The recipients stay due and are delivered again: at-least-once. */
 		q->flush_failed = 1;
-	} else {
+	}
+	queue_db_unlock(q->lock_fd);
+	if (rc == 0) {
 		for (size_t i = 0; i < q->nout; i++) {
 			char path[PATH_MAX];
 			if (!done[i])
@@ -497,8 +501,10 @@ int qmgr_run(const struct config *cfg, int notify_fd, volatile sig_atomic_t *sto
 	char err[512];
 
 	q.db = queue_db_open(cfg, err, sizeof(err));
-	if (q.db == NULL) {
+	if (q.db == NULL || (q.lock_fd = queue_db_lock_open(cfg, err, sizeof(err))) < 0) {
 		log_err("event=qmgr_error error=\"%s\"", err);
+		queue_db_close(q.db);
+		close(q.lock_fd);
 		return 1;
 	}
 	/* The queue manager's own commits (delivered, deferred, removed) need
@@ -558,5 +564,6 @@ int qmgr_run(const struct config *cfg, int notify_fd, volatile sig_atomic_t *sto
 	sqlite3_finalize(q.st_commit);
 	sqlite3_finalize(q.st_rollback);
 	queue_db_close(q.db);
+	close(q.lock_fd);
 	return 0;
 }

@@ -5,9 +5,11 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -118,6 +120,34 @@ sqlite3 *queue_db_open(const struct config *cfg, char *err, size_t errsize)
 void queue_db_close(sqlite3 *db)
 {
 	sqlite3_close(db);
+}
+
+int queue_db_lock_open(const struct config *cfg, char *err, size_t errsize)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/queue/write.lock", cfg->state_dir);
+	int fd;
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errsize, "state_dir is too long");
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		snprintf(err, errsize, "cannot open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+void queue_db_lock(int fd)
+{
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			fatal("queue: cannot lock write.lock: %s", strerror(errno));
+}
+
+void queue_db_unlock(int fd)
+{
+	flock(fd, LOCK_UN);
 }
 
 static void busy_pause(int attempt)

@@ -27,6 +27,16 @@ void queue_db_close(sqlite3 *db);
 int queue_db_body_dir(const struct config *cfg, char *out, size_t outsize);
 int queue_db_body_path(const struct config *cfg, const char *id, char *out, size_t outsize);
 
+/* The queue's writers (each worker's committer, the queue manager) take
+ * turns through an flock on <state_dir>/queue/write.lock around their write
+ * transactions: a waiting writer wakes the moment the lock is free, where
+ * SQLite's busy handler would sleep 1 ms and more, which at hundreds of
+ * commits a second is most of the time.  Returns the lock's descriptor,
+ * or -1 with err. */
+int queue_db_lock_open(const struct config *cfg, char *err, size_t errsize);
+void queue_db_lock(int fd);
+void queue_db_unlock(int fd);
+
 /* sqlite3_step that retries while the database stays busy beyond the busy
  * timeout (another process holding the write lock for long). */
 int queue_db_step(sqlite3_stmt *st);

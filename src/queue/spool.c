@@ -48,6 +48,7 @@ struct spool {
 	const struct config *cfg;
 	sqlite3 *db;
 	sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_msg, *st_rcpt;
+	int lock_fd;    /* queue/write.lock, taken around each transaction */
 	int body_dirfd; /* synced once per batch that created body files */
 	int notify_fd;
 
@@ -307,7 +308,7 @@ static int insert_msg(struct spool *sp, const struct spool_msg *m)
 
 /* One transaction for every message of the batch not already failed.
  * Returns SQLITE_DONE when it committed. */
-static int run_transaction(struct spool *sp, struct commit_item *batch)
+static int write_batch(struct spool *sp, struct commit_item *batch)
 {
 	int rc = SQLITE_DONE;
 
@@ -329,6 +330,14 @@ static int run_transaction(struct spool *sp, struct commit_item *batch)
 	}
 	sqlite3_step(sp->st_rollback);
 	sqlite3_reset(sp->st_rollback);
+	return rc;
+}
+
+static int run_transaction(struct spool *sp, struct commit_item *batch)
+{
+	queue_db_lock(sp->lock_fd);
+	int rc = write_batch(sp, batch);
+	queue_db_unlock(sp->lock_fd);
 	return rc;
 }
 
@@ -496,6 +505,13 @@ struct spool *spool_open(const struct config *cfg, struct event_base *base, int 
 		free(sp);
 		return NULL;
 	}
+	sp->lock_fd = queue_db_lock_open(cfg, err, errsize);
+	if (sp->lock_fd < 0) {
+		close(sp->body_dirfd);
+		queue_db_close(sp->db);
+		free(sp);
+		return NULL;
+	}
 	sp->st_begin = queue_db_prepare(sp->db, "BEGIN IMMEDIATE");
 	sp->st_commit = queue_db_prepare(sp->db, "COMMIT");
 	sp->st_rollback = queue_db_prepare(sp->db, "ROLLBACK");
@@ -543,6 +559,7 @@ void spool_close(struct spool *sp)
 	sqlite3_finalize(sp->st_rcpt);
 	queue_db_close(sp->db);
 	close(sp->body_dirfd);
+	close(sp->lock_fd);
 	pthread_mutex_destroy(&sp->lock);
 	pthread_cond_destroy(&sp->wake);
 	free(sp);
