@@ -77,15 +77,16 @@ int tags_parse(const char *s, size_t len, struct tag_list *out, char *err, size_
 		size_t value_start = i, value_end = i;
 		/* tag-value = [ tval *( 1*(WSP / FWS) tval ) ] */
 		while (i < len && s[i] != ';') {
-			size_t f = fws_len(s, i, len);
-			if (f > 0) {
-				i += f;
+			/* Most of a value (b=, bh=) is VALCHAR: no FWS to look for. */
+			if (is_valchar((unsigned char)s[i])) {
+				i++;
+				value_end = i;
 				continue;
 			}
-			if (!is_valchar((unsigned char)s[i]))
+			size_t f = fws_len(s, i, len);
+			if (f == 0)
 				return fail(err, errsize, "invalid character in tag value", i);
-			i++;
-			value_end = i;
+			i += f;
 		}
 		for (size_t k = 0; k < out->n; k++) {
 			if (out->tags[k].name_len == name_len &&
