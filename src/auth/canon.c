@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Runs at least this long are hashed in place, not staged. */
+#define CANON_DIRECT 1024
+
 static EVP_MD *sha256;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
@@ -125,16 +128,16 @@ static void emit_run(struct canon_body *cb, const unsigned char *p, size_t n)
 	uint64_t room = cb->total < cb->limit ? cb->limit - cb->total : 0;
 	size_t h = (uint64_t)n < room ? n : (size_t)room;
 
-	if (h > sizeof(cb->stage) - cb->staged) {
+	/* A long run is hashed where it lies rather than copied first. */
+	if (h >= CANON_DIRECT || h > sizeof(cb->stage) - cb->staged)
 		flush(cb);
-		if (h >= sizeof(cb->stage)) {
-			if (EVP_DigestUpdate(cb->md, p, h) != 1)
-				fatal("canon: OpenSSL digest failure");
-			h = 0;
-		}
+	if (h >= CANON_DIRECT) {
+		if (EVP_DigestUpdate(cb->md, p, h) != 1)
+			fatal("canon: OpenSSL digest failure");
+	} else {
+		memcpy(cb->stage + cb->staged, p, h);
+		cb->staged += h;
 	}
-	memcpy(cb->stage + cb->staged, p, h);
-	cb->staged += h;
 	cb->total += n;
 	cb->any = 1;
 }
@@ -186,13 +189,31 @@ static uint64_t has_byte(uint64_t w, unsigned char c)
 	return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
 }
 
+/* A CRLF at s[j], inside a run that began with line content, stays as it
+ * is when the next line begins with content too: not an empty line (held
+ * back in case the body ends there), nor in relaxed a WSP that could
+ * belong to a run to shorten. */
+static int crlf_passes(const struct canon_body *cb, const unsigned char *s, size_t j, size_t n)
+{
+	if (j == 0 || j + 2 >= n || s[j + 1] != '\n' || s[j + 2] == '\r')
+		return 0;
+	return cb->alg == CANON_SIMPLE || (s[j + 2] != ' ' && s[j + 2] != '\t');
+}
+
 static size_t plain_run(const struct canon_body *cb, const unsigned char *s, size_t n)
 {
 	size_t j = 0;
 
 	if (cb->alg == CANON_SIMPLE) {
-		const unsigned char *cr = memchr(s, '\r', n);
-		return cr != NULL ? (size_t)(cr - s) : n;
+		for (;;) {
+			const unsigned char *cr = memchr(s + j, '\r', n - j);
+			if (cr == NULL)
+				return n;
+			j = (size_t)(cr - s);
+			if (!crlf_passes(cb, s, j, n))
+				return j;
+			j += 2;
+		}
 	}
 	while (j < n) {
 		/* Eight bytes with no CR, no tab, no two SPs side by side and no
@@ -207,6 +228,10 @@ static size_t plain_run(const struct canon_body *cb, const unsigned char *s, siz
 			}
 		}
 		unsigned char c = s[j];
+		if (c == '\r' && crlf_passes(cb, s, j, n)) {
+			j += 2;
+			continue;
+		}
 		if (c == '\r' || c == '\t')
 			break;
 		if (c == ' ' && (j == 0 || j + 1 == n || s[j + 1] == ' ' || s[j + 1] == '\t' ||
