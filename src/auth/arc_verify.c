@@ -142,7 +142,7 @@ static void copy_signers(struct arc_verifier *v)
 /* RFC 8617 5.2 steps 1 to 3, once the header section is complete. */
 static void headers_done(struct arc_verifier *v, size_t hlen)
 {
-	struct msghdr_field *fields = xcalloc(ARC_MAX_FIELDS, sizeof(*fields));
+	struct msghdr_field *fields = xmalloc(ARC_MAX_FIELDS * sizeof(*fields));
 	long n = v->mh.state == MSGHEAD_TOO_BIG
 	             ? 0
 	             : msghdr_split(v->mh.head.data, hlen, fields, ARC_MAX_FIELDS);

@@ -216,14 +216,16 @@ static size_t plain_run(const struct canon_body *cb, const unsigned char *s, siz
 		}
 	}
 	while (j < n) {
-		/* Eight bytes with no CR, no tab, no two SPs side by side and no
-		 * SP at either end pass unchanged as a whole. */
-		if (j + 8 <= n && s[j] != ' ' && s[j + 7] != ' ') {
+		/* Eight bytes with no CR, no tab and no two SPs side by side pass
+		 * unchanged: an SP first follows content (the run never takes
+		 * two SPs, nor one at its start), and an SP last waits for the
+		 * next round, where its follower is seen. */
+		if (j + 8 <= n && (j > 0 || s[0] != ' ')) {
 			uint64_t w, sp;
 			memcpy(&w, s + j, 8);
 			sp = has_byte(w, ' ');
 			if ((has_byte(w, '\r') | has_byte(w, '\t') | (sp & (sp >> 8))) == 0) {
-				j += 8;
+				j += s[j + 7] == ' ' ? 7 : 8;
 				continue;
 			}
 		}

@@ -141,7 +141,7 @@ void dkim_signer_free(struct dkim_signer *s)
 int dkim_signer_finish(struct dkim_signer *s, const char *head, size_t hlen, struct buf *out,
                        char *err, size_t errsize)
 {
-	struct msghdr_field *f = xcalloc(SIGN_MAX_FIELDS, sizeof(*f));
+	struct msghdr_field *f = xmalloc(SIGN_MAX_FIELDS * sizeof(*f));
 	long n = msghdr_split(head, hlen, f, SIGN_MAX_FIELDS);
 	struct dkim_sig sig;
 	struct buf field, hlist, input;

@@ -146,7 +146,7 @@ static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
 /* RFC 6376 6.1: the header section is complete; set up every signature. */
 static void headers_done(struct dkim_verifier *v, size_t hlen)
 {
-	struct msghdr_field *fields = xcalloc(DKIM_MAX_FIELDS, sizeof(*fields));
+	struct msghdr_field *fields = xmalloc(DKIM_MAX_FIELDS * sizeof(*fields));
 	long n = v->mh.state == MSGHEAD_TOO_BIG
 	             ? 0
 	             : msghdr_split(v->mh.head.data, hlen, fields, DKIM_MAX_FIELDS);

@@ -128,7 +128,7 @@ static size_t field_values(const struct msghdr_field *f, size_t n, const char *n
 /* RFC 7489 6.6.1: the one RFC5322.From domain, into m->from_domain. */
 static void find_from(struct msgauth *m)
 {
-	struct msghdr_field *f = xcalloc(MSGAUTH_MAX_FIELDS, sizeof(*f));
+	struct msghdr_field *f = xmalloc(MSGAUTH_MAX_FIELDS * sizeof(*f));
 	size_t hlen = m->mh.state == MSGHEAD_DONE ? m->mh.hlen : m->mh.head.len;
 	long n = msghdr_split(m->mh.head.data ? m->mh.head.data : "", hlen, f, MSGAUTH_MAX_FIELDS);
 	char *values[MSGAUTH_FROM_MAX];
