@@ -339,8 +339,10 @@ void checks_connect(struct session *s)
 	struct checks_conf *cc = w->checks_conf;
 	struct checks *c;
 
-	if (is_trusted(cc, s->ip))
+	if (is_trusted(cc, s->ip)) {
+		s->trusted = 1;
 		return;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->s = s;
 	verdict_init(&c->session_v);

@@ -77,7 +77,9 @@ void msgauth_start(struct session *s)
 {
 	struct worker *w = s->worker;
 	int verify = s->checks != NULL;
-	int sign = s->auth_user[0] && w->keys->n > 0;
+	/* Authenticated users, and the trusted networks' own applications,
+	 * have their mail signed. */
+	int sign = (s->auth_user[0] || s->trusted) && w->keys->n > 0;
 	struct msgauth *m;
 
 	if (!verify && !sign)

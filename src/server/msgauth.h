@@ -1,7 +1,7 @@
 /* Message authentication of one transaction, at the end of DATA: DKIM
  * signatures verified while the body streams in (RFC 6376), then the
  * DMARC policy of the From domain (RFC 7489) once the keys are in; and
- * DKIM signing of mail from authenticated users.  The verdict joins the
+ * DKIM signing of mail from authenticated users and trusted networks.  The verdict joins the
  * sender checks' one, under the same policy section. */
 #ifndef POSTERN_MSGAUTH_H
 #define POSTERN_MSGAUTH_H
@@ -15,8 +15,8 @@ struct session;
 struct msgauth;
 
 /* At DATA or the first BDAT: decides what runs (verification for checked
- * sessions, signing for authenticated ones); s->msgauth stays NULL when
- * nothing does. */
+ * sessions, signing for authenticated or trusted ones); s->msgauth stays
+ * NULL when nothing does. */
 void msgauth_start(struct session *s);
 /* The message's bytes as they are stored (unstuffed, CRLF). */
 void msgauth_feed(struct session *s, const void *p, size_t n);

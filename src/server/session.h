@@ -85,6 +85,7 @@ struct session {
 	int auth_step;
 	char auth_login_user[256];
 	struct checks *checks;   /* NULL: this client is not checked */
+	int trusted;             /* the client is in policy.trusted_networks */
 	struct msgauth *msgauth; /* NULL: no DKIM/DMARC work for this message */
 	size_t nrcpt_exempt;     /* recipients that are postmaster or abuse */
 

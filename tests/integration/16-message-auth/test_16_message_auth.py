@@ -330,3 +330,16 @@ def test_broken_arc_chain_is_reported(postern, keys):
     head = head_of(delivered(postern, "user@test.example")[0])
     assert re.search(r"arc=fail \([^)]*\)", head), head
     assert "arc=fail/1" in postern.log()
+
+
+def test_trusted_network_mail_is_signed(postern):
+    """An application on a trusted address (here the harness on 127.0.0.1)
+    sending for a signing domain gets its mail signed too."""
+    c = mx_conn(postern, src="127.0.0.1")
+    check(c.cmd("MAIL FROM:<user@test.example>"), 250, "2.1.0")
+    check(c.cmd("RCPT TO:<user@test.example>"), 250, "2.1.5")
+    check(c.data(message("App <user@test.example>", "app")), 250, "2.0.0")
+    c.close()
+    head = head_of(delivered(postern, "user@test.example")[0])
+    assert head.count("DKIM-Signature:") == 2, head
+    assert "Authentication-Results" not in head  # trusted: not checked
