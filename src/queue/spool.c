@@ -57,6 +57,7 @@ struct spool {
 	pthread_cond_t wake;
 	struct commit_item *todo_head, *todo_tail;
 	size_t todo_count;
+	size_t receiving; /* bodies being received: messages that may join a batch */
 	struct commit_item *done_head, *done_tail;
 	int stopping;
 
@@ -83,7 +84,19 @@ struct spool_body *spool_body_new(struct spool *sp, const char *id)
 	b->sp = sp;
 	snprintf(b->id, sizeof(b->id), "%s", id);
 	b->fd = -1;
+	pthread_mutex_lock(&sp->lock);
+	sp->receiving++;
+	pthread_mutex_unlock(&sp->lock);
 	return b;
+}
+
+/* A body stops being received: committed, or given up. */
+static void received(struct spool *sp)
+{
+	sp->receiving--;
+	/* Nobody else is coming: the batch waiting for company can go. */
+	if (sp->receiving == 0 && sp->todo_head != NULL)
+		pthread_cond_signal(&sp->wake);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -198,8 +211,12 @@ static void body_free(struct spool_body *b, int remove_file)
 
 void spool_body_discard(struct spool_body *b)
 {
-	if (b)
-		body_free(b, 1);
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->sp->lock);
+	received(b->sp);
+	pthread_mutex_unlock(&b->sp->lock);
+	body_free(b, 1);
 }
 
 void spool_msg_free(struct spool_msg *msg)
@@ -394,8 +411,9 @@ static void commit_batch(struct spool *sp, struct commit_item *batch)
 	}
 }
 
-/* Waits for company for at most commit_window_us, unless stopping or the
- * batch is already big.  Called with the lock held. */
+/* Waits for company for at most commit_window_us, unless stopping, the
+ * batch is already big, or no other message is being received (a lone
+ * session gets its 250 without waiting).  Called with the lock held. */
 static void wait_window(struct spool *sp)
 {
 	struct timespec deadline;
@@ -407,7 +425,7 @@ static void wait_window(struct spool *sp)
 	deadline.tv_nsec += (window % 1000000) * 1000;
 	deadline.tv_sec += window / 1000000 + deadline.tv_nsec / 1000000000;
 	deadline.tv_nsec %= 1000000000;
-	while (!sp->stopping && sp->todo_count < SPOOL_BATCH_WAKE)
+	while (!sp->stopping && sp->todo_count < SPOOL_BATCH_WAKE && sp->receiving > 0)
 		if (pthread_cond_timedwait(&sp->wake, &sp->lock, &deadline) == ETIMEDOUT)
 			break;
 }
@@ -479,6 +497,7 @@ void spool_commit(struct spool *sp, struct spool_msg *msg, spool_done_fn done, v
 	int was_empty = sp->todo_head == NULL;
 	push(&sp->todo_head, &sp->todo_tail, it);
 	sp->todo_count++;
+	received(sp);
 	if (was_empty || sp->todo_count == SPOOL_BATCH_WAKE)
 		pthread_cond_signal(&sp->wake);
 	pthread_mutex_unlock(&sp->lock);
