@@ -91,6 +91,8 @@ static const struct param params[] = {
       "DKIM signatures verified per message; further ones are reported as policy"),
     I("dmarc.reports", dmarc_reports, 1, 0, 1,
       "1 keeps per-day DMARC counts for `postern dmarc report` (RFC 7489 7.2)"),
+    I("dmarc.keep_days", dmarc_keep_days, 31, 1, 3650,
+      "days of DMARC observations kept for `postern dmarc report`"),
     S("dmarc.report_org", dmarc_report_org, "", "org_name of aggregate reports; empty: hostname"),
     S("dmarc.report_email", dmarc_report_email, "",
       "sender of aggregate reports; empty: the postmaster address"),

@@ -108,6 +108,7 @@ struct config {
 	char *dkim_key_dir;       /* "" : <state_dir>/dkim */
 	long dkim_max_signatures; /* verified per message; the rest get "policy" */
 	long dmarc_reports;       /* 1: keep the counts for aggregate reports */
+	long dmarc_keep_days;     /* observations older than this are forgotten */
 	char *dmarc_report_org;   /* "" : hostname */
 	char *dmarc_report_email; /* "" : postmaster */
 

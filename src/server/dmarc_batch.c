@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Beyond this many pending observations the oldest batch is written at
  * once rather than waiting for the timer. */
@@ -23,6 +24,7 @@ struct batch_job {
 	struct dmarc_store *store;
 	struct owned_obs *items;
 	size_t n;
+	int64_t forget_before; /* 0: nothing to purge this time */
 };
 
 struct dmarc_batch {
@@ -31,6 +33,7 @@ struct dmarc_batch {
 	struct event *timer;
 	struct owned_obs *items;
 	size_t n, cap;
+	time_t last_purge;
 };
 
 static size_t len0(const char *s)
@@ -105,7 +108,17 @@ static void write_items(struct dmarc_store *store, struct owned_obs *items, size
 static void job_work(void *arg)
 {
 	struct batch_job *j = arg;
-	write_items(j->store, j->items, j->n);
+	char err[256];
+
+	if (j->n > 0)
+		write_items(j->store, j->items, j->n);
+	if (j->forget_before > 0) {
+		long removed = dmarc_store_purge(j->store, j->forget_before, err, sizeof(err));
+		if (removed < 0)
+			log_err("event=dmarc_store_error error=\"%s\"", err);
+		else if (removed > 0)
+			log_info("event=dmarc_purged rows=%ld", removed);
+	}
 }
 
 static void job_done(void *arg)
@@ -122,9 +135,17 @@ static void flush(evutil_socket_t fd, short what, void *arg)
 	struct dmarc_batch *b = arg;
 	struct batch_job *j;
 
-	if (b->n == 0)
+	/* Old days go once a day (and at the first flush), beside a batch. */
+	time_t now = time(NULL);
+	int purge = now - b->last_purge >= DMARC_STORE_DAY;
+	if (b->n == 0 && !purge)
 		return;
 	j = xcalloc(1, sizeof(*j));
+	if (purge) {
+		b->last_purge = now;
+		j->forget_before = dmarc_store_day((int64_t)now) -
+		                   (int64_t)b->w->cfg->dmarc_keep_days * DMARC_STORE_DAY;
+	}
 	j->store = b->store;
 	j->items = b->items;
 	j->n = b->n;

@@ -368,6 +368,31 @@ void dmarc_store_close(struct dmarc_store *s)
 	free(s);
 }
 
+long dmarc_store_purge(struct dmarc_store *s, int64_t day, char *err, size_t errsize)
+{
+	static const char *const sql[] = {"DELETE FROM dmarc_rows WHERE day < ?1",
+	                                  "DELETE FROM dmarc_policies WHERE day < ?1"};
+	long removed = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t k = 0; k < sizeof(sql) / sizeof(sql[0]); k++) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(s->db, sql[k], -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 1, day) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE) {
+			snprintf(err, errsize, "purge: %s", sqlite3_errmsg(s->db));
+			sqlite3_finalize(st);
+			pthread_mutex_unlock(&s->lock);
+			return -1;
+		}
+		if (k == 0)
+			removed = (long)sqlite3_changes(s->db);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return removed;
+}
+
 int dmarc_store_add(struct dmarc_store *s, const struct dmarc_obs *obs, size_t n, char *err,
                     size_t errsize)
 {

@@ -64,6 +64,10 @@ void dmarc_store_close(struct dmarc_store *s);
 int dmarc_store_add(struct dmarc_store *s, const struct dmarc_obs *obs, size_t n, char *err,
                     size_t errsize);
 
+/* Forgets every day before the one starting at day.  Returns the number
+ * of rows removed, or -1 with err.  Blocking, like dmarc_store_add. */
+long dmarc_store_purge(struct dmarc_store *s, int64_t day, char *err, size_t errsize);
+
 /* A policy domain seen on one day, with the record last published. */
 struct dmarc_store_domain {
 	char *policy_domain;

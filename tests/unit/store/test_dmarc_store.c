@@ -289,6 +289,27 @@ static void test_invalid_skipped(void **state)
 }
 
 /* A second connection (another process) sees the committed rows. */
+/* Purging forgets the days before the one given, and only those. */
+static void test_purge(void **state)
+{
+	struct fixture *f = *state;
+	struct dmarc_obs o[3] = {obs(DAY1 + 10), obs(DAY2 + 10), obs(DAY2 + DMARC_STORE_DAY + 10)};
+	struct dmarc_store_domain *d;
+	size_t n;
+	char err[256];
+
+	add(f, o, 3);
+	assert_int_equal(dmarc_store_purge(f->s, DAY2, err, sizeof(err)), 1);
+	domains(f, DAY1, &d, &n);
+	assert_int_equal(n, 0);
+	dmarc_store_domains_free(d, n);
+	domains(f, DAY2, &d, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].messages, 1);
+	dmarc_store_domains_free(d, n);
+	assert_int_equal(dmarc_store_purge(f->s, DAY2, err, sizeof(err)), 0);
+}
+
 static void test_reopen(void **state)
 {
 	struct fixture *f = *state;
@@ -327,6 +348,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_days_and_domains, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_latest_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 	    cmocka_unit_test(test_open_fails),
 	};
