@@ -23,16 +23,6 @@
 #define ARC_INPUT_MAX (1024 * 1024)
 #define ARC_KEY_NAME_MAX (2 * DKIM_DOMAIN_MAX + 16)
 
-/* ARC-Message-Signatures with the same body canonicalisation and l=
- * share one hasher (all use SHA-256). */
-struct body_hasher {
-	enum canon_alg c;
-	uint64_t limit;
-	struct canon_body cb;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned dlen;
-};
-
 /* One key record name, looked up once however many signatures use it. */
 struct key_slot {
 	struct arc_verifier *v;
@@ -50,9 +40,8 @@ struct arc_verifier {
 	int in_body;
 	enum arc_cv structure; /* arc_chain_collect's verdict */
 	struct arc_chain *chain;
-	struct body_hasher *hashers;
-	size_t nhash;
-	struct body_hasher *ams_hasher[ARC_MAX_SETS];
+	struct canon_hashers hashers; /* one per distinct AMS c= and l= */
+	struct canon_hasher *ams_hasher[ARC_MAX_SETS];
 	struct buf ams_input[ARC_MAX_SETS], as_input[ARC_MAX_SETS];
 	struct key_slot *keys;
 	size_t nkeys;
@@ -87,19 +76,6 @@ struct arc_verifier *arc_verify_new(const struct arc_verify_options *opt)
 	return v;
 }
 
-static struct body_hasher *hasher_for(struct arc_verifier *v, enum canon_alg c, uint64_t limit)
-{
-	for (size_t k = 0; k < v->nhash; k++) {
-		if (v->hashers[k].c == c && v->hashers[k].limit == limit)
-			return &v->hashers[k];
-	}
-	struct body_hasher *h = &v->hashers[v->nhash++];
-	h->c = c;
-	h->limit = limit;
-	canon_body_init(&h->cb, c, canon_sha256(), limit);
-	return h;
-}
-
 /* The hash inputs of every signature of a structurally sound chain, made
  * while the header section is at hand. */
 static void prepare(struct arc_verifier *v, const struct msghdr_field *fields, size_t n)
@@ -107,7 +83,7 @@ static void prepare(struct arc_verifier *v, const struct msghdr_field *fields, s
 	const struct arc_chain *c = v->chain;
 	struct msghdr_field *t = xcalloc(3 * (size_t)c->n, sizeof(*t));
 
-	v->hashers = xcalloc(c->n, sizeof(*v->hashers));
+	canon_hashers_init(&v->hashers, c->n);
 	for (unsigned k = 0; k < c->n; k++) {
 		const struct arc_set *s = &c->sets[k];
 		t[3 * k] = s->aar;
@@ -120,7 +96,8 @@ static void prepare(struct arc_verifier *v, const struct msghdr_field *fields, s
 			chain_fails(v, "hash input of instance %u is too large", k + 1);
 			break;
 		}
-		v->ams_hasher[k] = hasher_for(v, s->ams_sig.sig.bcanon, s->ams_sig.sig.l);
+		v->ams_hasher[k] =
+		    canon_hashers_get(&v->hashers, s->ams_sig.sig.bcanon, s->ams_sig.sig.l);
 	}
 	free(t);
 }
@@ -170,8 +147,7 @@ static void headers_done(struct arc_verifier *v, size_t hlen)
 
 static void feed_body(struct arc_verifier *v, const void *p, size_t n)
 {
-	for (size_t k = 0; k < v->nhash; k++)
-		canon_body_update(&v->hashers[k].cb, p, n);
+	canon_hashers_update(&v->hashers, p, n);
 }
 
 int arc_verify_feed(struct arc_verifier *v, const void *p, size_t n)
@@ -207,7 +183,7 @@ static int key_of(struct arc_verifier *v, size_t slot, char *why, size_t whysize
 static int check_ams(struct arc_verifier *v, unsigned i)
 {
 	const struct dkim_sig *sig = &v->chain->sets[i - 1].ams_sig.sig;
-	const struct body_hasher *h = v->ams_hasher[i - 1];
+	const struct canon_hasher *h = v->ams_hasher[i - 1];
 	struct arc_set_report *rep = &v->res.set[i - 1];
 	const struct buf *in = &v->ams_input[i - 1];
 	char *why = rep->ams_reason;
@@ -352,8 +328,7 @@ void arc_verify_finish(struct arc_verifier *v, struct event_base *base, struct d
 	v->ev = event_new(base, -1, 0, report, v);
 	if (v->ev == NULL)
 		fatal("arc: cannot create an event");
-	for (size_t k = 0; k < v->nhash; k++)
-		v->hashers[k].dlen = canon_body_final(&v->hashers[k].cb, v->hashers[k].digest);
+	canon_hashers_final(&v->hashers);
 	if (v->structure == ARC_CV_PASS && v->res.cv != ARC_CV_FAIL) {
 		v->keys = xcalloc(2 * (size_t)v->chain->n, sizeof(*v->keys));
 		for (unsigned k = 0; k < v->chain->n; k++) {
@@ -376,8 +351,7 @@ void arc_verify_free(struct arc_verifier *v)
 		if (v->keys[k].have)
 			dkim_key_free(&v->keys[k].key);
 	}
-	for (size_t k = 0; k < v->nhash; k++)
-		canon_body_free(&v->hashers[k].cb);
+	canon_hashers_free(&v->hashers);
 	for (size_t k = 0; k < ARC_MAX_SETS; k++) {
 		buf_free(&v->ams_input[k]);
 		buf_free(&v->as_input[k]);
@@ -385,7 +359,6 @@ void arc_verify_free(struct arc_verifier *v)
 	if (v->ev != NULL)
 		event_free(v->ev);
 	free(v->keys);
-	free(v->hashers);
 	free(v->chain);
 	msghead_free(&v->mh);
 	free(v);

@@ -2,9 +2,11 @@
 #include "auth/canon.h"
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Runs at least this long are hashed in place, not staged. */
@@ -309,4 +311,46 @@ void canon_body_free(struct canon_body *cb)
 {
 	EVP_MD_CTX_free(cb->md);
 	cb->md = NULL;
+}
+
+void canon_hashers_init(struct canon_hashers *s, size_t max)
+{
+	s->h = xcalloc(max > 0 ? max : 1, sizeof(*s->h));
+	s->n = 0;
+	s->max = max;
+}
+
+struct canon_hasher *canon_hashers_get(struct canon_hashers *s, enum canon_alg c, uint64_t limit)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (s->h[k].c == c && s->h[k].limit == limit)
+			return &s->h[k];
+	if (s->n == s->max)
+		return NULL;
+	struct canon_hasher *h = &s->h[s->n++];
+	h->c = c;
+	h->limit = limit;
+	canon_body_init(&h->cb, c, canon_sha256(), limit);
+	return h;
+}
+
+void canon_hashers_update(struct canon_hashers *s, const void *p, size_t n)
+{
+	for (size_t k = 0; k < s->n; k++)
+		canon_body_update(&s->h[k].cb, p, n);
+}
+
+void canon_hashers_final(struct canon_hashers *s)
+{
+	for (size_t k = 0; k < s->n; k++)
+		s->h[k].dlen = canon_body_final(&s->h[k].cb, s->h[k].digest);
+}
+
+void canon_hashers_free(struct canon_hashers *s)
+{
+	for (size_t k = 0; k < s->n; k++)
+		canon_body_free(&s->h[k].cb);
+	free(s->h);
+	s->h = NULL;
+	s->n = s->max = 0;
 }

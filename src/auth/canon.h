@@ -57,4 +57,28 @@ unsigned canon_body_final(struct canon_body *cb, unsigned char *out);
 int canon_body_beyond_limit(const struct canon_body *cb);
 void canon_body_free(struct canon_body *cb);
 
+/* Body hashes (SHA-256) shared by the signatures of a message that have
+ * the same canonicalisation and l=: one pass over the body feeds them all. */
+struct canon_hasher {
+	enum canon_alg c;
+	uint64_t limit;
+	struct canon_body cb;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned dlen; /* set by canon_hashers_final */
+};
+
+struct canon_hashers {
+	struct canon_hasher *h;
+	size_t n, max;
+};
+
+/* Room for max distinct hashers; pointers from canon_hashers_get stay
+ * valid until canon_hashers_free. */
+void canon_hashers_init(struct canon_hashers *s, size_t max);
+/* The hasher for (c, limit), made when new; NULL when max are in use. */
+struct canon_hasher *canon_hashers_get(struct canon_hashers *s, enum canon_alg c, uint64_t limit);
+void canon_hashers_update(struct canon_hashers *s, const void *p, size_t n);
+void canon_hashers_final(struct canon_hashers *s);
+void canon_hashers_free(struct canon_hashers *s);
+
 #endif

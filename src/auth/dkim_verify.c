@@ -20,22 +20,12 @@
 #define DKIM_MAX_FIELDS 1000
 #define DKIM_HEADER_INPUT_MAX (1024 * 1024)
 
-/* Signatures with the same body canonicalisation, hash and l= share one. */
-struct body_hasher {
-	enum canon_alg c;
-	const EVP_MD *md;
-	uint64_t limit;
-	struct canon_body cb;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned dlen;
-};
-
 struct sig_state {
 	struct dkim_verifier *v;
 	struct dkim_sig sig;
 	struct dkim_sig_result *res;
 	int decided; /* res->result is final */
-	struct body_hasher *bh;
+	struct canon_hasher *bh;
 	struct buf input; /* canonical header hash input */
 	struct dns_query *q;
 };
@@ -47,8 +37,7 @@ struct dkim_verifier {
 	struct sig_state *sigs;
 	struct dkim_sig_result *res;
 	size_t nsig, nres;
-	struct body_hasher *hashers;
-	size_t nhash;
+	struct canon_hashers hashers;
 	size_t pending;
 	struct event *ev;
 	dkim_verify_done_fn done;
@@ -83,22 +72,6 @@ struct dkim_verifier *dkim_verify_new(const struct dkim_verify_options *opt)
 	v->opt = *opt;
 	msghead_init(&v->mh, opt->max_header_bytes);
 	return v;
-}
-
-static struct body_hasher *hasher_for(struct dkim_verifier *v, enum canon_alg c, const EVP_MD *md,
-                                      uint64_t limit)
-{
-	for (size_t k = 0; k < v->nhash; k++) {
-		struct body_hasher *h = &v->hashers[k];
-		if (h->c == c && h->md == md && h->limit == limit)
-			return h;
-	}
-	struct body_hasher *h = &v->hashers[v->nhash++];
-	h->c = c;
-	h->md = md;
-	h->limit = limit;
-	canon_body_init(&h->cb, c, md, limit);
-	return h;
 }
 
 static void copy_props(struct dkim_sig_result *r, const struct dkim_sig *sig)
@@ -140,7 +113,7 @@ static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
 		decide(s, DKIM_PERMERROR, "header hash input too large");
 		return;
 	}
-	s->bh = hasher_for(v, s->sig.bcanon, canon_sha256(), s->sig.l);
+	s->bh = canon_hashers_get(&v->hashers, s->sig.bcanon, s->sig.l);
 }
 
 /* RFC 6376 6.1: the header section is complete; set up every signature. */
@@ -157,7 +130,7 @@ static void headers_done(struct dkim_verifier *v, size_t hlen)
 		nsig += msghdr_name_is(&fields[k], "DKIM-Signature", 14);
 	v->res = xcalloc(nsig > 0 ? nsig : 1, sizeof(*v->res));
 	v->sigs = xcalloc(nsig > 0 ? nsig : 1, sizeof(*v->sigs));
-	v->hashers = xcalloc(nsig > 0 ? nsig : 1, sizeof(*v->hashers));
+	canon_hashers_init(&v->hashers, nsig);
 	for (long k = 0; k < n; k++) {
 		if (!msghdr_name_is(&fields[k], "DKIM-Signature", 14))
 			continue;
@@ -177,8 +150,7 @@ static void headers_done(struct dkim_verifier *v, size_t hlen)
 
 static void feed_body(struct dkim_verifier *v, const void *p, size_t n)
 {
-	for (size_t k = 0; k < v->nhash; k++)
-		canon_body_update(&v->hashers[k].cb, p, n);
+	canon_hashers_update(&v->hashers, p, n);
 }
 
 int dkim_verify_feed(struct dkim_verifier *v, const void *p, size_t n)
@@ -213,7 +185,7 @@ static void check_done(struct dkim_verifier *v)
 /* RFC 6376 6.1.3: the body hash, checked once the key is known (6.1.2). */
 static void check_body(struct sig_state *s)
 {
-	const struct body_hasher *h = s->bh;
+	const struct canon_hasher *h = s->bh;
 
 	if (h->cb.limit != CANON_NO_LIMIT && h->cb.limit > h->cb.total) {
 		decide(s, DKIM_FAIL, "l= is longer than the body");
@@ -302,8 +274,7 @@ void dkim_verify_finish(struct dkim_verifier *v, struct event_base *base, struct
 	v->ev = event_new(base, -1, 0, report, v);
 	if (v->ev == NULL)
 		fatal("dkim: cannot create an event");
-	for (size_t k = 0; k < v->nhash; k++)
-		v->hashers[k].dlen = canon_body_final(&v->hashers[k].cb, v->hashers[k].digest);
+	canon_hashers_final(&v->hashers);
 	for (size_t k = 0; k < v->nsig; k++) {
 		struct sig_state *s = &v->sigs[k];
 		if (s->decided)
@@ -322,13 +293,11 @@ void dkim_verify_free(struct dkim_verifier *v)
 			dns_cancel(v->sigs[k].q);
 		buf_free(&v->sigs[k].input);
 	}
-	for (size_t k = 0; k < v->nhash; k++)
-		canon_body_free(&v->hashers[k].cb);
+	canon_hashers_free(&v->hashers);
 	if (v->ev != NULL)
 		event_free(v->ev);
 	free(v->sigs);
 	free(v->res);
-	free(v->hashers);
 	msghead_free(&v->mh);
 	free(v);
 }
