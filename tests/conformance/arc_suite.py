@@ -14,12 +14,11 @@ import subprocess
 import sys
 import tempfile
 
+from common import CONF, POSTERN, write_tmp, write_zone
+
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONF = os.environ.get("POSTERN_CONFORMANCE", os.path.join(ROOT, "..", "shared", "conformance"))
 ARC_DIR = os.path.join(CONF, "dkim", "arc")
-POSTERN = os.environ.get("POSTERN_BIN", os.path.join(ROOT, "build", "postern"))
 
 # Validation tests whose expected cv is an empty block scalar upstream (the
 # upstream runner compares against ""); by RFC 8617 5.2 step 2/3 a chain with
@@ -49,44 +48,15 @@ def check(name, ok, detail=""):
         print(f"FAIL {name}: {detail}")
 
 
-def quote_txt(value):
-    """Zone-file TXT data: character-strings of at most 255 octets (RFC 1035 3.3)."""
-    if value == "":
-        return '""'
-    parts = []
-    raw = value.encode("latin-1", "replace")
-    for i in range(0, len(raw), 200):
-        out = ""
-        for b in raw[i:i + 200]:
-            if b in (0x22, 0x5C):
-                out += "\\" + chr(b)
-            elif b < 0x20 or b > 0x7E:
-                out += "\\%03d" % b
-            else:
-                out += chr(b)
-        parts.append('"' + out + '"')
-    return " ".join(parts)
-
-
-def write_file(data, suffix):
-    fd, path = tempfile.mkstemp(suffix=suffix, dir=TMP)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return path
-
-
-def write_zone(records):
+def zone_of(records):
     """The suite's YAML block scalars break long TXT data over lines; a TXT
     record has no line breaks, so they are joined."""
-    lines = []
-    for name, value in (records or {}).items():
-        value = "".join(str(value).split("\n")).strip()
-        lines.append(f"{name.rstrip('.')} TXT {quote_txt(value)}\n")
-    return write_file("".join(lines).encode(), ".zone")
+    return write_zone(TMP, {name: "".join(str(value).split("\n")).strip()
+                            for name, value in (records or {}).items()})
 
 
 def verify(message, zone):
-    p = subprocess.run([POSTERN, "arc", "verify", write_file(message.encode("latin-1"), ".eml"),
+    p = subprocess.run([POSTERN, "arc", "verify", write_tmp(TMP, message.encode("latin-1"), ".eml"),
                         "--zone", zone], capture_output=True, text=True, timeout=60)
     m = re.match(r"^arc=(\w+)", p.stdout)
     if m is None:
@@ -101,7 +71,7 @@ def validation_suite():
     global skipped
     path = os.path.join(ARC_DIR, "valimail-arc-draft-validation-tests.yml")
     for scenario in yaml.safe_load_all(open(path)):
-        zone = write_zone(scenario.get("txt-records"))
+        zone = zone_of(scenario.get("txt-records"))
         for name, t in scenario["tests"].items():
             if name in SKIP:
                 skipped += 1
@@ -155,13 +125,13 @@ def sign_suite():
     global skipped
     path = os.path.join(ARC_DIR, "valimail-arc-draft-sign-tests.yml")
     for scenario in yaml.safe_load_all(open(path)):
-        zone = write_zone(scenario.get("txt-records"))
-        key = write_file(scenario["privatekey"].encode(), ".key")
+        zone = zone_of(scenario.get("txt-records"))
+        key = write_tmp(TMP, scenario["privatekey"].encode(), ".key")
         for name, t in scenario["tests"].items():
             if name in SKIP:
                 skipped += 1
                 continue
-            msg = write_file(t["message"].encode("latin-1"), ".eml")
+            msg = write_tmp(TMP, t["message"].encode("latin-1"), ".eml")
             # cv comes from postern's own validation of the chain (no --cv).
             p = subprocess.run([POSTERN, "arc", "seal", msg, "--key", key,
                                 "--domain", scenario["domain"], "--selector", scenario["sel"],
@@ -196,7 +166,7 @@ def mail_auth_suite():
     for name in ("mail-auth-001.txt", "mail-auth-002.txt"):
         text = open(os.path.join(ARC_DIR, name), encoding="latin-1").read()
         head, _, msg = text.partition("\n\n")
-        zone = write_zone(dict(line.split(" ", 1) for line in head.splitlines()))
+        zone = zone_of(dict(line.split(" ", 1) for line in head.splitlines()))
         got, out = verify(msg, zone)
         check(f"mail-auth/{name}", got == "pass", f"got {got}\n{out}")
         body = msg.index("\n\n") + 2
@@ -215,9 +185,9 @@ def interop_suite():
     scenario = next(yaml.safe_load_all(open(os.path.join(ARC_DIR,
                                                          "valimail-arc-draft-sign-tests.yml"))))
     key_pem = scenario["privatekey"].encode()
-    key = write_file(key_pem, ".key")
+    key = write_tmp(TMP, key_pem, ".key")
     record = "".join(scenario["txt-records"]["dummy._domainkey.example.org"].split("\n")).strip()
-    zone = write_zone({"dummy._domainkey.example.org": record})
+    zone = zone_of({"dummy._domainkey.example.org": record})
 
     def dnsfunc(name, timeout=5):
         return record.encode() if name == b"dummy._domainkey.example.org." else None
@@ -239,7 +209,7 @@ def interop_suite():
     # postern seals twice (choosing cv itself); dkimpy validates.
     msg = base
     for hop in (1, 2):
-        p = subprocess.run([POSTERN, "arc", "seal", write_file(msg, ".eml"), "--key", key,
+        p = subprocess.run([POSTERN, "arc", "seal", write_tmp(TMP, msg, ".eml"), "--key", key,
                             "--domain", "example.org", "--selector", "dummy",
                             "--authserv-id", f"hop{hop}.example.org",
                             "--authres", "spf=pass smtp.mailfrom=joe@example.org",

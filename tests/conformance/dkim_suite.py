@@ -13,10 +13,9 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONF = os.environ.get("POSTERN_CONFORMANCE", os.path.join(ROOT, "..", "shared", "conformance"))
+from common import CONF, POSTERN, write_tmp, write_zone
+
 DKIM_DIR = os.path.join(CONF, "dkim")
-POSTERN = os.environ.get("POSTERN_BIN", os.path.join(ROOT, "build", "postern"))
 
 # mail-auth/ asserts at this clock: 005.txt carries x=1667930064.
 MAIL_AUTH_NOW = 1667843664
@@ -35,47 +34,9 @@ def check(name, ok, detail=""):
         print(f"FAIL {name}: {detail}")
 
 
-def quote_txt(value):
-    """Zone-file TXT data: character-strings of at most 255 octets (RFC 1035 3.3)."""
-    if value == "":
-        return '""'
-    parts = []
-    raw = value.encode("latin-1", "replace")
-    for i in range(0, len(raw), 200):
-        chunk = raw[i:i + 200]
-        out = ""
-        for b in chunk:
-            if b in (0x22, 0x5C):
-                out += "\\" + chr(b)
-            elif b < 0x20 or b > 0x7E:
-                out += "\\%03d" % b
-            else:
-                out += chr(b)
-        parts.append('"' + out + '"')
-    return " ".join(parts)
-
-
-VALID_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
-
-
-def write_zone(records):
-    """records: owner name -> TXT rdata, or "NXDOMAIN" / "TIMEOUT"."""
-    fd, path = tempfile.mkstemp(suffix=".zone", dir=TMP)
-    with os.fdopen(fd, "w") as f:
-        for name, value in records.items():
-            name = name.rstrip(".")
-            if not VALID_NAME.match(name) or value == "NXDOMAIN":
-                continue  # an unknown name is NXDOMAIN in the zone backend
-            if value == "TIMEOUT":
-                f.write(f"{name} TIMEOUT\n")
-            else:
-                f.write(f"{name} TXT {quote_txt(value)}\n")
-    return path
-
-
 def verify(msg_path, records, now=None):
     """(per-signature results such as ["pass", "fail"] or ["none"], output)."""
-    cmd = [POSTERN, "dkim", "verify", msg_path, "--zone", write_zone(records)]
+    cmd = [POSTERN, "dkim", "verify", msg_path, "--zone", write_zone(TMP, records)]
     if now is not None:
         cmd += ["--now", str(now)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -91,13 +52,6 @@ def verify(msg_path, records, now=None):
 
 def verify_results(msg_path, records, now=None):
     return verify(msg_path, records, now)[0]
-
-
-def write_tmp(data, suffix=".eml"):
-    fd, path = tempfile.mkstemp(suffix=suffix, dir=TMP)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return path
 
 
 def read(path):
@@ -164,7 +118,7 @@ def mail_auth_suite():
         for line in head.splitlines():
             k, _, v = line.partition(" ")
             recs[k] = v
-        path = write_tmp(msg.encode("latin-1"))
+        path = write_tmp(TMP, msg.encode("latin-1"))
         got = verify_results(path, recs, MAIL_AUTH_NOW)
         check(f"mail-auth/{name} (last signature passes)", got and got[-1] == "pass", got)
         if name == "005.txt":
@@ -210,7 +164,7 @@ def interop_suite():
     d = os.path.join(DKIM_DIR, "dkimpy")
     message = read(os.path.join(d, "test.message")).replace("\r\n", "\n").replace("\n", "\r\n")
     msg_bytes = message.encode("latin-1")
-    msg_path = write_tmp(msg_bytes)
+    msg_path = write_tmp(TMP, msg_bytes)
     keydir = os.path.join(TMP, "keys")
     for ed in (False, True):
         kind = "ed25519" if ed else "rsa"
@@ -235,11 +189,11 @@ def interop_suite():
             signed = p.stdout
             ok = dkim.verify(signed, dnsfunc=lambda name, timeout=5, r=record: r.encode())
             check(f"postern-signed {kind} {canon} verifies in dkimpy", ok)
-            got = verify_results(write_tmp(signed), {f"p{kind}._domainkey.example.com": record})
+            got = verify_results(write_tmp(TMP, signed), {f"p{kind}._domainkey.example.com": record})
             check(f"postern-signed {kind} {canon} verifies in postern", got == ["pass"], got)
             tampered = signed.replace(b"Hello", b"Jello", 1) if b"Hello" in signed \
                 else signed[:-3] + b"X\r\n"
-            got = verify_results(write_tmp(tampered), {f"p{kind}._domainkey.example.com": record})
+            got = verify_results(write_tmp(TMP, tampered), {f"p{kind}._domainkey.example.com": record})
             check(f"postern-signed {kind} {canon} body changed fails", got == ["fail"], got)
         # dkimpy signs, postern verifies
         if ed:
@@ -254,7 +208,7 @@ def interop_suite():
             for bc in (b"simple", b"relaxed"):
                 sig = dkim.sign(msg_bytes, b"dk", b"example.com", priv, canonicalize=(hc, bc),
                                 signature_algorithm=alg)
-                got = verify_results(write_tmp(sig + msg_bytes),
+                got = verify_results(write_tmp(TMP, sig + msg_bytes),
                                      {"dk._domainkey.example.com": rec})
                 check(f"dkimpy-signed {kind} {hc.decode()}/{bc.decode()} verifies in postern",
                       got == ["pass"], got)
