@@ -845,6 +845,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dkim_bench: dkim_key_parse: %s\n", err);
 		return 1;
 	}
+	/* As a worker's key cache keeps it: with its verification context. */
+	dkim_key_prepare(&key);
 	header_input(&hinput);
 	unsigned hdl = 0;
 	EVP_Digest(hinput.data, hinput.len, hdr_digest, &hdl, EVP_sha256(), NULL);

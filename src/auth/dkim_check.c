@@ -91,6 +91,12 @@ int dkim_check_signature(const struct dkim_sig *sig, const struct dkim_key *key,
 	case DKIM_ALG_RSA_SHA256:
 		if (key->type != DKIM_KEY_RSA || !key->sha256_ok)
 			break;
+		if (key->prepared != NULL) {
+			if (EVP_Digest(input, len, hash, &hlen, canon_sha256(), NULL) != 1)
+				break;
+			return EVP_PKEY_verify(key->prepared->ctx, sig->b, sig->b_len, hash,
+			                       hlen) == 1;
+		}
 		return verify(key->pkey, canon_sha256(), sig, (const unsigned char *)input, len);
 	case DKIM_ALG_ED25519_SHA256:
 		if (key->type != DKIM_KEY_ED25519 || !key->sha256_ok)

@@ -2,10 +2,14 @@
 #include "auth/dkim_key.h"
 
 #include "auth/b64.h"
+#include "auth/canon.h"
 #include "auth/tags.h"
+#include "core/xmalloc.h"
 
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DKIM_KEY_DER_MAX 2048 /* an RSA-16384 SubjectPublicKeyInfo fits */
@@ -125,8 +129,31 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *k, char *err, s
 	return 0;
 }
 
+void dkim_key_prepare(struct dkim_key *k)
+{
+	EVP_PKEY_CTX *ctx;
+
+	if (k->type != DKIM_KEY_RSA || k->pkey == NULL || k->prepared != NULL)
+		return;
+	ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
+	if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, canon_sha256()) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return;
+	}
+	k->prepared = xcalloc(1, sizeof(*k->prepared));
+	k->prepared->ctx = ctx;
+	k->prepared->refs = 1;
+}
+
 void dkim_key_free(struct dkim_key *k)
 {
+	if (k->prepared != NULL && --k->prepared->refs == 0) {
+		EVP_PKEY_CTX_free(k->prepared->ctx);
+		free(k->prepared);
+	}
+	k->prepared = NULL;
 	EVP_PKEY_free(k->pkey);
 	k->pkey = NULL;
 }

@@ -15,13 +15,21 @@ enum dkim_key_type {
 	DKIM_KEY_ED25519,
 };
 
+/* An RSA verification context made ready once (padding, digest) and
+ * shared by the copies of a cached key, counted; one thread only. */
+struct dkim_key_ctx {
+	EVP_PKEY_CTX *ctx;
+	unsigned refs;
+};
+
 struct dkim_key {
 	enum dkim_key_type type;
-	EVP_PKEY *pkey; /* NULL when revoked */
-	int revoked;    /* p= empty (3.6.1) */
-	int testing;    /* t=y */
-	int strict;     /* t=s: i= domain must equal d= */
-	int sha256_ok;  /* h= absent or lists sha256 */
+	EVP_PKEY *pkey;                /* NULL when revoked */
+	struct dkim_key_ctx *prepared; /* NULL: made for each verification */
+	int revoked;                   /* p= empty (3.6.1) */
+	int testing;                   /* t=y */
+	int strict;                    /* t=s: i= domain must equal d= */
+	int sha256_ok;                 /* h= absent or lists sha256 */
 	int sha1_ok;
 	int bits;
 };
@@ -30,6 +38,9 @@ struct dkim_key {
  * a reason in err: syntax, v= not DKIM1 or not first, unknown k=, bad p=,
  * an RSA key under DKIM_RSA_MIN_BITS, or s= without email or "*". */
 int dkim_key_parse(const char *rec, size_t len, struct dkim_key *out, char *err, size_t errsize);
+/* Gives an RSA key its prepared context (dkim_key_ctx); a key that cannot
+ * have one simply goes without. */
+void dkim_key_prepare(struct dkim_key *k);
 void dkim_key_free(struct dkim_key *k);
 
 #endif

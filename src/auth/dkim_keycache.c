@@ -63,6 +63,8 @@ static void share(const struct dkim_key *from, struct dkim_key *to)
 	*to = *from;
 	if (to->pkey != NULL)
 		EVP_PKEY_up_ref(to->pkey);
+	if (to->prepared != NULL)
+		to->prepared->refs++;
 }
 
 int dkim_keycache_parse(struct dkim_keycache *c, const char *name, const char *rec, size_t len,
@@ -80,6 +82,8 @@ int dkim_keycache_parse(struct dkim_keycache *c, const char *name, const char *r
 	}
 	if (dkim_key_parse(rec, len, out, err, errsize) != 0)
 		return -1;
+	/* Kept keys are used again: a context made once is worth it. */
+	dkim_key_prepare(out);
 	slot_clear(s);
 	s->name = xstrdup(name);
 	s->rec = xmalloc(len + 1);

@@ -7,7 +7,11 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "auth/b64.h"
 #include "auth/dkim_keycache.h"
+
+#include <openssl/x509.h>
+#include <stdio.h>
 
 /* RFC 8463 A.2 keys. */
 static const char ed_a[] = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
@@ -51,6 +55,38 @@ static void test_hit_and_miss(void **state)
 	dkim_key_free(&k3);
 }
 
+/* A cached RSA key carries one prepared verification context, shared by
+ * every copy handed out and freed with the last of them. */
+static void test_rsa_context_shared(void **state)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	unsigned char *der = NULL;
+	int dlen = i2d_PUBKEY(pkey, &der);
+	char b64[1024], rec[1200], err[160];
+	struct dkim_keycache *c = dkim_keycache_new(4);
+	struct dkim_key k1, k2;
+	(void)state;
+
+	assert_true(dlen > 0);
+	assert_true(b64_encode(der, (size_t)dlen, b64, sizeof(b64)) > 0);
+	snprintf(rec, sizeof(rec), "v=DKIM1; k=rsa; p=%s", b64);
+	assert_int_equal(dkim_keycache_parse(c, "r._domainkey.example.org", rec, strlen(rec), &k1,
+	                                     err, sizeof(err)),
+	                 0);
+	assert_int_equal(dkim_keycache_parse(c, "r._domainkey.example.org", rec, strlen(rec), &k2,
+	                                     err, sizeof(err)),
+	                 0);
+	assert_non_null(k1.prepared);
+	assert_ptr_equal(k1.prepared, k2.prepared);
+	assert_int_equal(k1.prepared->refs, 3); /* the cache's and two copies */
+	dkim_key_free(&k1);
+	dkim_keycache_free(c);
+	assert_int_equal(k2.prepared->refs, 1);
+	dkim_key_free(&k2);
+	OPENSSL_free(der);
+	EVP_PKEY_free(pkey);
+}
+
 static void test_without_cache(void **state)
 {
 	struct dkim_key k;
@@ -68,6 +104,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hit_and_miss),
+	    cmocka_unit_test(test_rsa_context_shared),
 	    cmocka_unit_test(test_without_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
