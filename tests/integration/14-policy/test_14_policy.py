@@ -18,14 +18,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ACCOUNTS = [("user@test.example", "user-password", [])]
 
 # One zone for all of net. (so every name the checks ask for is ours) and
-# the reverse zone of 127.0.0.0/24.
+# the reverse zone of 127.0.0.0/24.  good-sender.net's SPF lists every
+# client of the scenario: a second rejecting result (SPF fail) would race
+# the one under test for which reply is given.
 NET_ZONE = """\
 $ORIGIN net.
 $TTL 60
 @ IN SOA ns.postern-test.net. hostmaster.postern-test.net. 1 3600 600 86400 5
 @ IN NS ns.postern-test.net.
 ns.postern-test IN A 127.0.0.1
-good-sender IN TXT "v=spf1 ip4:127.0.0.10 ip4:127.0.0.13 ip4:127.0.0.14 ip4:127.0.0.15 -all"
+good-sender IN TXT "v=spf1 ip4:127.0.0.10 ip4:127.0.0.11 ip4:127.0.0.12 ip4:127.0.0.13 ip4:127.0.0.14 ip4:127.0.0.15 ip4:127.0.0.16 -all"
 mail.good-sender IN A 127.0.0.10
 mail.good-sender IN TXT "v=spf1 a -all"
 127-0-0-12.dyn.pool-isp IN A 127.0.0.12
