@@ -41,9 +41,9 @@ struct dkim_keycache;
 
 struct dkim_verify_options {
 	struct dkim_keycache *keys; /* parsed keys to reuse, or NULL */
-	int64_t now;             /* seconds since the epoch, for x= (3.5) */
-	size_t max_signatures;   /* verified at most; the rest get "policy" */
-	size_t max_header_bytes; /* header section limit */
+	int64_t now;                /* seconds since the epoch, for x= (3.5) */
+	size_t max_signatures;      /* verified at most; the rest get "policy" */
+	size_t max_header_bytes;    /* header section limit */
 };
 
 /* res[0..n) in header order; valid during the call only. */
