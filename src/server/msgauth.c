@@ -57,6 +57,7 @@ struct msgauth {
 	size_t ndkim_pass;
 	char from_domain[DMARC_DOMAIN_MAX + 1];
 	enum dmarc_from_status from_status;
+	int from_found;       /* find_from ran: from_domain and from_status are set */
 	char dmarc_log[64];   /* "fail/reject" */
 	char quarantine[300]; /* the quarantine mark, "" for none */
 
@@ -127,9 +128,13 @@ static size_t field_values(const struct msghdr_field *f, size_t n, const char *n
 	return count;
 }
 
-/* RFC 7489 6.6.1: the one RFC5322.From domain, into m->from_domain. */
+/* RFC 7489 6.6.1: the one RFC5322.From domain, into m->from_domain;
+ * signing and DMARC both ask, the header section is read once. */
 static void find_from(struct msgauth *m)
 {
+	if (m->from_found)
+		return;
+	m->from_found = 1;
 	struct msghdr_field *f = xmalloc(MSGAUTH_MAX_FIELDS * sizeof(*f));
 	size_t hlen = m->mh.state == MSGHEAD_DONE ? m->mh.hlen : m->mh.head.len;
 	long n = msghdr_split(m->mh.head.data ? m->mh.head.data : "", hlen, f, MSGAUTH_MAX_FIELDS);
@@ -470,8 +475,7 @@ void msgauth_finish(struct session *s, void (*done)(struct session *s))
 		done(s);
 		return;
 	}
-	if (m->from_domain[0] == '\0' && m->from_status == DMARC_FROM_OK)
-		find_from(m);
+	find_from(m);
 	m->fetching = 2;
 	arc_verify_finish(m->arc, s->worker->base, s->worker->dns, arc_done, m);
 	dkim_verify_finish(m->dkim, s->worker->base, s->worker->dns, dkim_done, m);
