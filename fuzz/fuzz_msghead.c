@@ -1,6 +1,7 @@
 /* libFuzzer target for the header section collector: the input fed in
  * chunks whose sizes come from its first bytes must give the same header
- * section and the same body as fed whole, within the limit. */
+ * section and the same body as fed whole, within the limit, and the header
+ * section must end where a plain search finds the first empty line. */
 #include "auth/msghead.h"
 
 #include <stddef.h>
@@ -33,6 +34,18 @@ static size_t feed(struct msghead *h, const uint8_t *msg, size_t len, const uint
 	return blen;
 }
 
+/* Where the body begins (after the first empty line), or 0 without one:
+ * an empty first line, or the first CR LF CR LF. */
+static size_t body_start(const uint8_t *msg, size_t len)
+{
+	if (len >= 2 && msg[0] == '\r' && msg[1] == '\n')
+		return 2;
+	for (size_t k = 0; k + 4 <= len; k++)
+		if (memcmp(msg + k, "\r\n\r\n", 4) == 0)
+			return k + 4;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t nsteps = size > 0 ? data[0] % 8 : 0;
@@ -58,8 +71,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (whole.hlen > len || l1 + whole.head.len != len)
 			abort();
+		if (whole.head.len != body_start(msg, len))
+			abort();
 	}
-	if (whole.state == MSGHEAD_OPEN && (parts.state != MSGHEAD_OPEN || l1 != 0 || l2 != 0))
+	if (whole.state == MSGHEAD_OPEN &&
+	    (parts.state != MSGHEAD_OPEN || l1 != 0 || l2 != 0 || body_start(msg, len) != 0))
 		abort();
 	msghead_free(&whole);
 	msghead_free(&parts);

@@ -119,10 +119,9 @@ static void copy_signers(struct arc_verifier *v)
 /* RFC 8617 5.2 steps 1 to 3, once the header section is complete. */
 static void headers_done(struct arc_verifier *v, size_t hlen)
 {
-	struct msghdr_field *fields = xmalloc(ARC_MAX_FIELDS * sizeof(*fields));
-	long n = v->mh.state == MSGHEAD_TOO_BIG
-	             ? 0
-	             : msghdr_split(v->mh.head.data, hlen, fields, ARC_MAX_FIELDS);
+	size_t nf = v->mh.state == MSGHEAD_TOO_BIG ? 0 : msghdr_count(v->mh.head.data, hlen);
+	struct msghdr_field *fields = xmalloc((nf > 0 ? nf : 1) * sizeof(*fields));
+	long n = nf > ARC_MAX_FIELDS ? -1 : msghdr_split(v->mh.head.data, hlen, fields, nf);
 
 	v->in_body = 1;
 	v->chain = xcalloc(1, sizeof(*v->chain));

@@ -34,27 +34,25 @@ static int is_wsp(char c)
 }
 
 /* 3.4.2: name lower-cased, WSP before the colon dropped; value unfolded,
- * WSP runs become one SP, WSP at its start and end dropped. */
+ * WSP runs become one SP, WSP at its start and end dropped.  The result is
+ * never longer than the field. */
 static int header_relaxed(const char *h, size_t len, struct buf *out)
 {
 	const char *colon = memchr(h, ':', len);
+	char *o = buf_space(out, len), *start = o;
 	size_t name_end;
 	int sp = 0, started = 0;
 
-	if (colon == NULL)
+	if (colon == NULL || o == NULL)
 		return -1;
 	name_end = (size_t)(colon - h);
 	while (name_end > 0 && is_wsp(h[name_end - 1]))
 		name_end--;
 	for (size_t i = 0; i < name_end; i++) {
 		char c = h[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (buf_append(out, &c, 1) != 0)
-			return -1;
+		*o++ = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 	}
-	if (buf_append(out, ":", 1) != 0)
-		return -1;
+	*o++ = ':';
 	for (size_t i = (size_t)(colon - h) + 1; i < len;) {
 		char c = h[i];
 		if (c == '\r' || c == '\n' || is_wsp(c)) {
@@ -63,18 +61,20 @@ static int header_relaxed(const char *h, size_t len, struct buf *out)
 			i++;
 			continue;
 		}
-		if (sp && started && buf_append(out, " ", 1) != 0)
-			return -1;
+		if (sp && started)
+			*o++ = ' ';
 		sp = 0;
 		started = 1;
 		/* A run of other characters is copied as it is. */
 		size_t j = i + 1;
-		while (j < len && h[j] != '\r' && h[j] != '\n' && !is_wsp(h[j]))
+		while (j < len && ((unsigned char)h[j] > ' ' ||
+		                   (h[j] != '\r' && h[j] != '\n' && !is_wsp(h[j]))))
 			j++;
-		if (buf_append(out, h + i, j - i) != 0)
-			return -1;
+		memcpy(o, h + i, j - i);
+		o += j - i;
 		i = j;
 	}
+	buf_advance(out, (size_t)(o - start));
 	return 0;
 }
 
@@ -180,17 +180,6 @@ static void end_line(struct canon_body *cb)
 	cb->line_has_data = 0;
 }
 
-/* How many bytes at s pass through canonicalisation unchanged as line
- * content: anything but CR in simple; in relaxed, also no WSP other than
- * a single SP between two such bytes. */
-/* Bytes of w (8 at a time) equal to c, as high bits; a byte right above
- * a match may show up too, which only sends that word the slow way. */
-static uint64_t has_byte(uint64_t w, unsigned char c)
-{
-	uint64_t v = w ^ (0x0101010101010101ULL * c);
-	return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
-}
-
 /* A CRLF at s[j], inside a run that began with line content, stays as it
  * is when the next line begins with content too: not an empty line (held
  * back in case the body ends there), nor in relaxed a WSP that could
@@ -202,6 +191,60 @@ static int crlf_passes(const struct canon_body *cb, const unsigned char *s, size
 	return cb->alg == CANON_SIMPLE || (s[j + 2] != ' ' && s[j + 2] != '\t');
 }
 
+/* Thirty-two bytes at a time through the compiler's generic vectors (SSE2 on
+ * x86-64, NEON on arm64, plain words elsewhere): most of a text body is
+ * content and single SPs, which relaxed leaves as they are. */
+typedef unsigned char vec16 __attribute__((vector_size(16)));
+
+/* Marks (0xff) the bytes of s[0..16) that may end a relaxed run; reads
+ * s[16] and s[17] too.  Such a byte is a tab; an SP followed by a byte up
+ * to SP (which covers SP, tab and CR); or a CR unless it starts CR LF and
+ * a line that begins with a byte above SP (a CRLF that crlf_passes lets
+ * through, as the run does not start there). */
+static inline __attribute__((always_inline)) vec16 relaxed_stops(const unsigned char *s)
+{
+	vec16 a, b, c;
+
+	memcpy(&a, s, 16);
+	memcpy(&b, s + 1, 16);
+	memcpy(&c, s + 2, 16);
+	vec16 line_goes_on = (vec16)(b == '\n') & (vec16)(c > ' ');
+	return ((vec16)(a == '\r') & ~line_goes_on) | (vec16)(a == '\t') |
+	       ((vec16)(a == ' ') & (vec16)(b <= ' '));
+}
+
+/* The offset of the first marked byte in the 32 bytes of lo, hi, or 32. */
+static size_t first_stop(vec16 lo, vec16 hi)
+{
+	uint64_t m[4];
+
+	memcpy(m, &lo, 16);
+	memcpy(m + 2, &hi, 16);
+	for (size_t k = 0; k < 4; k++)
+		if (m[k] != 0)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return 8 * k + (size_t)__builtin_ctzll(m[k]) / 8;
+#else
+			return 8 * k + (size_t)__builtin_clzll(m[k]) / 8;
+#endif
+	return 32;
+}
+
+/* The offset in s[0..32) of the first byte that may end a relaxed run, or
+ * 32 when there is none; reads s[32] and s[33] too. */
+static size_t relaxed_stop32(const unsigned char *s)
+{
+	vec16 lo = relaxed_stops(s), hi = relaxed_stops(s + 16);
+	uint64_t any[2];
+	vec16 either = lo | hi;
+
+	memcpy(any, &either, 16);
+	return (any[0] | any[1]) == 0 ? 32 : first_stop(lo, hi);
+}
+
+/* How many bytes at s pass through canonicalisation unchanged as line
+ * content: anything but CR in simple; in relaxed, also no WSP other than
+ * a single SP between two such bytes. */
 static size_t plain_run(const struct canon_body *cb, const unsigned char *s, size_t n)
 {
 	size_t j = 0;
@@ -218,18 +261,13 @@ static size_t plain_run(const struct canon_body *cb, const unsigned char *s, siz
 		}
 	}
 	while (j < n) {
-		/* Eight bytes with no CR, no tab and no two SPs side by side pass
-		 * unchanged: an SP first follows content (the run never takes
-		 * two SPs, nor one at its start), and an SP last waits for the
-		 * next round, where its follower is seen. */
-		if (j + 8 <= n && (j > 0 || s[0] != ' ')) {
-			uint64_t w, sp;
-			memcpy(&w, s + j, 8);
-			sp = has_byte(w, ' ');
-			if ((has_byte(w, '\r') | has_byte(w, '\t') | (sp & (sp >> 8))) == 0) {
-				j += s[j + 7] == ' ' ? 7 : 8;
+		/* An SP first is left to the caller, which may hold a WSP run,
+		 * and a CR first may end an empty line. */
+		if (j + 34 <= n && (j > 0 || (s[0] != ' ' && s[0] != '\r'))) {
+			size_t k = relaxed_stop32(s + j);
+			j += k;
+			if (k == 32)
 				continue;
-			}
 		}
 		unsigned char c = s[j];
 		if (c == '\r' && crlf_passes(cb, s, j, n)) {

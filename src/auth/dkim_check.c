@@ -1,7 +1,6 @@
 /* Header hash input and signature checks of RFC 6376 6.1.3 / RFC 8463 3. */
 #include "auth/dkim_check.h"
 
-#include "auth/tags.h"
 #include "core/xmalloc.h"
 
 #include <openssl/evp.h>
@@ -9,36 +8,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where the value of tag b= begins (after its "=") and ends (at the ";"
+ * or the end) in the tag-list v[0..len), which its caller has already
+ * parsed: values hold no ";", so the list splits at every ";". */
+static int find_b(const char *v, size_t len, size_t *start, size_t *end)
+{
+	for (size_t i = 0; i < len;) {
+		const char *semi = memchr(v + i, ';', len - i);
+		size_t stop = semi != NULL ? (size_t)(semi - v) : len;
+		const char *eq = memchr(v + i, '=', stop - i);
+		if (eq != NULL) {
+			size_t n = i;
+			while (n < stop &&
+			       (v[n] == ' ' || v[n] == '\t' || v[n] == '\r' || v[n] == '\n'))
+				n++;
+			size_t e = (size_t)(eq - v);
+			while (e > n && (v[e - 1] == ' ' || v[e - 1] == '\t' || v[e - 1] == '\r' ||
+			                 v[e - 1] == '\n'))
+				e--;
+			if (e == n + 1 && v[n] == 'b') {
+				*start = (size_t)(eq - v) + 1;
+				*end = stop;
+				return 0;
+			}
+		}
+		i = stop + 1;
+	}
+	return -1;
+}
+
 /* The signature field without the value of b= (3.7: "the value of the
  * b= tag (including all surrounding whitespace) is deleted"). */
 static int without_b(const struct msghdr_field *f, enum canon_alg c, struct buf *out)
 {
 	const char *colon = memchr(f->p, ':', f->len);
-	struct tag_list tl;
-	const struct tag *b;
-	char err[8];
-	size_t vlen;
+	size_t vlen, bstart, bend;
 
 	if (colon == NULL)
 		return -1;
 	vlen = f->len - (size_t)(colon + 1 - f->p);
 	if (vlen >= 2 && colon[vlen - 1] == '\r' && colon[vlen] == '\n')
 		vlen -= 2;
-	if (tags_parse(colon + 1, vlen, &tl, err, sizeof(err)) != 0 ||
-	    (b = tags_get(&tl, "b")) == NULL)
+	if (find_b(colon + 1, vlen, &bstart, &bend) != 0)
 		return -1;
-	const char *eq = b->value - 1; /* '=' precedes the value and its FWS */
-	while (*eq != '=')
-		eq--;
-	const char *end = colon + 1 + vlen;
-	const char *semi = memchr(b->value, ';', (size_t)(end - b->value));
-	const char *rest = semi != NULL ? semi : end;
+	size_t head = (size_t)(colon + 1 - f->p) + bstart;
 	struct buf tmp;
 	int rc;
 
 	buf_init(&tmp, f->len);
-	rc = buf_append(&tmp, f->p, (size_t)(eq + 1 - f->p)) != 0 ||
-	             buf_append(&tmp, rest, (size_t)(end - rest)) != 0
+	rc = buf_append(&tmp, f->p, head) != 0 ||
+	             buf_append(&tmp, colon + 1 + bend, vlen - bend) != 0
 	         ? -1
 	         : canon_header(c, tmp.data, tmp.len, 0, out);
 	buf_free(&tmp);

@@ -141,8 +141,9 @@ void dkim_signer_free(struct dkim_signer *s)
 int dkim_signer_finish(struct dkim_signer *s, const char *head, size_t hlen, struct buf *out,
                        char *err, size_t errsize)
 {
-	struct msghdr_field *f = xmalloc(SIGN_MAX_FIELDS * sizeof(*f));
-	long n = msghdr_split(head, hlen, f, SIGN_MAX_FIELDS);
+	size_t nf = msghdr_count(head, hlen);
+	struct msghdr_field *f = xmalloc((nf > 0 ? nf : 1) * sizeof(*f));
+	long n = nf > SIGN_MAX_FIELDS ? -1 : msghdr_split(head, hlen, f, nf);
 	struct dkim_sig sig;
 	struct buf field, hlist, input;
 	unsigned char bh[EVP_MAX_MD_SIZE], sigbytes[DKIM_B_MAX];

@@ -59,9 +59,12 @@ static void decide(struct sig_state *s, enum dkim_result r, const char *fmt, ...
 	va_list ap;
 
 	s->res->result = r;
-	va_start(ap, fmt);
-	vsnprintf(s->res->reason, sizeof(s->res->reason), fmt, ap);
-	va_end(ap);
+	s->res->reason[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(s->res->reason, sizeof(s->res->reason), fmt, ap);
+		va_end(ap);
+	}
 	s->decided = 1;
 }
 
@@ -74,13 +77,22 @@ struct dkim_verifier *dkim_verify_new(const struct dkim_verify_options *opt)
 	return v;
 }
 
+/* src into a field of size n, cut to fit. */
+static void copy_field(char *dst, size_t n, const char *src)
+{
+	size_t l = strnlen(src, n - 1);
+
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
 static void copy_props(struct dkim_sig_result *r, const struct dkim_sig *sig)
 {
-	snprintf(r->d, sizeof(r->d), "%s", sig->d);
-	snprintf(r->i, sizeof(r->i), "%s", sig->i);
-	snprintf(r->a, sizeof(r->a), "%s", dkim_alg_name(sig->alg));
-	snprintf(r->s, sizeof(r->s), "%s", sig->s);
-	snprintf(r->b, sizeof(r->b), "%s", sig->b_prefix);
+	copy_field(r->d, sizeof(r->d), sig->d);
+	copy_field(r->i, sizeof(r->i), sig->i);
+	copy_field(r->a, sizeof(r->a), dkim_alg_name(sig->alg));
+	copy_field(r->s, sizeof(r->s), sig->s);
+	copy_field(r->b, sizeof(r->b), sig->b_prefix);
 }
 
 /* One DKIM-Signature field: parse, check what needs no key, prepare. */
@@ -119,10 +131,9 @@ static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
 /* RFC 6376 6.1: the header section is complete; set up every signature. */
 static void headers_done(struct dkim_verifier *v, size_t hlen)
 {
-	struct msghdr_field *fields = xmalloc(DKIM_MAX_FIELDS * sizeof(*fields));
-	long n = v->mh.state == MSGHEAD_TOO_BIG
-	             ? 0
-	             : msghdr_split(v->mh.head.data, hlen, fields, DKIM_MAX_FIELDS);
+	size_t nf = v->mh.state == MSGHEAD_TOO_BIG ? 0 : msghdr_count(v->mh.head.data, hlen);
+	struct msghdr_field *fields = xmalloc((nf > 0 ? nf : 1) * sizeof(*fields));
+	long n = nf > DKIM_MAX_FIELDS ? -1 : msghdr_split(v->mh.head.data, hlen, fields, nf);
 	size_t nsig = 0;
 
 	v->in_body = 1;
@@ -243,7 +254,7 @@ static void with_key(struct sig_state *s, const struct dns_answer *ans)
 		else if (ok == 0)
 			decide(s, DKIM_FAIL, "signature did not verify");
 		else
-			decide(s, DKIM_PASS, "%s", "");
+			decide(s, DKIM_PASS, NULL);
 	}
 	/* 3.6.1 t=y: a failure of a testing key counts as no signature. */
 	if (key.testing && s->res->result == DKIM_FAIL)

@@ -36,6 +36,17 @@ long msghdr_split(const char *h, size_t len, struct msghdr_field *out, size_t ma
 	return (long)n;
 }
 
+size_t msghdr_count(const char *h, size_t len)
+{
+	size_t n = 0;
+
+	/* A field starts at every line that does not start with WSP. */
+	for (size_t i = 0; i < len; i = line_end(h, i, len))
+		n += h[i] != ' ' && h[i] != '\t';
+	/* A first line with WSP still starts a field. */
+	return n + (len > 0 && (h[0] == ' ' || h[0] == '\t'));
+}
+
 int msghdr_name_is(const struct msghdr_field *f, const char *name, size_t name_len)
 {
 	return f->name_len == name_len && strncasecmp(f->p, name, name_len) == 0;

@@ -23,11 +23,18 @@ static long header_end(const struct buf *b, size_t from, size_t *body)
 		*body = 2;
 		return 0;
 	}
-	for (size_t k = from; k + 4 <= b->len; k++) {
-		if (memcmp(b->data + k, "\r\n\r\n", 4) == 0) {
+	/* Every LF is a candidate for the LF of CR LF CR LF. */
+	for (size_t k = from; k + 4 <= b->len;) {
+		const char *lf = memchr(b->data + k + 1, '\n', b->len - k - 1);
+		if (lf == NULL)
+			break;
+		k = (size_t)(lf - b->data) - 1;
+		if (k + 4 <= b->len && b->data[k] == '\r' && b->data[k + 2] == '\r' &&
+		    b->data[k + 3] == '\n') {
 			*body = k + 4;
 			return (long)k + 2;
 		}
+		k += 2;
 	}
 	return -1;
 }

@@ -4,27 +4,41 @@
 #include <stdio.h>
 #include <string.h>
 
+enum {
+	C_WSP = 1,       /* SP, HTAB */
+	C_VALCHAR = 2,   /* RFC 6376 3.2 VALCHAR: %x21-3A / %x3C-7E */
+	C_ALPHA = 4,     /* a tag name's first character */
+	C_ALNUMPUNC = 8, /* ALPHA / DIGIT / "_": the rest of a tag name */
+	C_STRIP = 16,    /* WSP, CR, LF: dropped from base64 values */
+};
+
+static unsigned char cls[256];
+
+__attribute__((constructor)) static void cls_init(void)
+{
+	for (int c = 0x21; c <= 0x7e; c++)
+		cls[c] |= c != ';' ? C_VALCHAR : 0;
+	for (int c = 0; c < 26; c++) {
+		cls['a' + c] |= C_ALPHA | C_ALNUMPUNC;
+		cls['A' + c] |= C_ALPHA | C_ALNUMPUNC;
+	}
+	for (int c = '0'; c <= '9'; c++)
+		cls[c] |= C_ALNUMPUNC;
+	cls['_'] |= C_ALNUMPUNC;
+	cls[' '] |= C_WSP | C_STRIP;
+	cls['\t'] |= C_WSP | C_STRIP;
+	cls['\r'] |= C_STRIP;
+	cls['\n'] |= C_STRIP;
+}
+
+static int is(char c, unsigned what)
+{
+	return (cls[(unsigned char)c] & what) != 0;
+}
+
 static int is_wsp(char c)
 {
-	return c == ' ' || c == '\t';
-}
-
-/* RFC 6376 3.2 VALCHAR: %x21-3A / %x3C-7E (printable, not ";"). */
-static int is_valchar(unsigned char c)
-{
-	return c >= 0x21 && c <= 0x7e && c != ';';
-}
-
-/* ALNUMPUNC = ALPHA / DIGIT / "_" */
-static int is_alnumpunc(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
-}
-
-static int is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	return is(c, C_WSP);
 }
 
 /* Length of the FWS (RFC 5322 3.2.2: [*WSP CRLF] 1*WSP, or plain WSP) at
@@ -64,9 +78,9 @@ int tags_parse(const char *s, size_t len, struct tag_list *out, char *err, size_
 		if (i == len)
 			return 0;
 		size_t name_start = i;
-		if (!is_alpha(s[i]))
+		if (!is(s[i], C_ALPHA))
 			return fail(err, errsize, "tag name expected", i);
-		while (i < len && is_alnumpunc(s[i]))
+		while (i < len && is(s[i], C_ALNUMPUNC))
 			i++;
 		size_t name_len = i - name_start;
 		i += fws_len(s, i, len);
@@ -78,8 +92,9 @@ int tags_parse(const char *s, size_t len, struct tag_list *out, char *err, size_
 		/* tag-value = [ tval *( 1*(WSP / FWS) tval ) ] */
 		while (i < len && s[i] != ';') {
 			/* Most of a value (b=, bh=) is VALCHAR: no FWS to look for. */
-			if (is_valchar((unsigned char)s[i])) {
-				i++;
+			if (is(s[i], C_VALCHAR)) {
+				while (++i < len && is(s[i], C_VALCHAR))
+					;
 				value_end = i;
 				continue;
 			}
@@ -108,8 +123,9 @@ const struct tag *tags_get(const struct tag_list *l, const char *name)
 	size_t n = strlen(name);
 
 	for (size_t i = 0; i < l->n; i++) {
-		if (l->tags[i].name_len == n && memcmp(l->tags[i].name, name, n) == 0)
-			return &l->tags[i];
+		const struct tag *t = &l->tags[i];
+		if (t->name_len == n && t->name[0] == name[0] && memcmp(t->name, name, n) == 0)
+			return t;
 	}
 	return NULL;
 }
@@ -121,17 +137,25 @@ int tags_value_is(const struct tag *t, const char *v)
 
 long tags_strip_fws(const char *v, size_t len, char *out, size_t outsize)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		if (is_wsp(v[i]) || v[i] == '\r' || v[i] == '\n')
-			continue;
-		if (o + 1 >= outsize)
-			return -1;
-		out[o++] = v[i];
-	}
 	if (outsize == 0)
 		return -1;
+	while (i < len) {
+		if (is(v[i], C_STRIP)) {
+			i++;
+			continue;
+		}
+		/* A run of kept characters is copied at once. */
+		size_t j = i + 1;
+		while (j < len && !is(v[j], C_STRIP))
+			j++;
+		if (j - i >= outsize - o)
+			return -1;
+		memcpy(out + o, v + i, j - i);
+		o += j - i;
+		i = j;
+	}
 	out[o] = '\0';
 	return (long)o;
 }

@@ -84,6 +84,17 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+char *buf_space(struct buf *b, size_t n)
+{
+	return buf_reserve(b, n) < 0 ? NULL : b->data + b->len;
+}
+
+void buf_advance(struct buf *b, size_t k)
+{
+	b->len += k;
+	b->data[b->len] = '\0';
+}
+
 void buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {

@@ -20,6 +20,12 @@ void buf_reset(struct buf *b);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_append_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Room for n more bytes after data[len], for a writer that knows only a
+ * bound on what it writes: returns where they go, or NULL without changing
+ * b when len + n would exceed max.  buf_advance(b, k) then adds the k <= n
+ * bytes written. */
+char *buf_space(struct buf *b, size_t n);
+void buf_advance(struct buf *b, size_t k);
 /* Removes the first n bytes. */
 void buf_consume(struct buf *b, size_t n);
 

@@ -52,6 +52,35 @@ static void test_rejects(void **state)
 	assert_int_equal(b64_decode("Zm 9v", 5, out, sizeof(out)), -1);    /* no whitespace */
 	assert_int_equal(b64_decode("Zm9vYmFy", 8, out, sizeof(out)), -1); /* too long */
 	assert_int_equal(b64_encode((const unsigned char *)"foo", 3, enc, sizeof(enc)), -1);
+	/* A bad character anywhere in a quantum or in the leftover. */
+	assert_int_equal(b64_decode("Zm9v*mFy", 8, out, 6), -1);
+	assert_int_equal(b64_decode("Zm9vY" "\x80" "Fy", 8, out, 6), -1);
+	assert_int_equal(b64_decode("Zm9vY.", 6, out, 6), -1);
+	/* The leftover bytes must fit too. */
+	assert_int_equal(b64_decode("Zm9vYg", 6, out, 3), -1);
+	assert_int_equal(b64_decode("Zm9vYg", 6, out, 4), 4);
+}
+
+/* Every byte value: the 64 of the alphabet decode to their index, every
+ * other byte is refused. */
+static void test_alphabet(void **state)
+{
+	static const char alpha[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char out[3];
+	(void)state;
+
+	for (int c = 0; c < 256; c++) {
+		char q[4] = {(char)c, 'A', 'A', 'A'};
+		const char *at = c != 0 ? strchr(alpha, c) : NULL;
+		long n = b64_decode(q, 4, out, sizeof(out));
+		if (at == NULL) {
+			assert_int_equal(n, -1);
+			continue;
+		}
+		assert_int_equal(n, 3);
+		assert_int_equal(out[0] >> 2, at - alpha);
+	}
 }
 
 int main(void)
@@ -59,6 +88,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rfc4648_vectors),
 	    cmocka_unit_test(test_rejects),
+	    cmocka_unit_test(test_alphabet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,10 +28,34 @@ static void test_split(void **state)
 	assert_int_equal(msghdr_split("", 0, f, 8), 0);
 }
 
+/* msghdr_count gives what msghdr_split finds: callers size arrays by it. */
+static void test_count(void **state)
+{
+	static const char *const heads[] = {
+	    "From: a\r\nB : Y\t\r\n\tZ  \r\nno colon\r\nSubject:x",
+	    "",
+	    "\tleading fold\r\nA: b\r\n",
+	    " \r\n \r\n",
+	    "A: 1\r\n\r\nB: 2\r\n",
+	    "A: 1\nB: 2\r\n C\n",
+	};
+	struct msghdr_field f[16];
+	(void)state;
+
+	for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++) {
+		size_t len = strlen(heads[k]);
+		assert_int_equal((long)msghdr_count(heads[k], len),
+		                 msghdr_split(heads[k], len, f, 16));
+	}
+	assert_int_equal(msghdr_count(heads[0], strlen(heads[0])), 4);
+	assert_int_equal(msghdr_count(heads[2], strlen(heads[2])), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,6 +96,12 @@ static void test_strip_fws(void **state)
 	assert_int_equal(tags_strip_fws("abcd", 4, out, 4), -1);
 	assert_int_equal(tags_strip_fws("abc", 3, out, 4), 3);
 	assert_int_equal(tags_strip_fws("", 0, out, 1), 0);
+	assert_int_equal(tags_strip_fws("", 0, out, 0), -1);
+	/* Runs between whitespace, and whitespace at both ends. */
+	assert_int_equal(tags_strip_fws(" \tab \r\n cd\te \r\n", 15, out, sizeof(out)), 5);
+	assert_string_equal(out, "abcde");
+	assert_int_equal(tags_strip_fws(" ab cd ", 7, out, 5), 4);
+	assert_int_equal(tags_strip_fws(" ab cde", 7, out, 5), -1);
 }
 
 int main(void)

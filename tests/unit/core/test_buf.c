@@ -64,13 +64,30 @@ static void test_overflow_guard(void **state)
 	buf_free(&b);
 }
 
+static void test_space_advance(void **state)
+{
+	struct buf b;
+	buf_init(&b, 8);
+	buf_append_str(&b, "ab");
+	char *p = buf_space(&b, 6);
+	assert_non_null(p);
+	memcpy(p, "cde", 3); /* fewer bytes than asked for */
+	buf_advance(&b, 3);
+	assert_int_equal(b.len, 5);
+	assert_string_equal(b.data, "abcde");
+	/* Room beyond the maximum is refused and changes nothing. */
+	assert_null(buf_space(&b, 4));
+	assert_int_equal(b.len, 5);
+	assert_string_equal(b.data, "abcde");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_append_and_limit),
-	    cmocka_unit_test(test_printf_grows),
-	    cmocka_unit_test(test_consume),
-	    cmocka_unit_test(test_overflow_guard),
+	    cmocka_unit_test(test_append_and_limit), cmocka_unit_test(test_printf_grows),
+	    cmocka_unit_test(test_consume),          cmocka_unit_test(test_overflow_guard),
+	    cmocka_unit_test(test_space_advance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
