@@ -56,6 +56,21 @@ static const char *field_value(const struct msghdr_field *f, size_t *len)
 	return colon + 1;
 }
 
+const char *arc_set_aar_payload(const struct arc_set *s, size_t *len)
+{
+	size_t vlen;
+
+	if (s->aar.p == NULL)
+		return NULL;
+	const char *v = field_value(&s->aar, &vlen);
+	/* arc_aar_parse accepted it: the first ";" ends "i=N". */
+	const char *semi = memchr(v, ';', vlen);
+	if (semi == NULL)
+		return NULL;
+	*len = vlen - (size_t)(semi + 1 - v);
+	return semi + 1;
+}
+
 /* The i= of a field that did not parse, so that the instance count still
  * covers it; 0 when it has none. */
 static unsigned loose_instance(enum arc_kind kind, const char *v, size_t len)

@@ -37,6 +37,11 @@ struct arc_chain {
 enum arc_cv arc_chain_collect(const struct msghdr_field *f, size_t n, struct arc_chain *c,
                               char *err, size_t errsize);
 
+/* The authres-payload of s's ARC-Authentication-Results, what follows
+ * "i=N;" (RFC 8617 4.1.1): a view into the header section, or NULL when
+ * the set has no such field. */
+const char *arc_set_aar_payload(const struct arc_set *s, size_t *len);
+
 /* Appends the hash input of a seal (RFC 8617 5.1.1): for each set, its
  * ARC-Authentication-Results, ARC-Message-Signature and ARC-Seal fields
  * in relaxed canonical form, sets in increasing instance order; the last

@@ -125,6 +125,7 @@ static void headers_done(struct arc_verifier *v, size_t hlen)
 
 	v->in_body = 1;
 	v->chain = xcalloc(1, sizeof(*v->chain));
+	v->res.chain = v->mh.state == MSGHEAD_TOO_BIG ? NULL : v->chain;
 	if (v->mh.state == MSGHEAD_TOO_BIG) {
 		v->structure = ARC_CV_FAIL;
 		chain_fails(v, "header section too large");

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "auth/arc_chain.h"
 #include "auth/arc_set.h"
 #include "core/buf.h"
 
@@ -36,6 +37,9 @@ struct arc_result {
 	char ams_d[DKIM_DOMAIN_MAX + 1], ams_s[DKIM_DOMAIN_MAX + 1];
 	char as_d[DKIM_DOMAIN_MAX + 1], as_s[DKIM_DOMAIN_MAX + 1];
 	struct arc_set_report set[ARC_MAX_SETS]; /* set[k] is instance k + 1 */
+	/* The sets as collected (views into the header section), for what
+	 * the sealers said; NULL when the header section was too large. */
+	const struct arc_chain *chain;
 };
 
 struct dkim_keycache;

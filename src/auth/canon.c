@@ -2,6 +2,7 @@
 #include "auth/canon.h"
 
 #include "core/log.h"
+#include "core/scan.h"
 #include "core/xmalloc.h"
 
 #include <pthread.h>
@@ -66,10 +67,11 @@ static int header_relaxed(const char *h, size_t len, struct buf *out)
 		sp = 0;
 		started = 1;
 		/* A run of other characters is copied as it is. */
-		size_t j = i + 1;
-		while (j < len && ((unsigned char)h[j] > ' ' ||
-		                   (h[j] != '\r' && h[j] != '\n' && !is_wsp(h[j]))))
+		size_t j = i;
+		while (j < len && h[j] != '\r' && h[j] != '\n' && !is_wsp(h[j])) {
 			j++;
+			j += scan_visible(h + j, len - j, ' ');
+		}
 		memcpy(o, h + i, j - i);
 		o += j - i;
 		i = j;
@@ -191,55 +193,38 @@ static int crlf_passes(const struct canon_body *cb, const unsigned char *s, size
 	return cb->alg == CANON_SIMPLE || (s[j + 2] != ' ' && s[j + 2] != '\t');
 }
 
-/* Thirty-two bytes at a time through the compiler's generic vectors (SSE2 on
- * x86-64, NEON on arm64, plain words elsewhere): most of a text body is
- * content and single SPs, which relaxed leaves as they are. */
-typedef unsigned char vec16 __attribute__((vector_size(16)));
-
 /* Marks (0xff) the bytes of s[0..16) that may end a relaxed run; reads
  * s[16] and s[17] too.  Such a byte is a tab; an SP followed by a byte up
  * to SP (which covers SP, tab and CR); or a CR unless it starts CR LF and
  * a line that begins with a byte above SP (a CRLF that crlf_passes lets
  * through, as the run does not start there). */
-static inline __attribute__((always_inline)) vec16 relaxed_stops(const unsigned char *s)
+static inline __attribute__((always_inline)) scan_vec relaxed_stops(const unsigned char *s)
 {
-	vec16 a, b, c;
+	scan_vec a, b, c;
 
 	memcpy(&a, s, 16);
 	memcpy(&b, s + 1, 16);
 	memcpy(&c, s + 2, 16);
-	vec16 line_goes_on = (vec16)(b == '\n') & (vec16)(c > ' ');
-	return ((vec16)(a == '\r') & ~line_goes_on) | (vec16)(a == '\t') |
-	       ((vec16)(a == ' ') & (vec16)(b <= ' '));
-}
-
-/* The offset of the first marked byte in the 32 bytes of lo, hi, or 32. */
-static size_t first_stop(vec16 lo, vec16 hi)
-{
-	uint64_t m[4];
-
-	memcpy(m, &lo, 16);
-	memcpy(m + 2, &hi, 16);
-	for (size_t k = 0; k < 4; k++)
-		if (m[k] != 0)
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			return 8 * k + (size_t)__builtin_ctzll(m[k]) / 8;
-#else
-			return 8 * k + (size_t)__builtin_clzll(m[k]) / 8;
-#endif
-	return 32;
+	scan_vec line_goes_on = (scan_vec)(b == '\n') & (scan_vec)(c > ' ');
+	return ((scan_vec)(a == '\r') & ~line_goes_on) | (scan_vec)(a == '\t') |
+	       ((scan_vec)(a == ' ') & (scan_vec)(b <= ' '));
 }
 
 /* The offset in s[0..32) of the first byte that may end a relaxed run, or
- * 32 when there is none; reads s[32] and s[33] too. */
+ * 32 when there is none; reads s[32] and s[33] too.  Most of a text body
+ * is content and single SPs, which relaxed leaves as they are: one test
+ * for 32 bytes. */
 static size_t relaxed_stop32(const unsigned char *s)
 {
-	vec16 lo = relaxed_stops(s), hi = relaxed_stops(s + 16);
+	scan_vec lo = relaxed_stops(s), hi = relaxed_stops(s + 16);
 	uint64_t any[2];
-	vec16 either = lo | hi;
+	scan_vec either = lo | hi;
 
 	memcpy(any, &either, 16);
-	return (any[0] | any[1]) == 0 ? 32 : first_stop(lo, hi);
+	if ((any[0] | any[1]) == 0)
+		return 32;
+	size_t k = scan_first_marked(lo);
+	return k < 16 ? k : 16 + scan_first_marked(hi);
 }
 
 /* How many bytes at s pass through canonicalisation unchanged as line

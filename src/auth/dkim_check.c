@@ -68,8 +68,11 @@ int dkim_header_input(const struct dkim_sig *sig, const struct msghdr_field *fie
                       const struct msghdr_field *sigf, struct buf *out)
 {
 	unsigned char *used = xcalloc(n > 0 ? n : 1, 1);
+	size_t pick[DKIM_SIG_MAX_HEADERS], npick = 0, bound = sigf->len + 2;
 	int rc = 0;
 
+	/* 5.4.2: each name takes the last field not taken yet, from the
+	 * bottom up; a name without one selects nothing. */
 	for (size_t k = 0; k < sig->nh; k++) {
 		const char *name = dkim_sig_header(sig, k);
 		size_t nl = strlen(name);
@@ -77,11 +80,17 @@ int dkim_header_input(const struct dkim_sig *sig, const struct msghdr_field *fie
 			if (used[j] || !msghdr_name_is(&fields[j], name, nl))
 				continue;
 			used[j] = 1;
-			rc |= canon_header(sig->hcanon, fields[j].p, fields[j].len, 1, out);
+			pick[npick++] = j;
+			bound += fields[j].len + 2;
 			break;
 		}
 	}
 	free(used);
+	/* Canonical fields are never longer than the fields plus a CRLF. */
+	if (buf_reserve(out, bound) != 0)
+		return -1;
+	for (size_t k = 0; k < npick; k++)
+		rc |= canon_header(sig->hcanon, fields[pick[k]].p, fields[pick[k]].len, 1, out);
 	return rc != 0 ? -1 : without_b(sigf, sig->hcanon, out);
 }
 

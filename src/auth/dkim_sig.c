@@ -129,8 +129,11 @@ static int parse_b64(const struct tag *t, unsigned char *out, size_t outsize, si
 	long n = tags_strip_fws(t->value, t->value_len, tmp, sizeof(tmp));
 	if (n <= 0)
 		return -1;
-	if (prefix != NULL)
-		snprintf(prefix, 9, "%.8s", tmp);
+	if (prefix != NULL) {
+		size_t pl = n < 8 ? (size_t)n : 8;
+		memcpy(prefix, tmp, pl);
+		prefix[pl] = '\0';
+	}
 	long d = b64_decode(tmp, (size_t)n, out, outsize);
 	if (d <= 0)
 		return -1;

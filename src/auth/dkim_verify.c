@@ -26,7 +26,8 @@ struct sig_state {
 	struct dkim_sig_result *res;
 	int decided; /* res->result is final */
 	struct canon_hasher *bh;
-	struct buf input; /* canonical header hash input */
+	struct buf input;                        /* canonical header hash input */
+	char key_name[2 * DKIM_DOMAIN_MAX + 16]; /* s._domainkey.d */
 	struct dns_query *q;
 };
 
@@ -224,10 +225,8 @@ static void with_key(struct sig_state *s, const struct dns_answer *ans)
 		return;
 	}
 	/* Several TXT records: the first one that parses is used (3.6.2.2). */
-	char name[2 * DKIM_DOMAIN_MAX + 16];
-	snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig.s, s->sig.d);
 	for (size_t k = 0; k < ans->nrr && !have; k++) {
-		if (dkim_keycache_parse(s->v->opt.keys, name, ans->rrs[k].u.txt.data,
+		if (dkim_keycache_parse(s->v->opt.keys, s->key_name, ans->rrs[k].u.txt.data,
 		                        ans->rrs[k].u.txt.len, &key, err, sizeof(err)) == 0)
 			have = 1;
 		else if (first[0] == '\0')
@@ -275,8 +274,6 @@ static void key_answer(void *arg, const struct dns_answer *ans)
 void dkim_verify_finish(struct dkim_verifier *v, struct event_base *base, struct dns_resolver *r,
                         dkim_verify_done_fn done, void *arg)
 {
-	char name[2 * DKIM_DOMAIN_MAX + 16];
-
 	/* A message without an empty line is all header section. */
 	if (!v->in_body)
 		headers_done(v, v->mh.head.len);
@@ -290,9 +287,9 @@ void dkim_verify_finish(struct dkim_verifier *v, struct event_base *base, struct
 		struct sig_state *s = &v->sigs[k];
 		if (s->decided)
 			continue;
-		snprintf(name, sizeof(name), "%s._domainkey.%s", s->sig.s, s->sig.d);
+		snprintf(s->key_name, sizeof(s->key_name), "%s._domainkey.%s", s->sig.s, s->sig.d);
 		v->pending++;
-		s->q = dns_lookup(r, name, DNS_T_TXT, key_answer, s);
+		s->q = dns_lookup(r, s->key_name, DNS_T_TXT, key_answer, s);
 	}
 	check_done(v);
 }

@@ -1,6 +1,8 @@
 /* RFC 6376 3.2 tag-list parser: tag-spec *(";" tag-spec) [";"]. */
 #include "auth/tags.h"
 
+#include "core/scan.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -93,8 +95,7 @@ int tags_parse(const char *s, size_t len, struct tag_list *out, char *err, size_
 		while (i < len && s[i] != ';') {
 			/* Most of a value (b=, bh=) is VALCHAR: no FWS to look for. */
 			if (is(s[i], C_VALCHAR)) {
-				while (++i < len && is(s[i], C_VALCHAR))
-					;
+				i += scan_visible(s + i, len - i, ';');
 				value_end = i;
 				continue;
 			}
@@ -147,9 +148,11 @@ long tags_strip_fws(const char *v, size_t len, char *out, size_t outsize)
 			continue;
 		}
 		/* A run of kept characters is copied at once. */
-		size_t j = i + 1;
-		while (j < len && !is(v[j], C_STRIP))
+		size_t j = i;
+		while (j < len && !is(v[j], C_STRIP)) {
 			j++;
+			j += scan_visible(v + j, len - j, ' ');
+		}
 		if (j - i >= outsize - o)
 			return -1;
 		memcpy(out + o, v + i, j - i);

@@ -20,6 +20,9 @@ void buf_reset(struct buf *b);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_append_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes room for n more bytes at once, for a caller that knows how much
+ * will follow.  Returns 0, or -1 when len + n would exceed max. */
+int buf_reserve(struct buf *b, size_t n);
 /* Room for n more bytes after data[len], for a writer that knows only a
  * bound on what it writes: returns where they go, or NULL without changing
  * b when len + n would exceed max.  buf_advance(b, k) then adds the k <= n

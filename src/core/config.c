@@ -400,6 +400,30 @@ static void read_dkim_signing(struct config *cfg, config_setting_t *list, const 
 	}
 }
 
+/* Letters, digits and hyphens in labels of 1 to 63, no hyphen at either
+ * end of a label, 253 at most in all (RFC 1035 2.3.1, RFC 1123 2.1). */
+static int is_domain_name(const char *s)
+{
+	size_t label = 0, n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = s[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		int ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || (c == '-' && label > 0);
+		if (!ldh || ++label > 63)
+			return 0;
+	}
+	return 1;
+}
+
 /* An array or list of strings into a freshly allocated vector. */
 static int read_strings(config_setting_t *s, char ***out, size_t *n)
 {
@@ -462,6 +486,23 @@ static void read_policy(struct config *cfg, config_setting_t *group, const char 
 				          "[ \"...\", ... ]",
 				          name);
 			pc->rdns_line = line;
+			continue;
+		}
+		if (strcmp(name, "arc_trusted_sealers") == 0) {
+			if (read_strings(s, &pc->arc_trusted_sealers, &pc->narc_trusted_sealers) <
+			    0) {
+				add_error(errors, file, line,
+				          "policy.%s: expected a list of domains [ \"...\", ... ]",
+				          name);
+				continue;
+			}
+			for (size_t k = 0; k < pc->narc_trusted_sealers; k++) {
+				const char *d = pc->arc_trusted_sealers[k];
+				if (!is_domain_name(d))
+					add_error(errors, file, line,
+					          "policy.%s: \"%s\" is not a domain name", name,
+					          d);
+			}
 			continue;
 		}
 		if (strcmp(name, "trusted_networks") == 0) {
@@ -758,6 +799,9 @@ static void policy_reference(struct buf *out)
 	                "reject[: text]\n");
 	buf_printf(out, "policy.rdns_generic_patterns, policy.rdns_not_generic_patterns (lists of "
 	                "globs or /regex/): names to count as generic, or never\n");
+	buf_printf(out, "policy.arc_trusted_sealers (list of domains, default none): forwarders "
+	                "whose sealed dmarc=pass (a validated ARC chain) overrides a DMARC "
+	                "failure here\n");
 	buf_printf(out,
 	           "dkim_signing ( { domain = \"...\"; selector = \"...\"; key = \"file.pem\"; "
 	           "} ): DKIM keys for mail from authenticated users; several entries for "

@@ -142,5 +142,8 @@ void policy_conf_free(struct policy_conf *pc)
 	for (size_t i = 0; i < pc->nrdns_not_generic; i++)
 		free(pc->rdns_not_generic[i]);
 	free(pc->rdns_not_generic);
+	for (size_t i = 0; i < pc->narc_trusted_sealers; i++)
+		free(pc->arc_trusted_sealers[i]);
+	free(pc->arc_trusted_sealers);
 	memset(pc, 0, sizeof(*pc));
 }

@@ -61,7 +61,11 @@ struct policy_conf {
 	size_t nrdns_generic;
 	char **rdns_not_generic;
 	size_t nrdns_not_generic;
-	int rdns_line;         /* where they were given, for errors found later */
+	int rdns_line; /* where they were given, for errors found later */
+	/* ARC sealers (d= domains) whose dmarc=pass stands in for a DMARC
+	 * failure here, e.g. the mailing lists the users subscribe to. */
+	char **arc_trusted_sealers;
+	size_t narc_trusted_sealers;
 	long check_submission; /* 1: authenticated submission is checked too */
 };
 

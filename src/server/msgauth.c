@@ -1,6 +1,7 @@
 /* DKIM, DMARC and signing around the spool write of one message. */
 #include "server/msgauth.h"
 
+#include "auth/arc_trust.h"
 #include "auth/arc_verify.h"
 #include "auth/dkim_keyring.h"
 #include "auth/dkim_sign.h"
@@ -51,8 +52,13 @@ struct msgauth {
 	struct buf resinfo; /* Authentication-Results entries */
 	struct buf arcinfo; /* the arc entry, put after the others */
 	char arc_log[32];   /* "pass/2" */
-	struct buf added;   /* our DKIM-Signature fields */
-	char dkim_log[160]; /* "pass:example.org,fail:other.example" */
+	/* A trusted sealer's dmarc=pass that overrides our DMARC failure: its
+	 * instance (0: none) and what the report and the log say of it. */
+	unsigned arc_trusted_i;
+	char arc_trusted_note[DKIM_DOMAIN_MAX + 32]; /* "arc as.d=lists.example i=2" */
+	char arc_trusted_log[DKIM_DOMAIN_MAX + 8];   /* "lists.example/2" */
+	struct buf added;                            /* our DKIM-Signature fields */
+	char dkim_log[160];                          /* "pass:example.org,fail:other.example" */
 	char dkim_pass[MSGAUTH_DKIM_PASS_MAX][DKIM_DOMAIN_MAX + 1];
 	size_t ndkim_pass;
 	char from_domain[DMARC_DOMAIN_MAX + 1];
@@ -351,13 +357,22 @@ static void dmarc_done(void *arg, const struct dmarc_outcome *o)
 	struct msgauth *m = arg;
 	const struct policy_conf *pc = &m->s->worker->cfg->policy;
 	int rc = buf_append_str(&m->resinfo, ";\r\n\t");
+	/* RFC 7489 7.2.1.1 trusted_forwarder: the failure stands, as a
+	 * result, but its policy is not applied (dis=none). */
+	struct dmarc_outcome shown = *o;
+	int overridden = o->result == DMARC_FAIL && m->arc_trusted_i > 0;
 
+	if (overridden)
+		shown.disposition = DMARC_POLICY_NONE;
 	m->dmarc = NULL;
-	note_authres_full(m, rc | dmarc_authres(o, &m->resinfo));
-	keep_observation(m, o);
-	snprintf(m->dmarc_log, sizeof(m->dmarc_log), "%s/%s", dmarc_result_name(o->result),
-	         dmarc_policy_name(o->disposition));
-	if (o->result == DMARC_FAIL) {
+	note_authres_full(m, rc | dmarc_authres(&shown, &m->resinfo));
+	keep_observation(m, &shown);
+	snprintf(m->dmarc_log, sizeof(m->dmarc_log), "%s/%s%s", dmarc_result_name(o->result),
+	         dmarc_policy_name(shown.disposition), overridden ? "/trusted_forwarder" : "");
+	if (overridden) {
+		m->obs.reason = "trusted_forwarder";
+		m->obs.reason_comment = m->arc_trusted_note;
+	} else if (o->result == DMARC_FAIL) {
 		enum policy_result r = o->disposition == DMARC_POLICY_REJECT ? PR_DMARC_REJECT
 		                       : o->disposition == DMARC_POLICY_QUARANTINE
 		                           ? PR_DMARC_QUARANTINE
@@ -437,6 +452,20 @@ static void arc_done(void *arg, const struct arc_result *res)
 		note_authres_full(m, rc);
 	}
 	snprintf(m->arc_log, sizeof(m->arc_log), "%s/%u", arc_cv_name(res->cv), res->sets);
+	const struct policy_conf *pc = &m->s->worker->cfg->policy;
+	if (res->cv == ARC_CV_PASS && res->chain != NULL && pc->narc_trusted_sealers > 0 &&
+	    m->from_status == DMARC_FROM_OK) {
+		m->arc_trusted_i =
+		    arc_trusted_pass(res->chain, (const char *const *)pc->arc_trusted_sealers,
+		                     pc->narc_trusted_sealers, m->from_domain);
+		if (m->arc_trusted_i > 0) {
+			const char *d = res->chain->sets[m->arc_trusted_i - 1].seal.sig.d;
+			snprintf(m->arc_trusted_note, sizeof(m->arc_trusted_note),
+			         "arc as.d=%s i=%u", d, m->arc_trusted_i);
+			snprintf(m->arc_trusted_log, sizeof(m->arc_trusted_log), "%s/%u", d,
+			         m->arc_trusted_i);
+		}
+	}
 	if (res->cv == ARC_CV_FAIL && !res->temporary)
 		verdict_apply(&m->v, &m->s->worker->cfg->policy, PR_ARC_FAIL, 0, res->reason);
 	fetched(m);
@@ -501,11 +530,12 @@ enum policy_action msgauth_decide(struct session *s, int exempt, struct verdict_
 		                            : m->quarantine[0] ? DMARC_POLICY_QUARANTINE
 		                                               : DMARC_POLICY_NONE;
 		m->obs.disposition = dmarc_policy_name(applied);
-		if (m->sampled_out)
+		/* A trusted forwarder, set by dmarc_done, explains more. */
+		if (m->obs.reason == NULL && m->sampled_out)
 			m->obs.reason = "sampled_out";
-		else if (applied != m->policy_disposition)
+		else if (m->obs.reason == NULL && applied != m->policy_disposition)
 			m->obs.reason = "local_policy";
-		if (m->obs.reason && exempt)
+		if (m->obs.reason && exempt && m->obs.reason_comment == NULL)
 			m->obs.reason_comment = "postmaster or abuse recipient";
 		dmarc_batch_add(s->worker->dmarc, &m->obs);
 	}
@@ -541,11 +571,12 @@ void msgauth_log(struct session *s)
 		return;
 	if (m->dkim)
 		log_info("event=msgauth sid=%s queue_id=%s from_domain=%s dkim=%s dmarc=%s arc=%s "
-		         "score=%ld tags=%s",
+		         "arc_trusted=%s score=%ld tags=%s",
 		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-",
 		         m->dkim_log[0] ? m->dkim_log : "none",
 		         m->dmarc_log[0] ? m->dmarc_log : "-", m->arc_log[0] ? m->arc_log : "-",
-		         m->v.score, m->v.tags[0] ? m->v.tags : "-");
+		         m->arc_trusted_log[0] ? m->arc_trusted_log : "-", m->v.score,
+		         m->v.tags[0] ? m->v.tags : "-");
 	if (m->sign)
 		log_info("event=dkim_sign sid=%s queue_id=%s from_domain=%s signatures=%zu%s%s",
 		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-", m->nsigners,

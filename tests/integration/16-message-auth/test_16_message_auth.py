@@ -4,6 +4,9 @@ python3-dkim passes DKIM and DMARC; a forged From under p=reject is refused
 at the end of DATA (but still reaches postmaster); p=quarantine is marked;
 several From addresses are refused; a broken signature is reported as such;
 ARC chains sealed by python3-dkim are validated, and a broken one reported;
+a DMARC failure after a trusted ARC sealer saw dmarc=pass is delivered and
+reported as trusted_forwarder, while the same seal by another forwarder
+does not help;
 the verdicts are counted for the aggregate reports of the domains that ask
 for them; mail submitted by an authenticated user arrives signed twice (rsa-sha256
 and ed25519-sha256) and verifies with python3-dkim; a From domain that is
@@ -41,6 +44,8 @@ sel._domainkey.good-sender IN TXT {good_key}
 _dmarc.bank IN TXT "v=DMARC1; p=reject; rua=mailto:reports@bank.net"
 bank IN TXT "v=spf1 -all"
 _dmarc.quar IN TXT "v=DMARC1; p=quarantine"
+sel._domainkey.lists IN TXT {lists_key}
+sel._domainkey.other-list IN TXT {other_key}
 """
 
 REV_ZONE = """\
@@ -80,6 +85,8 @@ def keys():
         "good": keygen(d, "good-sender.net", "sel"),
         "s1": keygen(d, "test.example", "s1"),
         "s2": keygen(d, "test.example", "s2", "--ed25519"),
+        "lists": keygen(d, "lists.net", "sel"),
+        "other": keygen(d, "other-list.net", "sel"),
     }
     yield d, records
     shutil.rmtree(d, ignore_errors=True)
@@ -88,7 +95,9 @@ def keys():
 @pytest.fixture(scope="module")
 def nsd(keys):
     _, rec = keys
-    zones = [("net", NET_ZONE.format(good_key=zone_txt(rec["good"]))),
+    zones = [("net", NET_ZONE.format(good_key=zone_txt(rec["good"]),
+                                     lists_key=zone_txt(rec["lists"]),
+                                     other_key=zone_txt(rec["other"]))),
              ("0.0.127.in-addr.arpa", REV_ZONE),
              ("test.example", EXAMPLE_ZONE.format(s1=zone_txt(rec["s1"]),
                                                   s2=zone_txt(rec["s2"])))]
@@ -345,3 +354,54 @@ def test_trusted_network_mail_is_signed(postern):
     head = head_of(delivered(postern, "user@test.example")[0])
     assert head.count("DKIM-Signature:") == 2, head
     assert "Authentication-Results" not in head  # trusted: not checked
+
+
+def list_sealed(msg, keys, sealer):
+    """What a mailing list does: check the message (it saw DMARC pass),
+    change it (a subject tag: the author's signature, if any, breaks) and
+    seal its results (RFC 8617 5.1)."""
+    msg = msg.replace(b"Subject: ", b"Subject: [list] ")
+    msg = (b"Authentication-Results: " + sealer.encode() + b"; spf=pass "
+           b"smtp.mailfrom=ceo@bank.net;\r\n dmarc=pass (p=reject) header.from=bank.net\r\n" +
+           msg)
+    with open(os.path.join(keys, "sel.%s.key" % sealer), "rb") as f:
+        key = f.read()
+    fields = dkim.arc_sign(msg, b"sel", sealer.encode(), key, sealer.encode())
+    return b"".join(f.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for f in fields) + msg
+
+
+def test_trusted_arc_sealer_overrides_dmarc(postern, keys):
+    """bank.net publishes p=reject and the list's own envelope does not
+    align, so DMARC fails here; lists.net is trusted and sealed dmarc=pass,
+    so the message is delivered, marked dis=none, and the aggregate report
+    says trusted_forwarder (RFC 7489 7.2.1.1)."""
+    msg = list_sealed(message("CEO <ceo@bank.net>", "via-list"), keys[0], "lists.net")
+    check(send_mx(postern, "bounces@good-sender.net", msg), 250, "2.0.0")
+    head = head_of(delivered(postern, "user@test.example")[0])
+    assert "arc=pass (i=1 d=lists.net s=sel)" in head, head
+    assert "dmarc=fail (p=reject sp=reject dis=none) header.from=bank.net" in head, head
+    log = postern.log()
+    assert "dmarc=fail/none/trusted_forwarder" in log and "arc_trusted=lists.net/1" in log
+    assert postern.stop() == 0
+    out = os.path.join(postern.tmp, "reports")
+    os.mkdir(out)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    postern.cli("dmarc", "report", "--day", day, "--out", out)
+    bank = [f for f in os.listdir(out) if f.split("!")[1] == "bank.net"]
+    assert len(bank) == 1, os.listdir(out)
+    root = ET.parse(os.path.join(out, bank[0])).getroot()
+    ns = {"d": "urn:ietf:params:xml:ns:dmarc-2.0"}
+    pe = root.find("d:record/d:row/d:policy_evaluated", ns)
+    assert pe.findtext("d:disposition", namespaces=ns) == "none"
+    assert pe.findtext("d:reason/d:type", namespaces=ns) == "trusted_forwarder"
+    assert pe.findtext("d:reason/d:comment", namespaces=ns) == "arc as.d=lists.net i=1"
+
+
+def test_untrusted_arc_sealer_does_not_override(postern, keys):
+    """The same seal from a forwarder that is not in arc_trusted_sealers:
+    the chain validates, but p=reject applies."""
+    msg = list_sealed(message("CEO <ceo@bank.net>", "via-other"), keys[0], "other-list.net")
+    check(send_mx(postern, "bounces@good-sender.net", msg), 550, "5.7.1")
+    log = postern.log()
+    assert "arc=pass/1" in log and "dmarc=fail/reject" in log
+    assert "arc_trusted=-" in log

@@ -54,7 +54,11 @@ static void test_rejects(void **state)
 	assert_int_equal(b64_encode((const unsigned char *)"foo", 3, enc, sizeof(enc)), -1);
 	/* A bad character anywhere in a quantum or in the leftover. */
 	assert_int_equal(b64_decode("Zm9v*mFy", 8, out, 6), -1);
-	assert_int_equal(b64_decode("Zm9vY" "\x80" "Fy", 8, out, 6), -1);
+	assert_int_equal(b64_decode("Zm9vY"
+	                            "\x80"
+	                            "Fy",
+	                            8, out, 6),
+	                 -1);
 	assert_int_equal(b64_decode("Zm9vY.", 6, out, 6), -1);
 	/* The leftover bytes must fit too. */
 	assert_int_equal(b64_decode("Zm9vYg", 6, out, 3), -1);

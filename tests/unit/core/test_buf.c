@@ -77,6 +77,8 @@ static void test_space_advance(void **state)
 	assert_string_equal(b.data, "abcde");
 	/* Room beyond the maximum is refused and changes nothing. */
 	assert_null(buf_space(&b, 4));
+	assert_int_equal(buf_reserve(&b, 4), -1);
+	assert_int_equal(buf_reserve(&b, 3), 0);
 	assert_int_equal(b.len, 5);
 	assert_string_equal(b.data, "abcde");
 	buf_free(&b);
