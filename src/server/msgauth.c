@@ -12,6 +12,7 @@
 #include "auth/msghdr.h"
 #include "auth/msghead.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "core/xmalloc.h"
 #include "policy/authres.h"
 #include "server/checks.h"
@@ -46,6 +47,7 @@ struct msgauth {
 	int sign; /* an authenticated sender: sign once the header is known */
 	struct dkim_signer *signers[MSGAUTH_SIGNERS];
 	size_t nsigners;
+	size_t nsigned;     /* signatures made */
 	char sign_note[96]; /* why nothing was signed, for the log */
 
 	struct verdict v;   /* the RCPT verdict plus the message's results */
@@ -471,8 +473,60 @@ static void arc_done(void *arg, const struct arc_result *res)
 	fetched(m);
 }
 
-/* Our signatures go on top of the message (RFC 6376 5.6). */
-static void finish_signing(struct msgauth *m)
+/* The signatures of one message, made on the worker's pool: an RSA-2048
+ * signature takes about a millisecond, which the worker's other sessions
+ * should not wait for.  The job owns the signers and a copy of the header
+ * section, so the session may end meanwhile. */
+struct sign_job {
+	struct session *s;
+	struct dkim_signer *signers[MSGAUTH_SIGNERS];
+	size_t nsigners;
+	char *head;
+	size_t hlen;
+	struct buf added; /* the DKIM-Signature fields made */
+	char err[MSGAUTH_SIGNERS][160];
+	int failed[MSGAUTH_SIGNERS];
+};
+
+static void sign_work(void *arg)
+{
+	struct sign_job *j = arg;
+
+	for (size_t k = 0; k < j->nsigners; k++)
+		j->failed[k] = dkim_signer_finish(j->signers[k], j->head, j->hlen, &j->added,
+		                                  j->err[k], sizeof(j->err[k])) != 0;
+}
+
+static void verify(struct msgauth *m);
+
+static void sign_done(void *arg)
+{
+	struct sign_job *j = arg;
+	struct session *s = j->s;
+
+	if (!session_release(s)) {
+		struct msgauth *m = s->msgauth;
+		for (size_t k = 0; k < j->nsigners; k++)
+			if (j->failed[k])
+				log_err("event=dkim_sign_error sid=%s error=\"%s\"", s->sid,
+				        j->err[k]);
+			else
+				m->nsigned++;
+		if (buf_append(&m->added, j->added.data, j->added.len) != 0)
+			log_err("event=dkim_sign_error sid=%s error=\"signatures too large\"",
+			        s->sid);
+		verify(m);
+	}
+	for (size_t k = 0; k < j->nsigners; k++)
+		dkim_signer_free(j->signers[k]);
+	buf_free(&j->added);
+	free(j->head);
+	free(j);
+}
+
+/* Our signatures go on top of the message (RFC 6376 5.6).  Returns 1 when
+ * they are being made (sign_done goes on), 0 when there are none. */
+static int start_sign_job(struct msgauth *m)
 {
 	struct session *s = m->s;
 	size_t hlen = m->mh.state == MSGHEAD_DONE ? m->mh.hlen : m->mh.head.len;
@@ -481,12 +535,35 @@ static void finish_signing(struct msgauth *m)
 		start_signing(m);
 	if (m->mh.state == MSGHEAD_TOO_BIG)
 		snprintf(m->sign_note, sizeof(m->sign_note), "header_too_big");
-	for (size_t k = 0; k < m->nsigners; k++) {
-		char err[160];
-		if (dkim_signer_finish(m->signers[k], m->mh.head.data, hlen, &m->added, err,
-		                       sizeof(err)) != 0)
-			log_err("event=dkim_sign_error sid=%s error=\"%s\"", s->sid, err);
+	if (m->nsigners == 0)
+		return 0;
+	struct sign_job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	memcpy(j->signers, m->signers, m->nsigners * sizeof(m->signers[0]));
+	j->nsigners = m->nsigners;
+	m->nsigners = 0;
+	j->head = xmalloc(hlen + 1);
+	memcpy(j->head, m->mh.head.data, hlen);
+	j->hlen = hlen;
+	buf_init(&j->added, 64 * 1024);
+	session_hold(s);
+	pool_submit(s->worker->pool, sign_work, sign_done, j);
+	return 1;
+}
+
+/* The message's own checks, when its session is checked. */
+static void verify(struct msgauth *m)
+{
+	struct session *s = m->s;
+
+	if (m->dkim == NULL) {
+		finished(m);
+		return;
 	}
+	find_from(m);
+	m->fetching = 2;
+	arc_verify_finish(m->arc, s->worker->base, s->worker->dns, arc_done, m);
+	dkim_verify_finish(m->dkim, s->worker->base, s->worker->dns, dkim_done, m);
 }
 
 void msgauth_finish(struct session *s, void (*done)(struct session *s))
@@ -498,16 +575,9 @@ void msgauth_finish(struct session *s, void (*done)(struct session *s))
 		return;
 	}
 	m->done = done;
-	if (m->sign)
-		finish_signing(m);
-	if (m->dkim == NULL) {
-		done(s);
+	if (m->sign && start_sign_job(m))
 		return;
-	}
-	find_from(m);
-	m->fetching = 2;
-	arc_verify_finish(m->arc, s->worker->base, s->worker->dns, arc_done, m);
-	dkim_verify_finish(m->dkim, s->worker->base, s->worker->dns, dkim_done, m);
+	verify(m);
 }
 
 enum policy_action msgauth_decide(struct session *s, int exempt, struct verdict_reply *reply)
@@ -579,7 +649,7 @@ void msgauth_log(struct session *s)
 		         m->v.tags[0] ? m->v.tags : "-");
 	if (m->sign)
 		log_info("event=dkim_sign sid=%s queue_id=%s from_domain=%s signatures=%zu%s%s",
-		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-", m->nsigners,
+		         s->sid, s->queue_id, m->from_domain[0] ? m->from_domain : "-", m->nsigned,
 		         m->sign_note[0] ? " skipped=" : "", m->sign_note);
 }
 
