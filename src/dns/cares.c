@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define DNS_CLASS_IN 1
@@ -24,6 +25,9 @@ struct sock_ev {
 
 struct cares_query;
 
+/* Buckets of the queries c-ares holds, by name and type. */
+#define INFLIGHT_BUCKETS 256
+
 struct cares_resolver {
 	struct dns_resolver base; /* first: dns.c sees only this */
 	struct event_base *evbase;
@@ -33,6 +37,9 @@ struct cares_resolver {
 	struct dns_cache *cache; /* NULL: no cache */
 	uint32_t negative_ttl_max;
 	struct cares_query *queries; /* every query not yet delivered or freed */
+	/* The queries c-ares holds: a lookup of the same name and type while
+	 * one is out waits for its answer instead of asking again. */
+	struct cares_query *inflight[INFLIGHT_BUCKETS];
 	/* Results waiting for the loop, oldest first, handed over by one event:
 	 * a cache hit costs no event of its own. */
 	struct cares_query *ready_head, *ready_tail;
@@ -54,6 +61,11 @@ struct cares_query {
 	int ready; /* in the resolver's ready list */
 	struct dns_result res;
 	int from_cache;
+	/* in_ares only: its bucket chain, and the lookups waiting for it. */
+	struct cares_query *bucket_next, *followers;
+	/* A lookup waiting for another's answer: that query, and the chain of
+	 * its followers. */
+	struct cares_query *leader, *follow_next, *follow_prev;
 };
 
 static time_t now_mono(void)
@@ -64,9 +76,68 @@ static time_t now_mono(void)
 	return ts.tv_sec;
 }
 
+/* FNV-1a over the lower-cased name, and the type. */
+static size_t bucket_of(const char *name, enum dns_type type)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)type;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p)) * 16777619u;
+	return h % INFLIGHT_BUCKETS;
+}
+
+static struct cares_query *inflight_find(struct cares_resolver *r, const char *name,
+                                         enum dns_type type)
+{
+	for (struct cares_query *q = r->inflight[bucket_of(name, type)]; q; q = q->bucket_next)
+		if (q->type == type && strcasecmp(q->name, name) == 0)
+			return q;
+	return NULL;
+}
+
+static void inflight_remove(struct cares_resolver *r, struct cares_query *q)
+{
+	struct cares_query **pp = &r->inflight[bucket_of(q->name, q->type)];
+
+	while (*pp && *pp != q)
+		pp = &(*pp)->bucket_next;
+	if (*pp)
+		*pp = q->bucket_next;
+	q->bucket_next = NULL;
+}
+
+static void follow(struct cares_query *leader, struct cares_query *q)
+{
+	q->leader = leader;
+	q->follow_prev = NULL;
+	q->follow_next = leader->followers;
+	if (leader->followers)
+		leader->followers->follow_prev = q;
+	leader->followers = q;
+}
+
+static void unfollow(struct cares_query *q)
+{
+	if (q->follow_prev)
+		q->follow_prev->follow_next = q->follow_next;
+	else
+		q->leader->followers = q->follow_next;
+	if (q->follow_next)
+		q->follow_next->follow_prev = q->follow_prev;
+	q->leader = q->follow_next = q->follow_prev = NULL;
+}
+
 static void query_free(struct cares_query *q)
 {
 	struct cares_resolver *r = (struct cares_resolver *)q->base.resolver;
+
+	if (q->leader)
+		unfollow(q);
+	/* Only when the resolver goes: its followers go with it. */
+	while (q->followers)
+		unfollow(q->followers);
+	if (q->in_ares)
+		inflight_remove(r, q);
 
 	if (q->prev)
 		q->prev->next = q->next;
@@ -215,6 +286,7 @@ static void ares_done(void *arg, int status, int timeouts, unsigned char *abuf, 
 	/* ares_destroy from dns_resolver_free: it frees the queries itself. */
 	if (status == ARES_EDESTRUCTION)
 		return;
+	inflight_remove(r, q);
 	q->in_ares = 0;
 	/* c-ares hands over the response for NXDOMAIN and NODATA too; only
 	 * timeouts and network errors come without one. */
@@ -227,6 +299,14 @@ static void ares_done(void *arg, int status, int timeouts, unsigned char *abuf, 
 	}
 	if (r->cache)
 		dns_cache_put(r->cache, q->name, q->type, &q->res, now_mono());
+	/* The lookups that waited for this answer get it too, even when the
+	 * one that asked has been cancelled. */
+	while (q->followers) {
+		struct cares_query *f = q->followers;
+		unfollow(f);
+		dns_result_copy(&f->res, &q->res);
+		defer(f);
+	}
 	if (q->cancelled)
 		query_free(q);
 	else
@@ -237,7 +317,7 @@ static struct dns_query *cares_lookup(struct dns_resolver *base, const char *nam
                                       enum dns_type type, dns_done_fn done, void *arg)
 {
 	struct cares_resolver *r = (struct cares_resolver *)base;
-	struct cares_query *q = xcalloc(1, sizeof(*q));
+	struct cares_query *q = xcalloc(1, sizeof(*q)), *leader;
 	size_t n = strlen(name);
 
 	q->base.resolver = base;
@@ -255,11 +335,16 @@ static struct dns_query *cares_lookup(struct dns_resolver *base, const char *nam
 	} else if (r->cache && dns_cache_get(r->cache, q->name, type, now_mono(), &q->res)) {
 		q->from_cache = 1;
 		defer(q);
+	} else if ((leader = inflight_find(r, q->name, type)) != NULL) {
+		follow(leader, q);
 	} else {
 		/* ares_query, not ares_search: the name is absolute, no search list.
 		 * c-ares may answer at once (no server reachable); ares_done
 		 * defers that answer like any other. */
+		size_t b = bucket_of(q->name, type);
 		q->in_ares = 1;
+		q->bucket_next = r->inflight[b];
+		r->inflight[b] = q;
 		ares_query(r->channel, q->name, DNS_CLASS_IN, (int)type, ares_done, q);
 		timer_reschedule(r);
 	}
@@ -270,7 +355,8 @@ static void cares_cancel(struct dns_query *base)
 {
 	struct cares_query *q = (struct cares_query *)base;
 
-	/* c-ares cannot forget one query: its answer is dropped when it comes. */
+	/* c-ares cannot forget one query: its answer is dropped when it comes
+	 * (after the lookups that wait for it have theirs). */
 	if (q->in_ares)
 		q->cancelled = 1;
 	else

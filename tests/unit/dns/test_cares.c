@@ -280,6 +280,51 @@ static void test_free_with_pending_and_from_callback(void **state)
 	free(e);
 }
 
+/* Lookups of a name and type already asked for wait for that answer: the
+ * server sees one query, every lookup gets the answer, and cancelling any
+ * of them, the first included, silences only that one. */
+static void test_merged_lookups(void **state)
+{
+	struct env *e = env_new(1000, 2, 0);
+
+	dns_lookup(e->r, "a.test", DNS_T_A, done, e);
+	dns_lookup(e->r, "A.Test.", DNS_T_A, done, e);
+	dns_lookup(e->r, "a.test", DNS_T_A, done, e);
+	dns_lookup(e->r, "a.test", DNS_T_MX, done, e); /* another type: asked */
+	run(e, 4);
+	assert_int_equal(e->calls, 4);
+	assert_int_equal(e->fake.queries, 2);
+
+	struct dns_query *first = dns_lookup(e->r, "a.test", DNS_T_A, done, e);
+	struct dns_query *second = dns_lookup(e->r, "a.test", DNS_T_A, done, e);
+	dns_lookup(e->r, "a.test", DNS_T_A, done, e);
+	dns_cancel(first);
+	dns_cancel(second);
+	run(e, 5);
+	run_for(e, 200);
+	assert_int_equal(e->calls, 5);
+	assert_int_equal(e->last.status, DNS_OK);
+	assert_int_equal(e->last_nrr_addr, 1);
+	assert_int_equal(e->last.from_cache, 0);
+	assert_int_equal(e->fake.queries, 3);
+
+	/* A timeout reaches every waiting lookup; the next one asks again. */
+	dns_lookup(e->r, "silent.test", DNS_T_TXT, done, e);
+	dns_lookup(e->r, "silent.test", DNS_T_TXT, done, e);
+	run(e, 7);
+	assert_int_equal(e->calls, 7);
+	assert_int_equal(e->last.status, DNS_TEMPFAIL);
+	int asked = e->fake.queries;
+	dns_lookup(e->r, "silent.test", DNS_T_TXT, done, e);
+	run(e, 8);
+	assert_true(e->fake.queries > asked);
+
+	/* Freed with a lookup waiting for another. */
+	dns_lookup(e->r, "silent.test", DNS_T_A, done, e);
+	dns_lookup(e->r, "silent.test", DNS_T_A, done, e);
+	env_free(e);
+}
+
 static void test_bad_server_list(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -298,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(test_answer_then_cache),
 	    cmocka_unit_test(test_bad_name_not_sent),
 	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_merged_lookups),
 	    cmocka_unit_test(test_silence_is_tempfail),
 	    cmocka_unit_test(test_free_with_pending_and_from_callback),
 	    cmocka_unit_test(test_bad_server_list),
