@@ -591,7 +591,8 @@ void checks_log(struct session *s)
 	         c->helo_dns_res[0] ? c->helo_dns_res : "-", c->csa_res[0] ? c->csa_res : "-",
 	         c->spf_helo_res[0] ? c->spf_helo_res : "-",
 	         c->spf_mail_res[0] ? c->spf_mail_res : "-",
-	         c->spf_rdns_res[0] ? c->spf_rdns_res : "-", c->dnsbl_res[0] ? c->dnsbl_res : "-",
+	         c->spf_rdns_res[0] ? c->spf_rdns_res : "-",
+	         c->dnsbl_res[0] ? c->dnsbl_res : "none", /* as Authentication-Results says */
 	         c->txn_v.score, c->txn_v.tags[0] ? c->txn_v.tags : "-");
 }
 
