@@ -14,24 +14,26 @@ enum {
 	C_STRIP = 16,    /* WSP, CR, LF: dropped from base64 values */
 };
 
-static unsigned char cls[256];
-
-__attribute__((constructor)) static void cls_init(void)
-{
-	for (int c = 0x21; c <= 0x7e; c++)
-		cls[c] |= c != ';' ? C_VALCHAR : 0;
-	for (int c = 0; c < 26; c++) {
-		cls['a' + c] |= C_ALPHA | C_ALNUMPUNC;
-		cls['A' + c] |= C_ALPHA | C_ALNUMPUNC;
-	}
-	for (int c = '0'; c <= '9'; c++)
-		cls[c] |= C_ALNUMPUNC;
-	cls['_'] |= C_ALNUMPUNC;
-	cls[' '] |= C_WSP | C_STRIP;
-	cls['\t'] |= C_WSP | C_STRIP;
-	cls['\r'] |= C_STRIP;
-	cls['\n'] |= C_STRIP;
-}
+#define V C_VALCHAR
+/* The classes of every byte (ranges are a GNU C extension gcc and clang
+ * share); bytes not named are in none. */
+static const unsigned char cls[256] = {
+    ['\t'] = C_WSP | C_STRIP,
+    ['\n'] = C_STRIP,
+    ['\r'] = C_STRIP,
+    [' '] = C_WSP | C_STRIP,
+    ['!' ... '/'] = V,
+    ['0' ... '9'] = V | C_ALNUMPUNC,
+    [':'] = V,
+    ['<' ... '@'] = V,
+    ['A' ... 'Z'] = V | C_ALPHA | C_ALNUMPUNC,
+    ['[' ... '^'] = V,
+    ['_'] = V | C_ALNUMPUNC,
+    ['`'] = V,
+    ['a' ... 'z'] = V | C_ALPHA | C_ALNUMPUNC,
+    ['{' ... '~'] = V,
+};
+#undef V
 
 static int is(char c, unsigned what)
 {

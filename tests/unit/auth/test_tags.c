@@ -104,13 +104,39 @@ static void test_strip_fws(void **state)
 	assert_int_equal(tags_strip_fws(" ab cde", 7, out, 5), -1);
 }
 
+/* Every byte value inside a value and inside a name, against the
+ * grammar's character classes (RFC 6376 3.2). */
+static void test_every_byte(void **state)
+{
+	struct tag_list tl;
+	char err[64];
+	(void)state;
+
+	for (int c = 0; c < 256; c++) {
+		if (c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		char value[] = {'v', '=', 'x', (char)c, 'x'};
+		int valchar = c >= 0x21 && c <= 0x7e;
+		assert_int_equal(tags_parse(value, sizeof(value), &tl, err, sizeof(err)),
+		                 valchar ? 0 : -1);
+		char name[] = {(char)c, 'a', '=', '1'};
+		int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		assert_int_equal(tags_parse(name, sizeof(name), &tl, err, sizeof(err)),
+		                 alpha ? 0 : -1);
+		/* "a==1" is tag a with the value "=1". */
+		char rest[] = {'a', (char)c, '=', '1'};
+		int alnumpunc = alpha || (c >= '0' && c <= '9') || c == '_' || c == '=';
+		assert_int_equal(tags_parse(rest, sizeof(rest), &tl, err, sizeof(err)),
+		                 alnumpunc ? 0 : -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_values_raw),
-	    cmocka_unit_test(test_too_many),
-	    cmocka_unit_test(test_strip_fws),
+	    cmocka_unit_test(test_table),      cmocka_unit_test(test_values_raw),
+	    cmocka_unit_test(test_too_many),   cmocka_unit_test(test_strip_fws),
+	    cmocka_unit_test(test_every_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
