@@ -309,11 +309,10 @@ static int seal_chain(struct sealing *s, const char *msg, size_t len, struct buf
 	const struct arc_seal_options *o = s->o;
 	size_t body, hlen = split_message(msg, len, &body);
 	/* f[0] is the new AAR, on top of the message's own fields. */
-	size_t nf = msghdr_count(msg, hlen);
-	struct msghdr_field *f = xcalloc(nf + 1, sizeof(*f));
+	long n;
+	struct msghdr_field *f = msghdr_split_new(msg, hlen, ARC_SEAL_MAX_FIELDS, 1, &n);
 	struct arc_chain *c = xcalloc(1, sizeof(*c));
 	char why[200];
-	long n = nf > ARC_SEAL_MAX_FIELDS ? -1 : msghdr_split(msg, hlen, f + 1, nf);
 	int rc = -1;
 
 	if (n < 0) {

@@ -119,9 +119,9 @@ static void copy_signers(struct arc_verifier *v)
 /* RFC 8617 5.2 steps 1 to 3, once the header section is complete. */
 static void headers_done(struct arc_verifier *v, size_t hlen)
 {
-	size_t nf = v->mh.state == MSGHEAD_TOO_BIG ? 0 : msghdr_count(v->mh.head.data, hlen);
-	struct msghdr_field *fields = xmalloc((nf > 0 ? nf : 1) * sizeof(*fields));
-	long n = nf > ARC_MAX_FIELDS ? -1 : msghdr_split(v->mh.head.data, hlen, fields, nf);
+	long n;
+	struct msghdr_field *fields = msghdr_split_new(
+	    v->mh.head.data, v->mh.state == MSGHEAD_TOO_BIG ? 0 : hlen, ARC_MAX_FIELDS, 0, &n);
 
 	v->in_body = 1;
 	v->chain = xcalloc(1, sizeof(*v->chain));

@@ -198,7 +198,7 @@ static int crlf_passes(const struct canon_body *cb, const unsigned char *s, size
  * to SP (which covers SP, tab and CR); or a CR unless it starts CR LF and
  * a line that begins with a byte above SP (a CRLF that crlf_passes lets
  * through, as the run does not start there). */
-static inline __attribute__((always_inline)) scan_vec relaxed_stops(const unsigned char *s)
+static scan_vec relaxed_stops(const unsigned char *s)
 {
 	scan_vec a, b, c;
 

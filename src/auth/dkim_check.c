@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int is_fws_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Where the value of tag b= begins (after its "=") and ends (at the ";"
  * or the end) in the tag-list v[0..len), which its caller has already
  * parsed: values hold no ";", so the list splits at every ";". */
@@ -18,13 +23,10 @@ static int find_b(const char *v, size_t len, size_t *start, size_t *end)
 		size_t stop = semi != NULL ? (size_t)(semi - v) : len;
 		const char *eq = memchr(v + i, '=', stop - i);
 		if (eq != NULL) {
-			size_t n = i;
-			while (n < stop &&
-			       (v[n] == ' ' || v[n] == '\t' || v[n] == '\r' || v[n] == '\n'))
+			size_t n = i, e = (size_t)(eq - v);
+			while (n < e && is_fws_byte(v[n]))
 				n++;
-			size_t e = (size_t)(eq - v);
-			while (e > n && (v[e - 1] == ' ' || v[e - 1] == '\t' || v[e - 1] == '\r' ||
-			                 v[e - 1] == '\n'))
+			while (e > n && is_fws_byte(v[e - 1]))
 				e--;
 			if (e == n + 1 && v[n] == 'b') {
 				*start = (size_t)(eq - v) + 1;

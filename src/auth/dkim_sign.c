@@ -141,9 +141,8 @@ void dkim_signer_free(struct dkim_signer *s)
 int dkim_signer_finish(struct dkim_signer *s, const char *head, size_t hlen, struct buf *out,
                        char *err, size_t errsize)
 {
-	size_t nf = msghdr_count(head, hlen);
-	struct msghdr_field *f = xmalloc((nf > 0 ? nf : 1) * sizeof(*f));
-	long n = nf > SIGN_MAX_FIELDS ? -1 : msghdr_split(head, hlen, f, nf);
+	long n;
+	struct msghdr_field *f = msghdr_split_new(head, hlen, SIGN_MAX_FIELDS, 0, &n);
 	struct dkim_sig sig;
 	struct buf field, hlist, input;
 	unsigned char bh[EVP_MAX_MD_SIZE], sigbytes[DKIM_B_MAX];

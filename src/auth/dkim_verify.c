@@ -132,9 +132,9 @@ static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
 /* RFC 6376 6.1: the header section is complete; set up every signature. */
 static void headers_done(struct dkim_verifier *v, size_t hlen)
 {
-	size_t nf = v->mh.state == MSGHEAD_TOO_BIG ? 0 : msghdr_count(v->mh.head.data, hlen);
-	struct msghdr_field *fields = xmalloc((nf > 0 ? nf : 1) * sizeof(*fields));
-	long n = nf > DKIM_MAX_FIELDS ? -1 : msghdr_split(v->mh.head.data, hlen, fields, nf);
+	long n;
+	struct msghdr_field *fields = msghdr_split_new(
+	    v->mh.head.data, v->mh.state == MSGHEAD_TOO_BIG ? 0 : hlen, DKIM_MAX_FIELDS, 0, &n);
 	size_t nsig = 0;
 
 	v->in_body = 1;

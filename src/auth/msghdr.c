@@ -1,6 +1,8 @@
 /* Header section splitting: a field runs on while lines start with WSP. */
 #include "auth/msghdr.h"
 
+#include "core/xmalloc.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -45,6 +47,15 @@ size_t msghdr_count(const char *h, size_t len)
 		n += h[i] != ' ' && h[i] != '\t';
 	/* A first line with WSP still starts a field. */
 	return n + (len > 0 && (h[0] == ' ' || h[0] == '\t'));
+}
+
+struct msghdr_field *msghdr_split_new(const char *h, size_t len, size_t max, size_t front, long *n)
+{
+	size_t count = msghdr_count(h, len);
+	struct msghdr_field *f = xcalloc(front + (count > 0 ? count : 1), sizeof(*f));
+
+	*n = count > max ? -1 : msghdr_split(h, len, f + front, count);
+	return f;
 }
 
 int msghdr_name_is(const struct msghdr_field *f, const char *name, size_t name_len)

@@ -178,10 +178,10 @@ static void gather_results(const struct buf *msg, const char *id, struct buf *ou
 {
 	if (msg->len == 0)
 		return;
-	struct msghdr_field *f = xcalloc(CLI_ARC_MAX_FIELDS, sizeof(*f));
 	const char *end = strstr(msg->data, "\r\n\r\n");
 	size_t hlen = end != NULL ? (size_t)(end - msg->data) + 2 : msg->len;
-	long n = msghdr_split(msg->data, hlen, f, CLI_ARC_MAX_FIELDS);
+	long n;
+	struct msghdr_field *f = msghdr_split_new(msg->data, hlen, CLI_ARC_MAX_FIELDS, 0, &n);
 
 	for (long k = 0; k < n; k++) {
 		if (!msghdr_name_is(&f[k], "Authentication-Results", 22))

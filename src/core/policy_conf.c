@@ -131,19 +131,20 @@ void policy_conf_defaults(struct policy_conf *pc)
 	pc->check_submission = 0;
 }
 
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void policy_conf_free(struct policy_conf *pc)
 {
 	for (int i = 0; i < PR_COUNT; i++)
 		free(pc->rules[i].text);
 	free(pc->trusted_networks);
-	for (size_t i = 0; i < pc->nrdns_generic; i++)
-		free(pc->rdns_generic[i]);
-	free(pc->rdns_generic);
-	for (size_t i = 0; i < pc->nrdns_not_generic; i++)
-		free(pc->rdns_not_generic[i]);
-	free(pc->rdns_not_generic);
-	for (size_t i = 0; i < pc->narc_trusted_sealers; i++)
-		free(pc->arc_trusted_sealers[i]);
-	free(pc->arc_trusted_sealers);
+	free_strings(pc->rdns_generic, pc->nrdns_generic);
+	free_strings(pc->rdns_not_generic, pc->nrdns_not_generic);
+	free_strings(pc->arc_trusted_sealers, pc->narc_trusted_sealers);
 	memset(pc, 0, sizeof(*pc));
 }

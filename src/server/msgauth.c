@@ -143,9 +143,9 @@ static void find_from(struct msgauth *m)
 	if (m->from_found)
 		return;
 	m->from_found = 1;
-	struct msghdr_field *f = xmalloc(MSGAUTH_MAX_FIELDS * sizeof(*f));
 	size_t hlen = m->mh.state == MSGHEAD_DONE ? m->mh.hlen : m->mh.head.len;
-	long n = msghdr_split(m->mh.head.data ? m->mh.head.data : "", hlen, f, MSGAUTH_MAX_FIELDS);
+	long n;
+	struct msghdr_field *f = msghdr_split_new(m->mh.head.data, hlen, MSGAUTH_MAX_FIELDS, 0, &n);
 	char *values[MSGAUTH_FROM_MAX];
 	size_t nv = n > 0 ? field_values(f, (size_t)n, "From", values, MSGAUTH_FROM_MAX) : 0;
 	size_t kept = nv < MSGAUTH_FROM_MAX ? nv : MSGAUTH_FROM_MAX;

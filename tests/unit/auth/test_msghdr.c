@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/msghdr.h"
@@ -51,11 +52,32 @@ static void test_count(void **state)
 	assert_int_equal(msghdr_count(heads[2], strlen(heads[2])), 2);
 }
 
+static void test_split_new(void **state)
+{
+	const char *h = "A: 1\r\nB: 2\r\n C\r\nD: 3\r\n";
+	long n;
+	(void)state;
+
+	struct msghdr_field *f = msghdr_split_new(h, strlen(h), 10, 1, &n);
+	assert_int_equal(n, 3);
+	assert_null(f[0].p); /* the caller's front entry */
+	assert_true(msghdr_name_is(&f[1], "a", 1));
+	assert_true(msghdr_name_is(&f[3], "d", 1));
+	free(f);
+	f = msghdr_split_new(h, strlen(h), 2, 0, &n);
+	assert_int_equal(n, -1);
+	free(f);
+	f = msghdr_split_new(NULL, 0, 2, 0, &n);
+	assert_int_equal(n, 0);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_count),
+	    cmocka_unit_test(test_split_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
