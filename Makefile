@@ -4,7 +4,7 @@ PY := /usr/bin/python3
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps test-deps build build-clang build-asan run test unit integration \
-	integration-asan conformance fuzz-smoke \
+	integration-asan policy-tests conformance fuzz-smoke \
 	fuzz bench format lint clean
 
 all: build
@@ -39,6 +39,11 @@ unit: build build-asan
 integration: build
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
+# The sender-check transcripts (tests/policy/README.md): every policy rule
+# replayed through `postern policy test` against its expected output.
+policy-tests: build
+	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/policy/run.py
+
 # The SPF test suites of RFC 7208 and RFC 4408 (tests/conformance/README.md),
 # then the DKIM vectors and the python3-dkim interop checks.
 conformance: build
@@ -59,7 +64,7 @@ fuzz:
 	./fuzz/run.sh all 600
 
 # The order matters: the last runner's summary line is what CI reads.
-test: test-deps build build-clang unit fuzz-smoke integration-asan conformance integration
+test: test-deps build build-clang unit fuzz-smoke integration-asan policy-tests conformance integration
 
 bench: build
 	./bench/accept.sh

@@ -13,7 +13,8 @@ static void check_mail(const char *arg, size_t len)
 	struct mail_params mp;
 	char text[ADDR_PATH_MAX + 1];
 
-	for (int offered = 0; offered < 2; offered++) {
+	/* Every combination of MAIL_OFFER_SMTPUTF8 and MAIL_OFFER_AUTH. */
+	for (unsigned offered = 0; offered < 4; offered++) {
 		enum param_status st = cmd_parse_mail(arg, len, offered, &mp);
 		if (st != PARAM_ADDR && mp.addr_status != ADDR_OK)
 			abort();
@@ -21,7 +22,9 @@ static void check_mail(const char *arg, size_t len)
 			continue;
 		if (addr_format(&mp.from, text, sizeof(text)) < 0)
 			abort();
-		if (strlen(mp.auth) >= sizeof(mp.auth) || (mp.smtputf8 && !offered))
+		if (strlen(mp.auth) >= sizeof(mp.auth) ||
+		    (mp.smtputf8 && !(offered & MAIL_OFFER_SMTPUTF8)) ||
+		    (mp.auth[0] && !(offered & MAIL_OFFER_AUTH)))
 			abort();
 		if (mp.from.has_utf8 && !mp.smtputf8)
 			abort();

@@ -1,7 +1,9 @@
 /* libFuzzer target for the header section collector: the input fed in
  * chunks whose sizes come from its first bytes must give the same header
  * section and the same body as fed whole, within the limit, and the header
- * section must end where a plain search finds the first empty line. */
+ * section must end where a plain search finds the first empty line; the
+ * section the verifiers are given must be that one, its fields up to the
+ * empty line. */
 #include "auth/msghead.h"
 
 #include <stddef.h>
@@ -76,6 +78,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (whole.state == MSGHEAD_OPEN &&
 	    (parts.state != MSGHEAD_OPEN || l1 != 0 || l2 != 0 || body_start(msg, len) != 0))
+		abort();
+	size_t slen;
+	const char *s = msghead_section(&whole, &slen);
+	if ((s == NULL) != (whole.state == MSGHEAD_TOO_BIG))
+		abort();
+	if (whole.state == MSGHEAD_DONE &&
+	    (slen != whole.head.len || msghead_fields_len(s, slen) != whole.hlen))
+		abort();
+	if (whole.state == MSGHEAD_OPEN &&
+	    (slen != len || memcmp(s, msg, len) != 0 || msghead_fields_len(s, slen) != len))
 		abort();
 	msghead_free(&whole);
 	msghead_free(&parts);

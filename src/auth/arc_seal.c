@@ -5,7 +5,7 @@
 #include "auth/arc_seal.h"
 
 #include "auth/arc_chain.h"
-#include "auth/b64.h"
+#include "core/b64.h"
 #include "auth/canon.h"
 #include "auth/dkim_check.h"
 #include "auth/msghdr.h"

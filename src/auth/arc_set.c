@@ -1,7 +1,7 @@
 /* ARC header field parsers (RFC 8617 4.1, 4.2.1). */
 #include "auth/arc_set.h"
 
-#include "auth/b64.h"
+#include "core/b64.h"
 #include "auth/tags.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
-/* Streaming ARC validator: chain structure from the header section, body
- * hashes while the body passes, then key lookups and RFC 8617 5.2
- * steps 4 to 7. */
+/* Streaming ARC validator: chain structure from the caller's header
+ * section, body hashes while the body passes, then key lookups and
+ * RFC 8617 5.2 steps 4 to 7. */
 #include "auth/arc_verify.h"
 
 #include "auth/arc_chain.h"
@@ -36,8 +36,7 @@ struct key_slot {
 
 struct arc_verifier {
 	struct arc_verify_options opt;
-	struct msghead mh;
-	int in_body;
+	int have_header;       /* arc_verify_header was called */
 	enum arc_cv structure; /* arc_chain_collect's verdict */
 	struct arc_chain *chain;
 	struct canon_hashers hashers; /* one per distinct AMS c= and l= */
@@ -72,7 +71,6 @@ struct arc_verifier *arc_verify_new(const struct arc_verify_options *opt)
 
 	v->opt = *opt;
 	v->res.oldest_pass = -1;
-	msghead_init(&v->mh, opt->max_header_bytes);
 	return v;
 }
 
@@ -116,17 +114,17 @@ static void copy_signers(struct arc_verifier *v)
 	}
 }
 
-/* RFC 8617 5.2 steps 1 to 3, once the header section is complete. */
-static void headers_done(struct arc_verifier *v, size_t hlen)
+/* RFC 8617 5.2 steps 1 to 3, once the header section's fields h[0..hlen)
+ * are known (h NULL: the section was too large). */
+static void headers_done(struct arc_verifier *v, const char *h, size_t hlen)
 {
 	long n;
-	struct msghdr_field *fields = msghdr_split_new(
-	    v->mh.head.data, v->mh.state == MSGHEAD_TOO_BIG ? 0 : hlen, ARC_MAX_FIELDS, 0, &n);
+	struct msghdr_field *fields =
+	    msghdr_split_new(h, h != NULL ? hlen : 0, ARC_MAX_FIELDS, 0, &n);
 
-	v->in_body = 1;
 	v->chain = xcalloc(1, sizeof(*v->chain));
-	v->res.chain = v->mh.state == MSGHEAD_TOO_BIG ? NULL : v->chain;
-	if (v->mh.state == MSGHEAD_TOO_BIG) {
+	v->res.chain = h == NULL ? NULL : v->chain;
+	if (h == NULL) {
 		v->structure = ARC_CV_FAIL;
 		chain_fails(v, "header section too large");
 	} else if (n < 0) {
@@ -145,27 +143,19 @@ static void headers_done(struct arc_verifier *v, size_t hlen)
 	free(fields);
 }
 
-static void feed_body(struct arc_verifier *v, const void *p, size_t n)
+void arc_verify_header(struct arc_verifier *v, const char *head, size_t len)
 {
-	canon_hashers_update(&v->hashers, p, n);
+	if (v->have_header)
+		panic("arc: the header section given twice");
+	v->have_header = 1;
+	headers_done(v, head, head != NULL ? msghead_fields_len(head, len) : 0);
 }
 
-int arc_verify_feed(struct arc_verifier *v, const void *p, size_t n)
+void arc_verify_body(struct arc_verifier *v, const void *p, size_t n)
 {
-	if (v->in_body) {
-		feed_body(v, p, n);
-		return 0;
-	}
-	size_t used = msghead_feed(&v->mh, p, n);
-	if (v->mh.state == MSGHEAD_TOO_BIG) {
-		headers_done(v, 0);
-		return -1;
-	}
-	if (v->mh.state == MSGHEAD_DONE) {
-		headers_done(v, v->mh.hlen);
-		feed_body(v, (const char *)p + used, n - used);
-	}
-	return 0;
+	if (!v->have_header)
+		panic("arc: body before the header section");
+	canon_hashers_update(&v->hashers, p, n);
 }
 
 /* A key failure is reported as the signature's failure. */
@@ -320,9 +310,8 @@ static size_t key_slot_for(struct arc_verifier *v, const struct dkim_sig *sig)
 void arc_verify_finish(struct arc_verifier *v, struct event_base *base, struct dns_resolver *r,
                        arc_verify_done_fn done, void *arg)
 {
-	/* A message without an empty line is all header section. */
-	if (!v->in_body)
-		headers_done(v, v->mh.head.len);
+	if (!v->have_header)
+		panic("arc: finish before the header section");
 	v->done = done;
 	v->arg = arg;
 	v->ev = event_new(base, -1, 0, report, v);
@@ -360,7 +349,6 @@ void arc_verify_free(struct arc_verifier *v)
 		event_free(v->ev);
 	free(v->keys);
 	free(v->chain);
-	msghead_free(&v->mh);
 	free(v);
 }
 

@@ -1,7 +1,8 @@
-/* ARC chain validation (RFC 8617 5.2) of a message fed as a stream: the
- * header section is kept, the body is hashed once per distinct
- * ARC-Message-Signature body canonicalisation while it passes, and keys
- * are then fetched through the asynchronous resolver. */
+/* ARC chain validation (RFC 8617 5.2) of a message whose header section
+ * the caller collects (struct msghead, one per message for every
+ * consumer): the chain is read from that section, the body is hashed once
+ * per distinct ARC-Message-Signature body canonicalisation while it
+ * passes, and keys are then fetched through the asynchronous resolver. */
 #ifndef POSTERN_AUTH_ARC_VERIFY_H
 #define POSTERN_AUTH_ARC_VERIFY_H
 
@@ -37,15 +38,15 @@ struct arc_result {
 	char ams_d[DKIM_DOMAIN_MAX + 1], ams_s[DKIM_DOMAIN_MAX + 1];
 	char as_d[DKIM_DOMAIN_MAX + 1], as_s[DKIM_DOMAIN_MAX + 1];
 	struct arc_set_report set[ARC_MAX_SETS]; /* set[k] is instance k + 1 */
-	/* The sets as collected (views into the header section), for what
-	 * the sealers said; NULL when the header section was too large. */
+	/* The sets as collected (views into the header section the caller
+	 * gave to arc_verify_header), for what the sealers said; NULL when
+	 * the header section was too large. */
 	const struct arc_chain *chain;
 };
 
 struct dkim_keycache;
 
 struct arc_verify_options {
-	size_t max_header_bytes;    /* header section limit */
 	struct dkim_keycache *keys; /* parsed keys to reuse, or NULL */
 };
 
@@ -53,12 +54,22 @@ struct arc_verify_options {
 typedef void (*arc_verify_done_fn)(void *arg, const struct arc_result *res);
 
 struct arc_verifier *arc_verify_new(const struct arc_verify_options *opt);
-/* The message's bytes (CRLF line ends) in any chunks.  Returns 0, or -1
- * once the header section is over max_header_bytes: the chain then fails
- * (its fields cannot be told apart from the body). */
-int arc_verify_feed(struct arc_verifier *v, const void *p, size_t n);
-/* Ends the message and fetches the keys; done runs later from base's loop,
- * exactly once unless arc_verify_free comes first. */
+/* The message's header section (CRLF line ends), given once, before any
+ * body byte and before arc_verify_finish: head[0..len) as msghead_section
+ * gives it, the fields and the empty line that ends them (or the whole
+ * message when it has none).  head NULL says the section was over the
+ * caller's limit: the chain then fails (its fields cannot be told apart
+ * from the body), and so it does with more than 1000 fields.
+ * Ownership: the verifier keeps views into head (the sets of the chain,
+ * which the result shows), not a copy: the caller keeps head[0..len)
+ * valid and unchanged until done has returned, or until arc_verify_free
+ * when that comes first. */
+void arc_verify_header(struct arc_verifier *v, const char *head, size_t len);
+/* The body: the bytes after the header section, in pieces of any size. */
+void arc_verify_body(struct arc_verifier *v, const void *p, size_t n);
+/* Ends the message (after arc_verify_header) and fetches the keys; done
+ * runs later from base's loop, exactly once unless arc_verify_free comes
+ * first. */
 void arc_verify_finish(struct arc_verifier *v, struct event_base *base, struct dns_resolver *r,
                        arc_verify_done_fn done, void *arg);
 void arc_verify_free(struct arc_verifier *v);

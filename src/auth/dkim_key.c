@@ -1,7 +1,7 @@
 /* DKIM key record parsing (RFC 6376 3.6.1, RFC 8301 3.2, RFC 8463 4). */
 #include "auth/dkim_key.h"
 
-#include "auth/b64.h"
+#include "core/b64.h"
 #include "auth/canon.h"
 #include "auth/tags.h"
 #include "core/xmalloc.h"

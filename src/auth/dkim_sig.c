@@ -1,7 +1,7 @@
 /* DKIM-Signature tag parsing and the validity rules of RFC 6376 3.5/6.1.1. */
 #include "auth/dkim_sig.h"
 
-#include "auth/b64.h"
+#include "core/b64.h"
 #include "auth/tags.h"
 
 #include <stdio.h>

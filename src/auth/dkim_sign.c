@@ -1,7 +1,7 @@
 /* DKIM signer: body hash, header selection with oversigning, signature. */
 #include "auth/dkim_sign.h"
 
-#include "auth/b64.h"
+#include "core/b64.h"
 #include "auth/dkim_check.h"
 #include "auth/dkim_sig.h"
 #include "auth/msghdr.h"

@@ -1,4 +1,5 @@
-/* Streaming DKIM verifier: header split, shared body hashers, key lookups. */
+/* Streaming DKIM verifier: signatures from the caller's header section,
+ * shared body hashers, key lookups. */
 #include "auth/dkim_verify.h"
 
 #include "auth/dkim_check.h"
@@ -33,8 +34,7 @@ struct sig_state {
 
 struct dkim_verifier {
 	struct dkim_verify_options opt;
-	struct msghead mh;
-	int in_body;
+	int have_header; /* dkim_verify_header was called */
 	struct sig_state *sigs;
 	struct dkim_sig_result *res;
 	size_t nsig, nres;
@@ -74,7 +74,6 @@ struct dkim_verifier *dkim_verify_new(const struct dkim_verify_options *opt)
 	struct dkim_verifier *v = xcalloc(1, sizeof(*v));
 
 	v->opt = *opt;
-	msghead_init(&v->mh, opt->max_header_bytes);
 	return v;
 }
 
@@ -129,15 +128,14 @@ static void setup_sig(struct dkim_verifier *v, struct sig_state *s,
 	s->bh = canon_hashers_get(&v->hashers, s->sig.bcanon, s->sig.l);
 }
 
-/* RFC 6376 6.1: the header section is complete; set up every signature. */
-static void headers_done(struct dkim_verifier *v, size_t hlen)
+/* RFC 6376 6.1: the header section h[0..hlen) (its fields) is complete;
+ * set up every signature. */
+static void headers_done(struct dkim_verifier *v, const char *h, size_t hlen)
 {
 	long n;
-	struct msghdr_field *fields = msghdr_split_new(
-	    v->mh.head.data, v->mh.state == MSGHEAD_TOO_BIG ? 0 : hlen, DKIM_MAX_FIELDS, 0, &n);
+	struct msghdr_field *fields = msghdr_split_new(h, hlen, DKIM_MAX_FIELDS, 0, &n);
 	size_t nsig = 0;
 
-	v->in_body = 1;
 	for (long k = 0; k < n; k++)
 		nsig += msghdr_name_is(&fields[k], "DKIM-Signature", 14);
 	v->res = xcalloc(nsig > 0 ? nsig : 1, sizeof(*v->res));
@@ -160,25 +158,20 @@ static void headers_done(struct dkim_verifier *v, size_t hlen)
 	free(fields);
 }
 
-static void feed_body(struct dkim_verifier *v, const void *p, size_t n)
+void dkim_verify_header(struct dkim_verifier *v, const char *head, size_t len)
 {
-	canon_hashers_update(&v->hashers, p, n);
+	if (v->have_header)
+		panic("dkim: the header section given twice");
+	v->have_header = 1;
+	/* A section over the limit has no fields that can be told apart. */
+	headers_done(v, head, head != NULL ? msghead_fields_len(head, len) : 0);
 }
 
-int dkim_verify_feed(struct dkim_verifier *v, const void *p, size_t n)
+void dkim_verify_body(struct dkim_verifier *v, const void *p, size_t n)
 {
-	if (v->in_body) {
-		feed_body(v, p, n);
-		return 0;
-	}
-	size_t used = msghead_feed(&v->mh, p, n);
-	if (v->mh.state == MSGHEAD_TOO_BIG)
-		return -1;
-	if (v->mh.state == MSGHEAD_DONE) {
-		headers_done(v, v->mh.hlen);
-		feed_body(v, (const char *)p + used, n - used);
-	}
-	return 0;
+	if (!v->have_header)
+		panic("dkim: body before the header section");
+	canon_hashers_update(&v->hashers, p, n);
 }
 
 static void report(evutil_socket_t fd, short what, void *arg)
@@ -274,9 +267,8 @@ static void key_answer(void *arg, const struct dns_answer *ans)
 void dkim_verify_finish(struct dkim_verifier *v, struct event_base *base, struct dns_resolver *r,
                         dkim_verify_done_fn done, void *arg)
 {
-	/* A message without an empty line is all header section. */
-	if (!v->in_body)
-		headers_done(v, v->mh.head.len);
+	if (!v->have_header)
+		panic("dkim: finish before the header section");
 	v->done = done;
 	v->arg = arg;
 	v->ev = event_new(base, -1, 0, report, v);
@@ -306,6 +298,5 @@ void dkim_verify_free(struct dkim_verifier *v)
 		event_free(v->ev);
 	free(v->sigs);
 	free(v->res);
-	msghead_free(&v->mh);
 	free(v);
 }

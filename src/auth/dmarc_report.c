@@ -1,7 +1,8 @@
 /* DMARC aggregate report builders (RFC 7489 7.2, appendix C): XML, file
  * name and carrying message, all pure. */
 #include "auth/dmarc_report.h"
-#include "auth/b64.h"
+#include "core/b64.h"
+#include "core/dmarc_vocab.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -22,32 +23,10 @@ static int fail(char *err, size_t errsize, const char *why, const char *what)
 	return -1;
 }
 
-static int one_of(const char *s, const char *const *set)
+/* "" is no reason, as in the store. */
+static int has_reason(const struct dmarc_report_record *r)
 {
-	for (; s != NULL && *set != NULL; set++)
-		if (strcmp(s, *set) == 0)
-			return 1;
-	return 0;
-}
-
-static const char *const dispositions[] = {"none", "quarantine", "reject", NULL};
-static const char *const dkim_results[] = {"none",    "pass",      "fail",      "policy",
-                                           "neutral", "temperror", "permerror", NULL};
-static const char *const spf_results[] = {"none",     "neutral",   "pass",      "fail",
-                                          "softfail", "temperror", "permerror", NULL};
-static const char *const spf_scopes[] = {"mfrom", "helo", NULL};
-static const char *const reasons[] = {"trusted_forwarder", "mailing_list", "local_policy",
-                                      "policy_test_mode",  "other",        NULL};
-
-/* The schema's PolicyOverrideType for an RFC 7489 reason, or NULL. */
-static const char *reason_type(const char *r)
-{
-	if (r != NULL && strcmp(r, "forwarded") == 0)
-		return "trusted_forwarder";
-	/* pct sampling became the t= testing mode. */
-	if (r != NULL && strcmp(r, "sampled_out") == 0)
-		return "policy_test_mode";
-	return one_of(r, reasons) ? r : NULL;
+	return r->reason != NULL && r->reason[0] != '\0';
 }
 
 /* Length of the UTF-8 sequence at s that encodes a character XML 1.0
@@ -160,21 +139,21 @@ static int ip_for_schema(const char *in, char *out, size_t outsize)
 
 static int check_record(const struct dmarc_report_record *r, char *err, size_t errsize)
 {
-	if (!one_of(r->disposition, dispositions))
+	if (!dmarc_vocab_name(DMARC_VOCAB_DISPOSITION, r->disposition))
 		return fail(err, errsize, "bad disposition", r->disposition);
-	if (r->reason != NULL && reason_type(r->reason) == NULL)
+	if (has_reason(r) && !dmarc_vocab_name(DMARC_VOCAB_REASON, r->reason))
 		return fail(err, errsize, "bad reason", r->reason);
 	if (r->header_from == NULL || r->header_from[0] == '\0')
 		return fail(err, errsize, "record without header_from", NULL);
 	for (size_t i = 0; i < r->ndkim; i++) {
 		if (r->dkim[i].domain == NULL || r->dkim[i].selector == NULL)
 			return fail(err, errsize, "dkim result without domain or selector", NULL);
-		if (!one_of(r->dkim[i].result, dkim_results))
+		if (!dmarc_vocab_name(DMARC_VOCAB_DKIM_RESULT, r->dkim[i].result))
 			return fail(err, errsize, "bad dkim result", r->dkim[i].result);
 	}
-	if (!one_of(r->spf_scope, spf_scopes))
+	if (!dmarc_vocab_name(DMARC_VOCAB_SPF_SCOPE, r->spf_scope))
 		return fail(err, errsize, "bad spf scope", r->spf_scope);
-	if (!one_of(r->spf_result, spf_results))
+	if (!dmarc_vocab_name(DMARC_VOCAB_SPF_RESULT, r->spf_result))
 		return fail(err, errsize, "bad spf result", r->spf_result);
 	return 0;
 }
@@ -185,9 +164,9 @@ static int check_policy(const struct dmarc_report_policy *p, char *err, size_t e
 		return fail(err, errsize, "policy without domain", NULL);
 	if ((p->adkim != 'r' && p->adkim != 's') || (p->aspf != 'r' && p->aspf != 's'))
 		return fail(err, errsize, "bad adkim or aspf", NULL);
-	if (!one_of(p->p, dispositions))
+	if (!dmarc_vocab_name(DMARC_VOCAB_DISPOSITION, p->p))
 		return fail(err, errsize, "bad p", p->p);
-	if (!one_of(p->sp, dispositions))
+	if (!dmarc_vocab_name(DMARC_VOCAB_DISPOSITION, p->sp))
 		return fail(err, errsize, "bad sp", p->sp);
 	return 0;
 }
@@ -196,7 +175,7 @@ static int check_policy(const struct dmarc_report_policy *p, char *err, size_t e
  * sequences (RecordType, PolicyEvaluatedType, AuthResultType). */
 static int put_record(struct buf *b, const struct dmarc_report_record *r, const char *ip)
 {
-	const char *reason = reason_type(r->reason);
+	const char *reason = has_reason(r) ? dmarc_vocab_name(DMARC_VOCAB_REASON, r->reason) : NULL;
 	int bad = buf_printf(b, "  <record>\n    <row>\n") < 0 ||
 	          element(b, 3, "source_ip", ip) < 0 ||
 	          buf_printf(b, "      <count>%" PRIu64 "</count>\n", r->count) < 0 ||

@@ -37,9 +37,10 @@ struct dmarc_report_record {
 	uint64_t count;
 	const char *disposition;
 	int dkim_pass, spf_pass;
-	/* PolicyOverrideType or NULL.  RFC 7489's "forwarded" and
-	 * "sampled_out", which the schema lacks, are written as their
-	 * successors "trusted_forwarder" and "policy_test_mode". */
+	/* PolicyOverrideType, or NULL or "" for none.  RFC 7489's
+	 * "forwarded" and "sampled_out", which the schema lacks, are written
+	 * as their successors "trusted_forwarder" and "policy_test_mode"
+	 * (core/dmarc_vocab.h). */
 	const char *reason, *reason_comment;
 	const char *envelope_from; /* "" for the null sender */
 	const char *header_from;

@@ -68,3 +68,25 @@ size_t msghead_feed(struct msghead *h, const void *p, size_t n)
 	}
 	return n;
 }
+
+const char *msghead_section(const struct msghead *h, size_t *len)
+{
+	if (h->state == MSGHEAD_TOO_BIG) {
+		*len = 0;
+		return NULL;
+	}
+	*len = h->head.len;
+	return h->head.data != NULL ? h->head.data : "";
+}
+
+/* Only a section that msghead found complete ends in CR LF CR LF or is a
+ * lone CR LF (header_end stops at the first); any other section is all
+ * fields. */
+size_t msghead_fields_len(const char *s, size_t len)
+{
+	if (len == 2 && s[0] == '\r' && s[1] == '\n')
+		return 0;
+	if (len >= 4 && memcmp(s + len - 4, "\r\n\r\n", 4) == 0)
+		return len - 2;
+	return len;
+}

@@ -24,6 +24,16 @@ void msghead_init(struct msghead *h, size_t max);
  * belong to the header section (the empty line included); the rest of p
  * is body.  Once the section is over, returns 0; once it is too big, n. */
 size_t msghead_feed(struct msghead *h, const void *p, size_t n);
+/* The header section for its consumers (the DKIM and ARC verifiers), once
+ * h is MSGHEAD_DONE or the message is over: the fields and the empty line
+ * that ends them, or, for a message that ended without an empty line, the
+ * whole message (RFC 5322 2.1: it is all header section).  A view into h,
+ * valid until h is fed again or freed; *len is its length.  NULL (and 0)
+ * when the section was too big. */
+const char *msghead_section(const struct msghead *h, size_t *len);
+/* The length of the fields of a section s[0..len) as msghead_section gives
+ * it: without the empty line that ends it, when there is one. */
+size_t msghead_fields_len(const char *s, size_t len);
 void msghead_free(struct msghead *h);
 
 #endif

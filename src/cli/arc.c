@@ -2,6 +2,7 @@
  * resolver or a zone file) explaining each set, or add a new ARC set. */
 #include "auth/arc_seal.h"
 #include "auth/arc_verify.h"
+#include "auth/msghead.h"
 #include "auth/msghdr.h"
 #include "cli/cli.h"
 #include "core/buf.h"
@@ -28,18 +29,18 @@
 	"from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:"         \
 	"content-type:content-transfer-encoding:dkim-signature"
 
+const char cli_arc_usage[] =
+    "usage: postern arc verify FILE [--zone ZONEFILE] [--now SECONDS]\n"
+    "       postern arc seal FILE --key KEYFILE --domain DOMAIN --selector SELECTOR\n"
+    "           --authserv-id ID [--authres TEXT] [--headers h1:h2:...] [--now SECONDS]\n"
+    "           [--cv none|pass|fail] [--zone ZONEFILE] [--output-message]\n"
+    "       FILE is read with LF line ends turned into CRLF; without --cv, seal\n"
+    "       validates the chain first; without --authres, it gathers the results\n"
+    "       of the message's Authentication-Results fields for ID\n";
+
 static int usage(void)
 {
-	fprintf(
-	    stderr,
-	    "usage: postern arc verify FILE [--zone ZONEFILE] [--now SECONDS]\n"
-	    "       postern arc seal FILE --key KEYFILE --domain DOMAIN --selector SELECTOR\n"
-	    "           --authserv-id ID [--authres TEXT] [--headers h1:h2:...] [--now SECONDS]\n"
-	    "           [--cv none|pass|fail] [--zone ZONEFILE] [--output-message]\n"
-	    "       FILE is read with LF line ends turned into CRLF; without --cv, seal\n"
-	    "       validates the chain first; without --authres, it gathers the results\n"
-	    "       of the message's Authentication-Results fields for ID\n");
-	return 2;
+	return cli_usage_error(cli_arc_usage);
 }
 
 struct verify_run {
@@ -59,7 +60,7 @@ static void verified(void *arg, const struct arc_result *res)
 static int validate(const struct buf *msg, const char *zone, const struct config *cfg,
                     struct arc_result *res)
 {
-	struct arc_verify_options opt = {.max_header_bytes = CLI_ARC_HEADER_MAX};
+	struct arc_verify_options opt = {.keys = NULL};
 	struct verify_run run = {event_base_new(), res};
 	struct dns_resolver *r;
 
@@ -69,16 +70,26 @@ static int validate(const struct buf *msg, const char *zone, const struct config
 		event_base_free(run.base);
 		return -1;
 	}
-	/* Fed in chunks, as the SMTP DATA reader would. */
+	/* The header section through the collector the server uses, then the
+	 * body in chunks, as the SMTP DATA reader would give it.  mh outlives
+	 * the verifier, which keeps views into it. */
 	struct arc_verifier *v = arc_verify_new(&opt);
-	for (size_t off = 0; off < msg->len; off += CLI_ARC_CHUNK) {
+	struct msghead mh;
+	size_t hlen;
+	msghead_init(&mh, CLI_ARC_HEADER_MAX);
+	size_t off = msghead_feed(&mh, msg->data, msg->len);
+	const char *head = msghead_section(&mh, &hlen);
+	if (head == NULL)
+		fprintf(stderr, "postern arc: header section too large\n");
+	arc_verify_header(v, head, hlen);
+	for (; off < msg->len; off += CLI_ARC_CHUNK) {
 		size_t n = msg->len - off < CLI_ARC_CHUNK ? msg->len - off : CLI_ARC_CHUNK;
-		if (arc_verify_feed(v, msg->data + off, n) != 0)
-			fprintf(stderr, "postern arc: header section too large\n");
+		arc_verify_body(v, msg->data + off, n);
 	}
 	arc_verify_finish(v, run.base, r, verified, &run);
 	event_base_dispatch(run.base);
 	arc_verify_free(v);
+	msghead_free(&mh);
 	dns_resolver_free(r);
 	event_base_free(run.base);
 	return 0;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+const char cli_check_config_usage[] = "usage: postern [-c CONFIG] check-config [--reference]\n";
+
 int cli_check_config(int argc, char **argv, const char *config_path)
 {
 	struct config cfg;
@@ -20,10 +22,8 @@ int cli_check_config(int argc, char **argv, const char *config_path)
 		buf_free(&ref);
 		return 0;
 	}
-	if (argc != 0) {
-		fprintf(stderr, "usage: postern [-c CONFIG] check-config [--reference]\n");
-		return 2;
-	}
+	if (argc != 0)
+		return cli_usage_error(cli_check_config_usage);
 	buf_init(&errors, 1 << 20);
 	struct policy_objects objects;
 	if (config_load(config_path, &cfg, &errors) < 0) {

@@ -1,4 +1,5 @@
-/* Message files and resolvers for the subcommands that need them. */
+/* Usage errors, help requests, message files and resolvers for the
+ * subcommands that need them. */
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "dns/dns_conf.h"
@@ -6,6 +7,20 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+int cli_usage_error(const char *usage)
+{
+	fputs(usage, stderr);
+	return 2;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
 
 int cli_read_crlf(const char *what, const char *path, size_t max, struct buf *out)
 {

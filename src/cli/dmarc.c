@@ -33,17 +33,17 @@
 #define RECORD_LINES_MAX 100000
 #define RECORD_INPUT_MAX (16u << 20)
 
+const char cli_dmarc_usage[] =
+    "usage: postern dmarc report [--day YYYY-MM-DD] [--out DIR] [--mail [--zone FILE]]\n"
+    "       postern dmarc record < LINES   (testing/import aid)\n"
+    "  record: one observation per line, tab-separated KEY=VALUE; required: when=SECONDS\n"
+    "  domain= ip= header_from=; optional: rua= adkim= aspf= p= sp= pct= fo= disposition=\n"
+    "  dkim_pass=pass|fail spf_pass=pass|fail reason= comment= envelope_from=\n"
+    "  dkim=DOMAIN:SELECTOR:RESULT (repeatable) spf_domain= spf_scope= spf_result=\n";
+
 static int usage(void)
 {
-	fprintf(
-	    stderr,
-	    "usage: postern dmarc report [--day YYYY-MM-DD] [--out DIR] [--mail [--zone FILE]]\n"
-	    "       postern dmarc record < LINES   (testing/import aid)\n"
-	    "  record: one observation per line, tab-separated KEY=VALUE; required: when=SECONDS\n"
-	    "  domain= ip= header_from=; optional: rua= adkim= aspf= p= sp= pct= fo= disposition=\n"
-	    "  dkim_pass=pass|fail spf_pass=pass|fail reason= comment= envelope_from=\n"
-	    "  dkim=DOMAIN:SELECTOR:RESULT (repeatable) spf_domain= spf_scope= spf_result=\n");
-	return 2;
+	return cli_usage_error(cli_dmarc_usage);
 }
 
 /* Strict YYYY-MM-DD, a real calendar day; *day is its first second, UTC. */
@@ -344,8 +344,10 @@ static int report_domain(struct report_ctx *c, const struct dmarc_store_domain *
 
 	/* 7.2: reports go only where the domain asks for them by mail. */
 	if (nrc == 0) {
+		/* The domain came from a message's From field. */
+		char dom[LOG_VALUE_SIZE(256)];
 		log_debug("event=dmarc_report_skip domain=%s reason=no_mailto_rua",
-		          d->policy_domain);
+		          log_value(dom, sizeof(dom), d->policy_domain));
 		return 0;
 	}
 	if (dmarc_store_rows(c->store, c->day, d->policy_domain, &rows, &nrows, err, sizeof(err)) <

@@ -18,11 +18,13 @@
 static const enum dns_type cli_types[] = {DNS_T_A,  DNS_T_AAAA, DNS_T_CNAME, DNS_T_PTR,
                                           DNS_T_MX, DNS_T_TXT,  DNS_T_SRV,   DNS_T_SPF};
 
+const char cli_dns_usage[] =
+    "usage: postern dns query NAME TYPE [--server HOST[:PORT]]\n"
+    "       TYPE: A AAAA CNAME PTR MX TXT SRV SPF; PTR takes an address too\n";
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: postern dns query NAME TYPE [--server HOST[:PORT]]\n"
-	                "       TYPE: A AAAA CNAME PTR MX TXT SRV SPF; PTR takes an address too\n");
-	return 2;
+	return cli_usage_error(cli_dns_usage);
 }
 
 static int parse_type(const char *s, enum dns_type *t)

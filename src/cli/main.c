@@ -28,6 +28,9 @@ static void usage(FILE *out)
 	    "set\n"
 	    "  dmarc report [--day YYYY-MM-DD] [--out DIR] [--mail]   aggregate reports of a day\n"
 	    "  dmarc record < LINES       store observations (testing/import aid)\n"
+	    "  policy test [--zone FILE | --server HOST[:PORT]]   replay a transcript (stdin)\n"
+	    "  policyd [--listen unix:PATH | --listen 127.0.0.1:PORT] [--foreground]   Postfix "
+	    "policy service\n"
 	    "  version\n"
 	    "\n"
 	    "Without -c, the embedded default configuration is used (etc/postern.conf).\n");
@@ -53,6 +56,34 @@ static int with_config(const char *path, int (*fn)(int, char **, const struct co
 	return rc;
 }
 
+static int version(int argc, char **argv, const char *config_path)
+{
+	return cli_version(argc, argv);
+}
+
+/* run_path gets the -c path; run_cfg the configuration loaded from it.
+ * usage NULL: the subcommand answers --help itself, after the
+ * configuration is read. */
+static const struct command {
+	const char *name;
+	const char *usage;
+	int (*run_path)(int, char **, const char *);
+	int (*run_cfg)(int, char **, const struct config *);
+} commands[] = {
+    {"serve", cli_serve_usage, cli_serve, NULL},
+    {"check-config", cli_check_config_usage, cli_check_config, NULL},
+    {"user", cli_user_usage, NULL, cli_user},
+    {"queue", cli_queue_usage, NULL, cli_queue},
+    {"dns", cli_dns_usage, NULL, cli_dns},
+    {"spf", cli_spf_usage, NULL, cli_spf},
+    {"dkim", cli_dkim_usage, NULL, cli_dkim},
+    {"arc", cli_arc_usage, NULL, cli_arc},
+    {"dmarc", cli_dmarc_usage, NULL, cli_dmarc},
+    {"policy", NULL, NULL, cli_policy},
+    {"policyd", NULL, cli_policyd, NULL},
+    {"version", cli_version_usage, version, NULL},
+};
+
 int main(int argc, char **argv)
 {
 	const char *config_path = NULL;
@@ -60,7 +91,12 @@ int main(int argc, char **argv)
 
 	log_init("cli", 0, 0);
 	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "-c") == 0) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "postern: -c needs a configuration file\n");
+				usage(stderr);
+				return 2;
+			}
 			config_path = argv[i + 1];
 			i += 2;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -80,26 +116,19 @@ int main(int argc, char **argv)
 	int sub_argc = argc - i - 1;
 	char **sub_argv = argv + i + 1;
 
-	if (strcmp(cmd, "serve") == 0)
-		return cli_serve(sub_argc, sub_argv, config_path);
-	if (strcmp(cmd, "check-config") == 0)
-		return cli_check_config(sub_argc, sub_argv, config_path);
-	if (strcmp(cmd, "user") == 0)
-		return with_config(config_path, cli_user, sub_argc, sub_argv);
-	if (strcmp(cmd, "queue") == 0)
-		return with_config(config_path, cli_queue, sub_argc, sub_argv);
-	if (strcmp(cmd, "dns") == 0)
-		return with_config(config_path, cli_dns, sub_argc, sub_argv);
-	if (strcmp(cmd, "spf") == 0)
-		return with_config(config_path, cli_spf, sub_argc, sub_argv);
-	if (strcmp(cmd, "dkim") == 0)
-		return with_config(config_path, cli_dkim, sub_argc, sub_argv);
-	if (strcmp(cmd, "arc") == 0)
-		return with_config(config_path, cli_arc, sub_argc, sub_argv);
-	if (strcmp(cmd, "dmarc") == 0)
-		return with_config(config_path, cli_dmarc, sub_argc, sub_argv);
-	if (strcmp(cmd, "version") == 0)
-		return cli_version(sub_argc, sub_argv);
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		const struct command *c = &commands[k];
+		if (strcmp(cmd, c->name) != 0)
+			continue;
+		/* Help needs no configuration, and runs nothing. */
+		if (c->usage != NULL && cli_wants_help(sub_argc, sub_argv)) {
+			fputs(c->usage, stdout);
+			return 0;
+		}
+		if (c->run_path != NULL)
+			return c->run_path(sub_argc, sub_argv, config_path);
+		return with_config(config_path, c->run_cfg, sub_argc, sub_argv);
+	}
 	fprintf(stderr, "postern: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

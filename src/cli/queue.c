@@ -6,13 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
+const char cli_queue_usage[] = "usage: postern queue list\n"
+                               "       postern queue show ID\n"
+                               "       postern queue delete ID\n"
+                               "       postern queue retry [ID]\n";
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: postern queue list\n"
-	                "       postern queue show ID\n"
-	                "       postern queue delete ID\n"
-	                "       postern queue retry [ID]\n");
-	return 2;
+	return cli_usage_error(cli_queue_usage);
 }
 
 /* queue_admin: 0 done, 1 unknown id, -1 error; both failures exit 1. */

@@ -3,8 +3,9 @@
 #include "cli/cli.h"
 #include "server/master.h"
 
-#include <stdio.h>
 #include <string.h>
+
+const char cli_serve_usage[] = "usage: postern [-c CONFIG] serve [--daemon]\n";
 
 int cli_serve(int argc, char **argv, const char *config_path)
 {
@@ -12,9 +13,7 @@ int cli_serve(int argc, char **argv, const char *config_path)
 
 	if (argc == 1 && (strcmp(argv[0], "--daemon") == 0 || strcmp(argv[0], "-d") == 0))
 		daemonize = 1;
-	else if (argc != 0) {
-		fprintf(stderr, "usage: postern [-c CONFIG] serve [--daemon]\n");
-		return 2;
-	}
+	else if (argc != 0)
+		return cli_usage_error(cli_serve_usage);
 	return master_run(config_path, daemonize);
 }

@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 2308 5: "values of one to three hours have been found to work well". */
+const char cli_spf_usage[] = "usage: postern spf check IP MAIL-FROM [HELO] [--zone FILE]\n"
+                             "           [--server HOST[:PORT]] [--default-explanation TEXT]\n"
+                             "       MAIL-FROM \"\" checks postmaster@HELO (RFC 7208 2.4)\n";
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: postern spf check IP MAIL-FROM [HELO] [--zone FILE]\n"
-	                "           [--server HOST[:PORT]] [--default-explanation TEXT]\n"
-	                "       MAIL-FROM \"\" checks postmaster@HELO (RFC 7208 2.4)\n");
-	return 2;
+	return cli_usage_error(cli_spf_usage);
 }
 
 static void done(void *arg, const struct spf_outcome *out)

@@ -11,9 +11,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1 };
 
-static const char usage_text[] =
+const char cli_user_usage[] =
     "usage: postern user add ADDRESS [--sender ADDR]...\n"
     "       postern user del ADDRESS\n"
     "       postern user list\n"
@@ -24,8 +24,7 @@ static const char usage_text[] =
 
 static int usage(void)
 {
-	fputs(usage_text, stderr);
-	return EXIT_USAGE;
+	return cli_usage_error(cli_user_usage);
 }
 
 /* Reads the first line of standard input into pw, without its line ending.
@@ -251,9 +250,8 @@ int cli_user(int argc, char **argv, const struct config *cfg)
 {
 	if (argc < 1)
 		return usage();
-	if (strcmp(argv[0], "help") == 0 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		fputs(usage_text, stdout);
+	if (strcmp(argv[0], "help") == 0) {
+		fputs(cli_user_usage, stdout);
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(user_cmds) / sizeof(user_cmds[0]); i++) {

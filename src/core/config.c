@@ -2,8 +2,10 @@
  * table.  Unknown settings are errors, so that a typo never silently turns
  * a limit off. */
 #include "core/config.h"
+#include "core/netlist.h"
 #include "core/xmalloc.h"
 
+#include <arpa/inet.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,16 +23,81 @@ struct param {
 	const char *def_str;
 	long def_int, min, max;
 	const char *doc;
+	/* For strings with a syntax of their own: 0, or -1 with the reason in
+	 * err.  Checked here, so that check-config, serve and a reload refuse
+	 * the same values, each with file:line. */
+	int (*check)(const char *v, char *err, size_t errsize);
 };
 
 #define S(name, field, def, doc)                                                                   \
 	{                                                                                          \
-		name, P_STR, offsetof(struct config, field), def, 0, 0, 0, doc                     \
+		name, P_STR, offsetof(struct config, field), def, 0, 0, 0, doc, NULL               \
+	}
+#define SC(name, field, def, check, doc)                                                           \
+	{                                                                                          \
+		name, P_STR, offsetof(struct config, field), def, 0, 0, 0, doc, check              \
 	}
 #define I(name, field, def, min, max, doc)                                                         \
 	{                                                                                          \
-		name, P_INT, offsetof(struct config, field), NULL, def, min, max, doc              \
+		name, P_INT, offsetof(struct config, field), NULL, def, min, max, doc, NULL        \
 	}
+
+/* One nameserver of dns.servers as c-ares reads it (ares_set_servers_ports_csv):
+ * IPv4 or IPv4:port, [IPv6]:port, or a bare IPv6 address (c-ares refuses
+ * brackets without a port).  Names are refused: the resolver cannot look
+ * up its own servers. */
+static int check_dns_server(const char *text, size_t len, char *err, size_t errsize)
+{
+	char item[INET6_ADDRSTRLEN + 8]; /* room for "[", "]:" and five digits */
+	unsigned char bin[16];
+	char *host = item, *port = NULL, *colon;
+	int family = AF_INET;
+
+	if (len >= sizeof(item))
+		goto bad;
+	memcpy(item, text, len);
+	item[len] = '\0';
+	colon = strchr(item, ':');
+	if (item[0] == '[') {
+		char *end = strchr(item, ']');
+		if (end == NULL || end[1] != ':')
+			goto bad;
+		port = end + 2;
+		*end = '\0';
+		host = item + 1;
+		family = AF_INET6;
+	} else if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+		family = AF_INET6; /* two colons or more: a bare IPv6 address, no port */
+	} else if (colon != NULL) {
+		*colon = '\0';
+		port = colon + 1;
+	}
+	if (inet_pton(family, host, bin) != 1)
+		goto bad;
+	if (port != NULL) {
+		size_t digits = strspn(port, "0123456789");
+		long n = digits > 0 && digits <= 5 ? strtol(port, NULL, 10) : 0;
+		if (port[digits] != '\0' || n < 1 || n > 65535) {
+			snprintf(err, errsize, "'%.*s': the port is not 1..65535", (int)len, text);
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	snprintf(err, errsize, "'%.*s' is not IPv4[:port], [IPv6]:port or IPv6", (int)len, text);
+	return -1;
+}
+
+static int check_dns_servers(const char *v, char *err, size_t errsize)
+{
+	for (v += strspn(v, ", "); *v != '\0'; v += strspn(v, ", ")) {
+		size_t len = strcspn(v, ", ");
+		if (check_dns_server(v, len, err, errsize) < 0)
+			return -1;
+		v += len;
+	}
+	return 0;
+}
 
 static const struct param params[] = {
     S("hostname", hostname, "localhost", "name in the banner, EHLO reply and Received headers"),
@@ -49,7 +116,11 @@ static const struct param params[] = {
     I("limits.max_connections_per_ip", max_connections_per_ip, 50, 1, 1000000,
       "concurrent sessions from one client address, whole server"),
     I("limits.max_recipients", max_recipients, 100, 1, 100000, "recipients per message"),
-    I("limits.max_errors", max_errors, 10, 1, 1000, "failed commands before the session is closed"),
+    I("limits.max_errors", max_errors, 10, 1, 1000,
+      "failed commands (5xx replies) before the session is closed"),
+    I("limits.min_free_space", min_free_space, 104857600, 0, 9007199254740992,
+      "bytes free in state_dir below which MAIL is refused with 452 4.3.1 (over 2147483647: write "
+      "it with an L suffix); 0 never"),
     I("limits.max_message_size", max_message_size, 52428800, 1024, 2147483647,
       "message size in bytes (SIZE)"),
     I("limits.max_line_length", max_line_length, 1000, 512, 1000000,
@@ -70,8 +141,8 @@ static const struct param params[] = {
       "bodies up to this size are stored in the queue database, larger ones in files"),
     I("spool.commit_window_us", commit_window_us, 1000, 0, 100000,
       "microseconds a commit waits for other messages to share its sync"),
-    S("dns.servers", dns_servers, "",
-      "nameservers as host:port, comma-separated; empty: those of /etc/resolv.conf"),
+    SC("dns.servers", dns_servers, "", check_dns_servers,
+       "nameservers as host:port, comma-separated; empty: those of /etc/resolv.conf"),
     I("dns.timeout_ms", dns_timeout_ms, 2000, 100, 60000, "milliseconds per DNS try"),
     I("dns.tries", dns_tries, 2, 1, 10, "tries per DNS query"),
     I("dns.cache_entries", dns_cache_entries, 10000, 0, 10000000,
@@ -162,8 +233,13 @@ static void param_set(struct config *cfg, const struct param *p, config_setting_
 
 	if (p->type == P_STR) {
 		const char *v = config_setting_get_string(s);
+		char err[256];
 		if (v == NULL) {
 			add_error(errors, file, line, "%s: expected a string", p->name);
+			return;
+		}
+		if (p->check != NULL && p->check(v, err, sizeof(err)) < 0) {
+			add_error(errors, file, line, "%s: %s", p->name, err);
 			return;
 		}
 		free(*(char **)base);
@@ -511,6 +587,16 @@ static void read_policy(struct config *cfg, config_setting_t *group, const char 
 				add_error(errors, file, line, "policy.%s: expected a string", name);
 				continue;
 			}
+			/* Parsed again by the sender checks of every worker:
+			 * refused here, a bad list stops check-config or the
+			 * reload instead of every worker. */
+			struct netlist nl;
+			char err[256];
+			if (netlist_parse(v, &nl, err, sizeof(err)) < 0) {
+				add_error(errors, file, line, "policy.%s: %s", name, err);
+				continue;
+			}
+			netlist_free(&nl);
 			free(pc->trusted_networks);
 			pc->trusted_networks = xstrdup(v);
 			continue;

@@ -74,6 +74,7 @@ struct config {
 	long max_connections_per_ip;
 	long max_recipients;
 	long max_errors;
+	long min_free_space;
 	long max_message_size;
 	long max_line_length;
 	long max_command_length;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 int fs_mkdir_p(const char *path, mode_t mode)
 {
@@ -27,4 +28,14 @@ int fs_mkdir_p(const char *path, mode_t mode)
 	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+unsigned long long fs_free_space(const char *path)
+{
+	struct statvfs st;
+
+	/* Space an unprivileged process may use: the spool runs as one. */
+	if (statvfs(path, &st) != 0)
+		return ~0ULL;
+	return (unsigned long long)st.f_bavail * st.f_frsize;
 }

@@ -1,4 +1,5 @@
-/* Logging to stderr or syslog, one key=value line per event. */
+/* Logging to stderr or syslog, one key=value line per event, and the
+ * escaping that keeps a line one line (see log.h). */
 #include "core/log.h"
 
 #include <stdio.h>
@@ -42,16 +43,172 @@ static const char *level_name(enum log_level lvl)
 	return "info";
 }
 
+static const char hex[] = "0123456789abcdef";
+
+/* Appends "\xhh" for byte c at out + *o when it fits before limit. */
+static int put_hex(char *out, size_t *o, size_t limit, unsigned char c)
+{
+	if (*o + 4 > limit)
+		return -1;
+	out[(*o)++] = '\\';
+	out[(*o)++] = 'x';
+	out[(*o)++] = hex[c >> 4];
+	out[(*o)++] = hex[c & 15];
+	return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence that starts at s (RFC 3629 4:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), or 0.  Stops
+ * at the first byte that is not a continuation, so never reads past the
+ * NUL. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0;
+	else if (s[0] == 0xED)
+		hi = 0x9F;
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Bytes at s that may stand unescaped in a value: a well-formed
+ * multi-byte character other than the C1 controls (U+0080..U+009F, NEL
+ * U+0085 among them) and the line and paragraph separators U+2028 and
+ * U+2029, which some log viewers take for line ends.  0 when none. */
+static size_t safe_utf8(const unsigned char *s)
+{
+	size_t n = utf8_len(s);
+
+	if (n == 2 && s[0] == 0xC2 && s[1] <= 0x9F)
+		return 0;
+	if (n == 3 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9))
+		return 0;
+	return n;
+}
+
+/* ASCII that may stand unquoted: printable, and none of the characters
+ * that delimit a key=value pair or a quoted value. */
+static int bare_ascii(unsigned char c)
+{
+	return c > 0x20 && c < 0x7F && c != '"' && c != '\\' && c != '=';
+}
+
+const char *log_value(char *dst, size_t dstsize, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, n;
+	int quote = s[0] == '\0';
+
+	if (dstsize == 0)
+		return dst;
+	while (!quote && s[i] != '\0') {
+		if (bare_ascii(s[i]))
+			i++;
+		else if ((n = safe_utf8(s + i)) > 0)
+			i += n;
+		else
+			quote = 1;
+	}
+	if (!quote) {
+		/* Cut at a character boundary, never inside a sequence. */
+		for (i = 0; s[i] != '\0'; i += n) {
+			n = s[i] < 0x80 ? 1 : safe_utf8(s + i);
+			if (o + n >= dstsize)
+				break;
+			memcpy(dst + o, s + i, n);
+			o += n;
+		}
+		dst[o] = '\0';
+		return dst;
+	}
+	if (dstsize < 3) {
+		dst[0] = '\0';
+		return dst;
+	}
+	/* Room is kept for the closing quote and the NUL. */
+	size_t limit = dstsize - 2;
+	dst[o++] = '"';
+	for (i = 0; s[i] != '\0'; i += n) {
+		unsigned char c = s[i];
+		n = 1;
+		if (c == '"' || c == '\\') {
+			if (o + 2 > limit)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7F) {
+			if (o + 1 > limit)
+				break;
+			dst[o++] = (char)c;
+		} else if (c >= 0x80 && (n = safe_utf8(s + i)) > 0) {
+			if (o + n > limit)
+				break;
+			memcpy(dst + o, s + i, n);
+			o += n;
+		} else {
+			/* One escape per byte, even inside a sequence that is
+			 * refused as a whole. */
+			n = 1;
+			if (put_hex(dst, &o, limit, c) < 0)
+				break;
+		}
+	}
+	dst[o++] = '"';
+	dst[o] = '\0';
+	return dst;
+}
+
+/* The last line of defence: whatever a format argument held, no C0
+ * control byte (CR and LF above all) and no DEL reaches the output, so a
+ * line cannot be ended early nor a forged one started.  Cut at a whole
+ * escape when out is full. */
+static void escape_controls(const char *in, char *out, size_t outsize)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7F) {
+			if (put_hex(out, &o, outsize - 1, *p) < 0)
+				break;
+		} else {
+			if (o + 1 > outsize - 1)
+				break;
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
-	char line[4096];
+	char raw[4096], line[4 * sizeof(raw)];
 	int n;
 
 	if (lvl == LOG_LVL_DEBUG && !log_verbose)
 		return;
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
 		return;
+	escape_controls(raw, line, sizeof(line));
 	if (log_syslog) {
 		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
 		syslog(prio[lvl], "proc=%s level=%s %s", log_process, level_name(lvl), line);

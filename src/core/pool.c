@@ -1,43 +1,39 @@
 /* Thread pool whose completions are handed back to a libevent loop
- * through a pipe, so that done() callbacks never race with the loop. */
+ * through a loopq, so that done() callbacks never race with the loop. */
 #include "core/pool.h"
 #include "core/log.h"
+#include "core/loopq.h"
 #include "core/xmalloc.h"
 
-#include <errno.h>
-#include <event2/event.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 struct job {
 	void (*work)(void *);
 	void (*done)(void *);
 	void *arg;
 	struct job *next;
+	struct loopq_item finished;
 };
 
 struct pool {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct job *todo_head, *todo_tail;
-	struct job *done_head, *done_tail;
 	int stopping;
 	int nthreads;
 	pthread_t *threads;
-	int pipefd[2];
-	struct event *ev;
+	struct loopq *done;
 };
 
-static void push(struct job **head, struct job **tail, struct job *j)
+/* On the loop's thread. */
+static void job_finished(void *arg)
 {
-	j->next = NULL;
-	if (*tail)
-		(*tail)->next = j;
-	else
-		*head = j;
-	*tail = j;
+	struct job *j = arg;
+
+	if (j->done)
+		j->done(j->arg);
+	free(j);
 }
 
 static void *pool_thread(void *arg)
@@ -57,40 +53,12 @@ static void *pool_thread(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		j->work(j->arg);
+		loopq_post(p->done, &j->finished, job_finished, j);
 
 		pthread_mutex_lock(&p->lock);
-		int was_empty = p->done_head == NULL;
-		push(&p->done_head, &p->done_tail, j);
-		if (was_empty) {
-			/* One byte per batch: the loop drains the whole list. */
-			char c = 0;
-			while (write(p->pipefd[1], &c, 1) < 0 && errno == EINTR)
-				;
-		}
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
-}
-
-static void pool_drain(evutil_socket_t fd, short what, void *arg)
-{
-	struct pool *p = arg;
-	char sink[64];
-	struct job *list;
-
-	while (read(fd, sink, sizeof(sink)) > 0)
-		;
-	pthread_mutex_lock(&p->lock);
-	list = p->done_head;
-	p->done_head = p->done_tail = NULL;
-	pthread_mutex_unlock(&p->lock);
-	while (list) {
-		struct job *next = list->next;
-		if (list->done)
-			list->done(list->arg);
-		free(list);
-		list = next;
-	}
 }
 
 struct pool *pool_new(struct event_base *base, int nthreads)
@@ -99,10 +67,7 @@ struct pool *pool_new(struct event_base *base, int nthreads)
 
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
-	if (pipe2(p->pipefd, O_NONBLOCK | O_CLOEXEC) < 0)
-		fatal("pool: pipe: %m");
-	p->ev = event_new(base, p->pipefd[0], EV_READ | EV_PERSIST, pool_drain, p);
-	event_add(p->ev, NULL);
+	p->done = loopq_new(base);
 	p->nthreads = nthreads;
 	p->threads = xcalloc((size_t)nthreads, sizeof(pthread_t));
 	for (int i = 0; i < nthreads; i++)
@@ -119,10 +84,7 @@ void pool_free(struct pool *p)
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	pool_drain(p->pipefd[0], EV_READ, p);
-	event_free(p->ev);
-	close(p->pipefd[0]);
-	close(p->pipefd[1]);
+	loopq_free(p->done);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->wake);
 	free(p->threads);
@@ -136,7 +98,12 @@ void pool_submit(struct pool *p, void (*work)(void *), void (*done)(void *), voi
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&p->lock);
-	push(&p->todo_head, &p->todo_tail, j);
+	j->next = NULL;
+	if (p->todo_tail)
+		p->todo_tail->next = j;
+	else
+		p->todo_head = j;
+	p->todo_tail = j;
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -1,5 +1,6 @@
 /* Per-resolver DNS cache: hash table with chaining plus an LRU list. */
 #include "dns/cache.h"
+#include "core/hash.h"
 #include "core/xmalloc.h"
 
 #include <stdint.h>
@@ -55,15 +56,10 @@ static char *make_key(const char *name)
 	return key;
 }
 
-/* FNV-1a over the key and the type. */
+/* The key is already in lower case (make_key). */
 static uint32_t hash_key(const char *key, enum dns_type type)
 {
-	uint32_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	h = (h ^ (uint32_t)type) * 16777619u;
-	return h;
+	return hash_fnv1a_str(HASH_FNV1A_SEED ^ (uint32_t)type, key);
 }
 
 static struct entry **find(struct dns_cache *c, const char *key, enum dns_type type, uint32_t hash)

@@ -1,6 +1,7 @@
 /* The c-ares backend: queries go out through c-ares, whose sockets and
  * timeouts are driven by the caller's libevent loop; answers are parsed
  * by dns_answer_from_packet and kept in the resolver's cache. */
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "dns/answer.h"
@@ -76,14 +77,10 @@ static time_t now_mono(void)
 	return ts.tv_sec;
 }
 
-/* FNV-1a over the lower-cased name, and the type. */
+/* Names are matched with strcasecmp, so they hash without case. */
 static size_t bucket_of(const char *name, enum dns_type type)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)type;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p)) * 16777619u;
-	return h % INFLIGHT_BUCKETS;
+	return hash_fnv1a_str_lower(HASH_FNV1A_SEED ^ (uint32_t)type, name) % INFLIGHT_BUCKETS;
 }
 
 static struct cares_query *inflight_find(struct cares_resolver *r, const char *name,

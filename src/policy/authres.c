@@ -72,37 +72,59 @@ int authres_prop(struct buf *out, const char *name, const char *value)
 	return rc | put_value(out, value);
 }
 
-int authres_format(const struct authres *a, struct buf *out)
+int authres_begin(struct buf *out, const char *authserv_id)
 {
-	int rc = buf_append_str(out, "Authentication-Results: ");
-	rc |= put_value(out, a->authserv_id);
+	return buf_append_str(out, "Authentication-Results: ") | put_value(out, authserv_id);
+}
+
+int authres_sender(const struct authres *a, struct buf *entries, struct buf *props)
+{
+	int rc = 0;
 	if (a->iprev) {
-		rc |= method(out, "iprev", a->iprev);
-		rc |= authres_prop(out, "policy.iprev", a->client_ip);
+		rc |= method(entries, "iprev", a->iprev);
+		rc |= authres_prop(entries, "policy.iprev", a->client_ip);
 		if (a->iprev_name)
-			rc |= put_comment(out, a->iprev_name);
+			rc |= put_comment(entries, a->iprev_name);
 	}
 	if (a->spf_mailfrom && a->mailfrom && a->mailfrom[0]) {
-		rc |= method(out, "spf", a->spf_mailfrom);
-		rc |= authres_prop(out, "smtp.mailfrom", a->mailfrom);
+		rc |= method(entries, "spf", a->spf_mailfrom);
+		rc |= authres_prop(entries, "smtp.mailfrom", a->mailfrom);
 	}
 	if (a->spf_helo && a->helo) {
-		rc |= method(out, "spf", a->spf_helo);
-		rc |= authres_prop(out, "smtp.helo", a->helo);
+		rc |= method(entries, "spf", a->spf_helo);
+		rc |= authres_prop(entries, "smtp.helo", a->helo);
 	}
+	if (a->rdns)
+		rc |= authres_prop(props, "policy.rdns", a->rdns);
+	if (a->helo_check)
+		rc |= authres_prop(props, "policy.helo", a->helo_check);
+	if (a->csa)
+		rc |= authres_prop(props, "policy.csa", a->csa);
+	if (a->dnsbl)
+		rc |= authres_prop(props, "policy.dnsbl", a->dnsbl);
+	return rc;
+}
+
+int authres_end(struct buf *out, const char *verdict, const struct buf *props, long score)
+{
+	char text[32];
+	int rc = method(out, "x-postern", verdict ? verdict : "none");
+	rc |= buf_append(out, props->data, props->len);
+	snprintf(text, sizeof(text), "%ld", score);
+	rc |= authres_prop(out, "policy.score", text);
+	return rc | buf_append_str(out, "\r\n");
+}
+
+int authres_format(const struct authres *a, struct buf *out)
+{
+	struct buf props;
+	int rc = authres_begin(out, a->authserv_id);
+
+	buf_init(&props, 4096);
+	rc |= authres_sender(a, out, &props);
 	if (a->more)
 		rc |= buf_append_str(out, a->more);
-	rc |= method(out, "x-postern", a->verdict ? a->verdict : "none");
-	if (a->rdns)
-		rc |= authres_prop(out, "policy.rdns", a->rdns);
-	if (a->helo_check)
-		rc |= authres_prop(out, "policy.helo", a->helo_check);
-	if (a->csa)
-		rc |= authres_prop(out, "policy.csa", a->csa);
-	if (a->dnsbl)
-		rc |= authres_prop(out, "policy.dnsbl", a->dnsbl);
-	char score[32];
-	snprintf(score, sizeof(score), "%ld", a->score);
-	rc |= authres_prop(out, "policy.score", score);
-	return rc | buf_append_str(out, "\r\n");
+	rc |= authres_end(out, a->verdict, &props, a->score);
+	buf_free(&props);
+	return rc;
 }

@@ -29,6 +29,15 @@ struct authres {
 /* Appends the header, folded, CRLF-terminated.  Returns 0 or -1 (full). */
 int authres_format(const struct authres *a, struct buf *out);
 
+/* The same field in parts, for results gathered from several checks:
+ * "Authentication-Results: id"; then the sender checks' resinfo entries
+ * (iprev, spf) into entries and their x-postern properties into props;
+ * then the x-postern method with the verdict, props and the score, and
+ * the CRLF. */
+int authres_begin(struct buf *out, const char *authserv_id);
+int authres_sender(const struct authres *a, struct buf *entries, struct buf *props);
+int authres_end(struct buf *out, const char *verdict, const struct buf *props, long score);
+
 /* Building blocks for resinfo entries of other methods: ";\r\n\tname=result",
  * then optional " (comment)", then " ptype.property=value" each; values and
  * comments are quoted or cleaned as RFC 8601 2.2 requires. */

@@ -6,7 +6,7 @@
 #include "core/xmalloc.h"
 #include "dns/dns.h"
 #include "policy/helo.h"
-#include "policy/ipaddr.h"
+#include "core/ipaddr.h"
 
 #include <stdio.h>
 #include <stdlib.h>

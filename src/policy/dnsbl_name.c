@@ -2,7 +2,7 @@
  * specifications and weights, TXT reasons (see dnsbl.h). */
 #include "policy/dnsbl.h"
 
-#include "policy/ipaddr.h"
+#include "core/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * unregistered names, and claims to be us (see helo.h). */
 #include "policy/helo.h"
 
-#include "policy/ipaddr.h"
+#include "core/ipaddr.h"
 #include "policy/suffix.h"
 
 #include <stddef.h>

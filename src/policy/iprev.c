@@ -5,7 +5,7 @@
 
 #include "core/xmalloc.h"
 #include "dns/dns.h"
-#include "policy/ipaddr.h"
+#include "core/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>

@@ -4,7 +4,7 @@
  * the nibbles or the 16-bit groups.  A pure function: no allocation. */
 #include "policy/rdns_ip.h"
 #include "policy/rdns.h"
-#include "policy/ipaddr.h"
+#include "core/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>

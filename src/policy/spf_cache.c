@@ -1,6 +1,7 @@
 /* The per-thread cache of parsed SPF records: a small direct-mapped table;
  * an entry in use by a running check is never replaced, only skipped. */
 #include "policy/spf_cache.h"
+#include "core/hash.h"
 #include "core/xmalloc.h"
 
 #include <stdlib.h>
@@ -17,17 +18,10 @@ struct spf_parsed {
 
 static _Thread_local struct spf_parsed *spf_cache[SPF_CACHE_SLOTS];
 
-static unsigned text_hash(const char *txt, size_t len)
-{
-	unsigned h = 2166136261u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)txt[i]) * 16777619u;
-	return h;
-}
-
 struct spf_parsed *spf_parsed_get(const char *txt, size_t len, char *err, size_t errsize)
 {
-	struct spf_parsed **slot = &spf_cache[text_hash(txt, len) % SPF_CACHE_SLOTS];
+	struct spf_parsed **slot =
+	    &spf_cache[hash_fnv1a(HASH_FNV1A_SEED, txt, len) % SPF_CACHE_SLOTS];
 	struct spf_parsed *p = *slot;
 
 	if (p && p->len == len && memcmp(p->text, txt, len) == 0) {

@@ -46,6 +46,25 @@ void verdict_apply(struct verdict *v, const struct policy_conf *pc, enum policy_
 	}
 }
 
+void verdict_merge(struct verdict *dst, const struct verdict *src)
+{
+	dst->score += src->score;
+	if (src->tags[0]) {
+		size_t len = strlen(dst->tags);
+		snprintf(dst->tags + len, sizeof(dst->tags) - len, "%s%s", len ? "," : "",
+		         src->tags);
+	}
+	/* As if src's results had been applied after dst's: a reject outranks
+	 * a tempfail, the first of equal rank stays. */
+	if (!src->decided ||
+	    (dst->decided && !(src->action == PA_REJECT && dst->action == PA_TEMPFAIL)))
+		return;
+	dst->decided = 1;
+	dst->action = src->action;
+	dst->decisive = src->decisive;
+	memcpy(dst->detail, src->detail, sizeof(dst->detail));
+}
+
 struct default_reply {
 	const char *ecode_perm, *ecode_temp;
 	const char *text;
@@ -93,7 +112,10 @@ static const struct default_reply defaults[PR_COUNT] = {
 enum policy_action verdict_decide(const struct verdict *v, const struct policy_conf *pc,
                                   struct verdict_reply *reply)
 {
-	if (v->decided) {
+	/* A reject outranks a tempfail, whichever gave it: a score over the
+	 * reject threshold is not deferred because a rule tempfailed. */
+	int score_rejects = pc->score_reject > 0 && v->score >= pc->score_reject;
+	if (v->decided && !(v->action == PA_TEMPFAIL && score_rejects)) {
 		const struct default_reply *d = &defaults[v->decisive];
 		const char *text = pc->rules[v->decisive].text;
 		int perm = v->action == PA_REJECT;
@@ -107,7 +129,7 @@ enum policy_action verdict_decide(const struct verdict *v, const struct policy_c
 			snprintf(reply->text, sizeof(reply->text), "%s", d->text);
 		return v->action;
 	}
-	if (pc->score_reject > 0 && v->score >= pc->score_reject) {
+	if (score_rejects) {
 		reply->code = 550;
 		reply->ecode = "5.7.1";
 		snprintf(reply->text, sizeof(reply->text), "Refused by policy (score %ld: %s)",

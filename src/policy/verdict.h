@@ -27,6 +27,9 @@ void verdict_init(struct verdict *v);
 void verdict_apply(struct verdict *v, const struct policy_conf *pc, enum policy_result r,
                    long extra, const char *detail);
 
+/* Adds src's results to dst, as if they had been applied after dst's. */
+void verdict_merge(struct verdict *dst, const struct verdict *src);
+
 struct verdict_reply {
 	int code;          /* 250 when accepted */
 	const char *ecode; /* RFC 3463 / RFC 7372 enhanced code */

@@ -22,6 +22,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+/* "<address>" as logged: a path (RFC 5321 4.5.3.1.3) with room to spare. */
+#define QMGR_LOG_PATH_MAX 512
+
 /* Due recipients read per pass: bounds the memory of one pass. */
 #define QMGR_PASS_MAX 512
 /* Outcomes are committed once this many are pending, or after
@@ -82,16 +85,6 @@ static long long now_ms(void)
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* A reply or error text made safe for a key="value" log field. */
-static void quote(const char *in, char *out, size_t outsize)
-{
-	size_t i = 0;
-
-	for (; *in && i + 1 < outsize; in++)
-		out[i++] = (*in == '"' || (unsigned char)*in < 0x20) ? '\'' : *in;
-	out[i] = '\0';
-}
-
 /* retry_min doubled per attempt, at most retry_max. */
 static long backoff(const struct config *cfg, int attempts)
 {
@@ -108,10 +101,15 @@ static void record(struct qmgr *q, const struct due *r, enum outcome_kind kind, 
 	const struct config *cfg = q->cfg;
 	long long now = now_ms();
 	double delay = (double)(now - r->arrival * 1000) / 1000.0;
-	char qr[LMTP_REPLY_MAX + 64];
+	/* The recipient came from a client and the reply from a peer: both are
+	 * logged through log_value, so neither can forge a field or a line. */
+	char path[QMGR_LOG_PATH_MAX], rcpt[LOG_VALUE_SIZE(QMGR_LOG_PATH_MAX)];
+	char qr[LOG_VALUE_SIZE(LMTP_REPLY_MAX)];
 	struct outcome *o;
 
-	quote(reply ? reply : "", qr, sizeof(qr));
+	snprintf(path, sizeof(path), "<%s>", r->addr);
+	log_value(rcpt, sizeof(rcpt), path);
+	log_value(qr, sizeof(qr), reply ? reply : "");
 	if (q->nout == 0)
 		q->first_out_ms = now;
 	q->out = xrealloc(q->out, (q->nout + 1) * sizeof(*q->out));
@@ -125,21 +123,21 @@ static void record(struct qmgr *q, const struct due *r, enum outcome_kind kind, 
 
 	if (kind == OUT_DELIVERED) {
 		o->state = QUEUE_STATE_DELIVERED;
-		log_info("event=delivered queue_id=%s rcpt=<%s> method=%s delay=%.2f%s%s%s",
-		         r->msg_id, r->addr, method, delay, qr[0] ? " reply=\"" : "", qr,
-		         qr[0] ? "\"" : "");
+		log_info("event=delivered queue_id=%s rcpt=%s method=%s delay=%.2f%s%s", r->msg_id,
+		         rcpt, method, delay, reply && reply[0] ? " reply=" : "",
+		         reply && reply[0] ? qr : "");
 	} else if (kind == OUT_TEMP && now / 1000 - r->arrival < cfg->queue_lifetime) {
 		o->state = QUEUE_STATE_DEFERRED;
 		o->next_attempt = now / 1000 + backoff(cfg, o->attempts);
-		log_info("event=deferred queue_id=%s rcpt=<%s> method=%s delay=%.2f attempts=%d "
-		         "next_attempt=%lld reply=\"%s\"",
-		         r->msg_id, r->addr, method, delay, o->attempts, o->next_attempt, qr);
+		log_info("event=deferred queue_id=%s rcpt=%s method=%s delay=%.2f attempts=%d "
+		         "next_attempt=%lld reply=%s",
+		         r->msg_id, rcpt, method, delay, o->attempts, o->next_attempt, qr);
 	} else {
 		/* No DSN yet: the log line is the only trace of the bounce. */
 		o->state = QUEUE_STATE_FAILED;
-		log_info("event=failed queue_id=%s rcpt=<%s> method=%s delay=%.2f attempts=%d "
-		         "reason=%s dsn=none reply=\"%s\"",
-		         r->msg_id, r->addr, method, delay, o->attempts,
+		log_info("event=failed queue_id=%s rcpt=%s method=%s delay=%.2f attempts=%d "
+		         "reason=%s dsn=none reply=%s",
+		         r->msg_id, rcpt, method, delay, o->attempts,
 		         kind == OUT_PERM ? "permanent" : "expired", qr);
 	}
 }

@@ -1,14 +1,14 @@
 /* The spool: bodies in memory or in body/<id> while DATA streams in, and
  * one committer thread that folds every message finished meanwhile into
  * one SQLite transaction (group commit), then hands the results back to
- * the event loop through a pipe. */
+ * the event loop through a loopq. */
 #include "queue/spool.h"
 #include "queue/queue_db.h"
 #include "core/log.h"
+#include "core/loopq.h"
 #include "core/xmalloc.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -42,6 +42,7 @@ struct commit_item {
 	void *arg;
 	int err;
 	struct commit_item *next;
+	struct loopq_item finished;
 };
 
 struct spool {
@@ -58,22 +59,10 @@ struct spool {
 	struct commit_item *todo_head, *todo_tail;
 	size_t todo_count;
 	size_t receiving; /* bodies being received: messages that may join a batch */
-	struct commit_item *done_head, *done_tail;
 	int stopping;
 
-	int pipefd[2]; /* committer -> event loop */
-	struct event *ev;
+	struct loopq *done; /* committer -> event loop */
 };
-
-static void push(struct commit_item **head, struct commit_item **tail, struct commit_item *it)
-{
-	it->next = NULL;
-	if (*tail)
-		(*tail)->next = it;
-	else
-		*head = it;
-	*tail = it;
-}
 
 /* ---- bodies ---- */
 
@@ -358,6 +347,16 @@ static int run_transaction(struct spool *sp, struct commit_item *batch)
 	return rc;
 }
 
+/* On the event loop's thread. */
+static void commit_finished(void *arg)
+{
+	struct commit_item *it = arg;
+
+	if (it->done)
+		it->done(it->arg, it->err);
+	free(it);
+}
+
 static void commit_batch(struct spool *sp, struct commit_item *batch)
 {
 	size_t n = 0, ok = 0;
@@ -389,19 +388,10 @@ static void commit_batch(struct spool *sp, struct commit_item *batch)
 	}
 	log_debug("event=spool_commit messages=%zu ok=%zu", n, ok);
 
-	pthread_mutex_lock(&sp->lock);
-	int was_empty = sp->done_head == NULL;
 	for (struct commit_item *it = batch, *next; it; it = next) {
 		next = it->next;
-		push(&sp->done_head, &sp->done_tail, it);
+		loopq_post(sp->done, &it->finished, commit_finished, it);
 	}
-	if (was_empty) {
-		/* One byte per batch: the loop drains the whole list. */
-		char c = 0;
-		while (write(sp->pipefd[1], &c, 1) < 0 && errno == EINTR)
-			;
-	}
-	pthread_mutex_unlock(&sp->lock);
 
 	if (ok > 0 && sp->notify_fd >= 0) {
 		char c = 0;
@@ -458,27 +448,6 @@ static void *committer(void *arg)
 	return NULL;
 }
 
-static void spool_drain(evutil_socket_t fd, short what, void *arg)
-{
-	struct spool *sp = arg;
-	char sink[64];
-	struct commit_item *list;
-
-	while (read(fd, sink, sizeof(sink)) > 0)
-		;
-	pthread_mutex_lock(&sp->lock);
-	list = sp->done_head;
-	sp->done_head = sp->done_tail = NULL;
-	pthread_mutex_unlock(&sp->lock);
-	while (list) {
-		struct commit_item *next = list->next;
-		if (list->done)
-			list->done(list->arg, list->err);
-		free(list);
-		list = next;
-	}
-}
-
 void spool_commit(struct spool *sp, struct spool_msg *msg, spool_done_fn done, void *arg)
 {
 	struct commit_item *it = xcalloc(1, sizeof(*it));
@@ -495,7 +464,11 @@ void spool_commit(struct spool *sp, struct spool_msg *msg, spool_done_fn done, v
 
 	pthread_mutex_lock(&sp->lock);
 	int was_empty = sp->todo_head == NULL;
-	push(&sp->todo_head, &sp->todo_tail, it);
+	if (sp->todo_tail)
+		sp->todo_tail->next = it;
+	else
+		sp->todo_head = it;
+	sp->todo_tail = it;
 	sp->todo_count++;
 	received(sp);
 	if (was_empty || sp->todo_count == SPOOL_BATCH_WAKE)
@@ -546,11 +519,7 @@ struct spool *spool_open(const struct config *cfg, struct event_base *base, int 
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&sp->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pipe2(sp->pipefd, O_NONBLOCK | O_CLOEXEC) < 0)
-		fatal("spool: pipe: %m");
-	sp->ev = event_new(base, sp->pipefd[0], EV_READ | EV_PERSIST, spool_drain, sp);
-	if (sp->ev == NULL || event_add(sp->ev, NULL) < 0)
-		fatal("spool: cannot add the completion event");
+	sp->done = loopq_new(base);
 	if (pthread_create(&sp->thread, NULL, committer, sp) != 0)
 		fatal("spool: cannot start the committer thread");
 	return sp;
@@ -567,10 +536,7 @@ void spool_close(struct spool *sp)
 	pthread_cond_signal(&sp->wake);
 	pthread_mutex_unlock(&sp->lock);
 	pthread_join(sp->thread, NULL);
-	spool_drain(sp->pipefd[0], EV_READ, sp);
-	event_free(sp->ev);
-	close(sp->pipefd[0]);
-	close(sp->pipefd[1]);
+	loopq_free(sp->done);
 	sqlite3_finalize(sp->st_begin);
 	sqlite3_finalize(sp->st_commit);
 	sqlite3_finalize(sp->st_rollback);

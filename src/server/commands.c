@@ -1,18 +1,21 @@
 /* The SMTP command table (RFC 5321 4.1, RFC 1870, 2920, 3030, 3207, 4954,
- * 6152, 6531): for each verb the states it is allowed in and its handler.
- * Checks that need blocking work (account lookups) run on the worker's
- * pool and resume the session when done. */
+ * 6152, 6531): for each verb the states it is allowed in, its
+ * preconditions, the check of its arguments, the stage the filters are
+ * told (policy), and what proceeds once they have gone on. */
+#include "server/commands.h"
+#include "core/fsutil.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "queue/spool.h"
-#include "server/checks.h"
-#include "server/msgauth.h"
 #include "server/listener.h"
+#include "server/sasl.h"
 #include "server/session.h"
+#include "server/txn.h"
 #include "server/worker.h"
 #include "store/accounts.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +23,29 @@
 #include <time.h>
 
 #define S_(st) (1u << (st))
+#define ST_SESSION (S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT))
+
+/* Preconditions, each with its own reply. */
+enum {
+	PRE_SUBMISSION = 1,      /* only on the submission listeners (503) */
+	PRE_TLS = 2,             /* only under TLS (530 5.7.0) */
+	PRE_NOT_AUTHED = 4,      /* not once authenticated (503) */
+	PRE_AUTH_SUBMISSION = 8, /* on submission listeners, only once authenticated (530) */
+};
 
 struct command {
 	enum smtp_verb verb;
 	unsigned states; /* where the verb is allowed; elsewhere 503 */
+	unsigned pre;
+	/* Checks the arguments and prepares what the filters see; returns 0
+	 * to go on, -1 when it has replied. */
+	int (*check)(struct session *s, const struct smtp_cmd *c);
+	int has_stage;
+	enum filter_stage stage; /* told between check and proceed */
+	/* The reply, or the refusal a filter gave (r->code != 0). */
+	void (*proceed)(struct session *s, const struct filter_reply *r);
+	/* Instead of the three, for the verbs whose work has steps of its
+	 * own (AUTH's exchange, BDAT's chunks). */
 	void (*handler)(struct session *s, const struct smtp_cmd *c);
 };
 
@@ -35,6 +57,11 @@ static const char *hostname(const struct session *s)
 static int role_is_submission(const struct session *s)
 {
 	return s->listener->conf->role != ROLE_MX;
+}
+
+static void reply_refusal(struct session *s, const struct filter_reply *r)
+{
+	session_reply(s, r->code, r->ecode, "%s", r->text);
 }
 
 void commands_greet(struct session *s)
@@ -60,27 +87,31 @@ void commands_greet(struct session *s)
 	session_resume(s);
 }
 
-static void do_helo(struct session *s, const struct smtp_cmd *c, int esmtp)
+static int check_helo(struct session *s, const struct smtp_cmd *c)
 {
-	const struct config *cfg = s->worker->cfg;
-	char name[256];
+	int esmtp = c->verb == CMD_EHLO;
 
 	if (c->arglen == 0) {
 		session_reply(s, 501, "5.5.4", "Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
-		return;
+		return -1;
 	}
-	if (c->arglen >= sizeof(name) || !addr_valid_domain(c->arg, c->arglen, 1)) {
+	if (c->arglen >= sizeof(s->helo) || !addr_valid_domain(c->arg, c->arglen, 1)) {
 		session_reply(s, 501, "5.5.4", "Invalid domain name or address literal");
-		return;
+		return -1;
 	}
-	memcpy(name, c->arg, c->arglen);
-	name[c->arglen] = '\0';
-	session_reset_transaction(s);
-	snprintf(s->helo, sizeof(s->helo), "%s", name);
+	session_end_txn(s);
+	memcpy(s->helo, c->arg, c->arglen);
+	s->helo[c->arglen] = '\0';
 	s->esmtp = esmtp;
 	s->state = ST_READY;
-	checks_helo(s);
-	if (!esmtp) {
+	return 0;
+}
+
+static void proceed_helo(struct session *s, const struct filter_reply *r)
+{
+	const struct config *cfg = s->worker->cfg;
+
+	if (!s->esmtp) {
 		session_reply(s, 250, NULL, "%s", hostname(s));
 		return;
 	}
@@ -88,7 +119,7 @@ static void do_helo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	int n = snprintf(text, sizeof(text),
 	                 "%s Hello %s [%s]\nPIPELINING\nSIZE %ld\n8BITMIME\nENHANCEDSTATUSCODES\n"
 	                 "SMTPUTF8\nCHUNKING",
-	                 hostname(s), name, s->ip, cfg->max_message_size);
+	                 hostname(s), s->helo, s->ip, cfg->max_message_size);
 	if (s->listener->tls && !s->tls)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "\nSTARTTLS");
 	/* RFC 8314 and RFC 4954 14: credentials only under TLS, and only on
@@ -96,99 +127,6 @@ static void do_helo(struct session *s, const struct smtp_cmd *c, int esmtp)
 	if (role_is_submission(s) && s->tls && !s->auth_user[0])
 		snprintf(text + n, sizeof(text) - (size_t)n, "\nAUTH PLAIN LOGIN");
 	session_reply(s, 250, NULL, "%s", text);
-}
-
-static void cmd_ehlo(struct session *s, const struct smtp_cmd *c)
-{
-	do_helo(s, c, 1);
-}
-
-static void cmd_helo(struct session *s, const struct smtp_cmd *c)
-{
-	do_helo(s, c, 0);
-}
-
-/* An account check on the pool: used for MAIL (sender ownership) and RCPT
- * (does the mailbox exist). */
-struct account_job {
-	struct session *s;
-	char user[256];
-	char addr[ADDR_PATH_MAX + 1];
-	char orcpt[ADDR_PATH_MAX + 1];
-	enum accounts_status result;
-	int is_rcpt;
-};
-
-static void account_work(void *arg)
-{
-	struct account_job *j = arg;
-	struct accounts *a = j->s->worker->accounts;
-	j->result =
-	    j->is_rcpt ? accounts_exists(a, j->addr) : accounts_sender_allowed(a, j->user, j->addr);
-}
-
-static void rcpt_add(struct session *s, const char *addr, const char *orcpt)
-{
-	s->rcpts = xrealloc(s->rcpts, (s->nrcpt + 1) * sizeof(*s->rcpts));
-	s->rcpts[s->nrcpt].addr = xstrdup(addr);
-	s->rcpts[s->nrcpt].orcpt = xstrdup(orcpt);
-	s->nrcpt++;
-	s->state = ST_RCPT;
-}
-
-static void account_done(void *arg)
-{
-	struct account_job *j = arg;
-	struct session *s = j->s;
-
-	if (session_release(s)) {
-		free(j);
-		return;
-	}
-	if (j->is_rcpt) {
-		if (j->result == ACCOUNTS_OK) {
-			rcpt_add(s, j->addr, j->orcpt);
-			session_reply(s, 250, "2.1.5", "Ok");
-		} else if (j->result == ACCOUNTS_NOT_FOUND) {
-			session_reply(s, 550, "5.1.1",
-			              "<%s>: Recipient address rejected: "
-			              "User unknown",
-			              j->orcpt);
-		} else {
-			session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", j->orcpt);
-		}
-	} else {
-		if (j->result == ACCOUNTS_OK) {
-			snprintf(s->mail_from, sizeof(s->mail_from), "%s", j->addr);
-			s->state = ST_MAIL;
-			checks_mail(s);
-			session_reply(s, 250, "2.1.0", "Ok");
-		} else if (j->result == ACCOUNTS_NOT_FOUND || j->result == ACCOUNTS_INVALID) {
-			memset(&s->mail, 0, sizeof(s->mail));
-			session_reply(s, 553, "5.7.1",
-			              "<%s>: Sender address rejected: not owned "
-			              "by user %s",
-			              j->addr, s->auth_user);
-		} else {
-			memset(&s->mail, 0, sizeof(s->mail));
-			session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", j->addr);
-		}
-	}
-	free(j);
-	session_resume(s);
-}
-
-static void account_check(struct session *s, int is_rcpt, const char *addr, const char *orcpt)
-{
-	struct account_job *j = xcalloc(1, sizeof(*j));
-	j->s = s;
-	j->is_rcpt = is_rcpt;
-	snprintf(j->user, sizeof(j->user), "%s", s->auth_user);
-	snprintf(j->addr, sizeof(j->addr), "%s", addr);
-	snprintf(j->orcpt, sizeof(j->orcpt), "%s", orcpt);
-	session_hold(s);
-	s->waiting = 1;
-	pool_submit(s->worker->pool, account_work, account_done, j);
 }
 
 static void reply_param_error(struct session *s, enum param_status st, enum addr_status ast)
@@ -218,51 +156,58 @@ static void reply_param_error(struct session *s, enum param_status st, enum addr
 	}
 }
 
-static void cmd_mail(struct session *s, const struct smtp_cmd *c)
+static int check_mail(struct session *s, const struct smtp_cmd *c)
 {
 	const struct config *cfg = s->worker->cfg;
-	enum param_status st;
+	struct mail_params mp;
 	char addr[ADDR_PATH_MAX + 1];
+	unsigned offer = MAIL_OFFER_SMTPUTF8 | (role_is_submission(s) ? MAIL_OFFER_AUTH : 0);
 
-	if (role_is_submission(s) && !s->auth_user[0]) {
-		session_reply(s, 530, "5.7.0", "Authentication required");
-		return;
-	}
-	st = cmd_parse_mail(c->arg, c->arglen, 1, &s->mail);
+	enum param_status st = cmd_parse_mail(c->arg, c->arglen, offer, &mp);
 	if (st != PARAM_OK) {
-		enum addr_status ast = s->mail.addr_status;
-		memset(&s->mail, 0, sizeof(s->mail));
-		reply_param_error(s, st, ast);
-		return;
+		reply_param_error(s, st, mp.addr_status);
+		return -1;
 	}
 	/* RFC 1870 6.2: refuse early when the declared size is too big. */
-	if (s->mail.size > (uint64_t)cfg->max_message_size) {
-		memset(&s->mail, 0, sizeof(s->mail));
+	if (mp.size > (uint64_t)cfg->max_message_size) {
 		session_reply(s, 552, "5.3.4", "Message size exceeds fixed limit of %ld bytes",
 		              cfg->max_message_size);
-		return;
+		return -1;
 	}
-	if (addr_format(&s->mail.from, addr, sizeof(addr)) < 0) {
-		memset(&s->mail, 0, sizeof(s->mail));
+	if (addr_format(&mp.from, addr, sizeof(addr)) < 0) {
 		session_reply(s, 501, "5.1.7", "Bad sender address");
+		return -1;
+	}
+	/* Our own users may only send as addresses they own (the accounts
+	 * filter); the null sender is nobody's. */
+	if (s->auth_user[0] && mp.from.is_null) {
+		session_reply(s, 553, "5.7.1", "<>: Sender address rejected: not owned by user %s",
+		              s->auth_user);
+		return -1;
+	}
+	/* Like Postfix's queue_minfree: a message that cannot be stored is
+	 * refused before it is sent (RFC 3463 4.3.1: mail system full). */
+	if (cfg->min_free_space > 0 &&
+	    fs_free_space(cfg->state_dir) < (unsigned long long)cfg->min_free_space) {
+		log_warn("event=disk_low sid=%s state_dir=%s min_free_space=%lld", s->sid,
+		         cfg->state_dir, (long long)cfg->min_free_space);
+		session_reply(s, 452, "4.3.1", "Insufficient system storage, try again later");
+		return -1;
+	}
+	s->txn = txn_new();
+	s->txn->mail = mp;
+	snprintf(s->txn->mail_from, sizeof(s->txn->mail_from), "%s", addr);
+	return 0;
+}
+
+static void proceed_mail(struct session *s, const struct filter_reply *r)
+{
+	if (r->code) {
+		reply_refusal(s, r);
+		session_end_txn(s);
 		return;
 	}
-	if (s->auth_user[0]) {
-		/* Our own users may only send as addresses they own. */
-		if (s->mail.from.is_null) {
-			memset(&s->mail, 0, sizeof(s->mail));
-			session_reply(s, 553, "5.7.1",
-			              "<>: Sender address rejected: not owned by "
-			              "user %s",
-			              s->auth_user);
-			return;
-		}
-		account_check(s, 0, addr, addr);
-		return;
-	}
-	snprintf(s->mail_from, sizeof(s->mail_from), "%s", addr);
 	s->state = ST_MAIL;
-	checks_mail(s);
 	session_reply(s, 250, "2.1.0", "Ok");
 }
 
@@ -271,95 +216,183 @@ static int local_is(const char *local, const char *word)
 	return strcasecmp(local, word) == 0;
 }
 
-static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
+static int check_rcpt(struct session *s, const struct smtp_cmd *c)
 {
 	const struct config *cfg = s->worker->cfg;
 	struct rcpt_params rp;
-	enum param_status st;
 	char addr[ADDR_PATH_MAX + 1];
 
-	if (s->nrcpt >= (size_t)cfg->max_recipients) {
+	/* RFC 3030 2: the recipients are fixed once the first chunk is in. */
+	if (s->txn->body) {
+		session_reply(s, 503, "5.5.1", "RCPT not allowed during BDAT");
+		return -1;
+	}
+	if (s->txn->nrcpt >= (size_t)cfg->max_recipients) {
 		/* RFC 5321 4.5.3.1.10 */
 		session_reply(s, 452, "4.5.3", "Too many recipients");
-		return;
+		return -1;
 	}
-	st = cmd_parse_rcpt(c->arg, c->arglen, s->mail.smtputf8, &rp);
+	enum param_status st = cmd_parse_rcpt(c->arg, c->arglen, s->txn->mail.smtputf8, &rp);
 	if (st != PARAM_OK) {
 		reply_param_error(s, st, rp.addr_status);
-		return;
+		return -1;
 	}
 	if (rp.to.domain[0] == '\0') {
 		/* RFC 5321 4.1.1.3: <Postmaster> without a domain. */
-		rcpt_add(s, cfg->postmaster, "postmaster");
-		s->nrcpt_exempt++;
-		session_reply(s, 250, "2.1.5", "Ok");
-		return;
+		snprintf(s->rcpt, sizeof(s->rcpt), "postmaster");
+		snprintf(s->rcpt_mailbox, sizeof(s->rcpt_mailbox), "%s", cfg->postmaster);
+		s->rcpt_local = 1;
+		s->rcpt_exempt = 1;
+		return 0;
 	}
 	if (addr_format(&rp.to, addr, sizeof(addr)) < 0) {
 		session_reply(s, 501, "5.1.3", "Bad recipient address");
-		return;
+		return -1;
 	}
 	const struct domain_conf *dom =
 	    rp.to.domain_is_literal ? NULL : config_domain(cfg, rp.to.domain);
-	/* RFC 5321 4.5.1: postmaster is reached whatever the verdict. */
-	int exempt = dom && (local_is(rp.to.local, "postmaster") || local_is(rp.to.local, "abuse"));
-	struct verdict_reply vr;
-	if (!exempt && (dom || s->auth_user[0]) && checks_decide(s, &vr) != PA_ACCEPT) {
-		session_reply(s, vr.code, vr.ecode, "<%s>: %s", addr, vr.text);
+	if (dom == NULL && !s->auth_user[0]) {
+		session_reply(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
+		return -1;
+	}
+	snprintf(s->rcpt, sizeof(s->rcpt), "%s", addr);
+	s->rcpt_local = dom != NULL;
+	/* RFC 5321 4.5.1 and RFC 2142: these exist at every local domain,
+	 * whatever the accounts say, and are reached whatever the verdict. */
+	s->rcpt_exempt =
+	    dom && (local_is(rp.to.local, "postmaster") || local_is(rp.to.local, "abuse"));
+	snprintf(s->rcpt_mailbox, sizeof(s->rcpt_mailbox), "%s",
+	         !s->rcpt_exempt                  ? addr
+	         : local_is(rp.to.local, "abuse") ? cfg->abuse
+	                                          : cfg->postmaster);
+	return 0;
+}
+
+static void rcpt_accept(struct session *s)
+{
+	txn_add_rcpt(s->txn, s->rcpt_mailbox, s->rcpt, s->rcpt_exempt);
+	s->state = ST_RCPT;
+	session_reply(s, 250, "2.1.5", "Ok");
+}
+
+/* Does the mailbox exist: an account lookup on the pool. */
+struct mailbox_job {
+	struct session *s;
+	struct accounts *accounts;
+	char addr[ADDR_PATH_MAX + 1];
+	enum accounts_status result;
+};
+
+static void mailbox_work(void *arg)
+{
+	struct mailbox_job *j = arg;
+	j->result = accounts_exists(j->accounts, j->addr);
+}
+
+static void mailbox_done(void *arg)
+{
+	struct mailbox_job *j = arg;
+	struct session *s = j->s;
+
+	if (session_release(s)) {
+		free(j);
 		return;
 	}
-	if (dom == NULL) {
-		if (s->auth_user[0]) {
-			rcpt_add(s, addr, addr);
-			session_reply(s, 250, "2.1.5", "Ok");
+	if (j->result == ACCOUNTS_OK)
+		rcpt_accept(s);
+	else if (j->result == ACCOUNTS_NOT_FOUND)
+		session_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown",
+		              j->addr);
+	else
+		session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", j->addr);
+	free(j);
+	session_resume(s);
+}
+
+static void proceed_rcpt(struct session *s, const struct filter_reply *r)
+{
+	if (r->code) {
+		reply_refusal(s, r);
+		return;
+	}
+	/* The verdict of every filter, given here where postmaster and abuse
+	 * can still be let through. */
+	if (!s->rcpt_exempt) {
+		struct verdict v;
+		struct verdict_reply vr;
+		stages_verdict(s, FS_RCPT, &v);
+		if (verdict_decide(&v, &s->worker->cfg->policy, &vr) != PA_ACCEPT) {
+			session_reply(s, vr.code, vr.ecode, "<%s>: %s", s->rcpt, vr.text);
 			return;
 		}
-		session_reply(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
+	}
+	if (!s->rcpt_local || s->rcpt_exempt) {
+		rcpt_accept(s);
 		return;
 	}
-	/* RFC 5321 4.5.1 and RFC 2142: these exist at every local domain,
-	 * whatever the accounts say. */
-	if (local_is(rp.to.local, "postmaster")) {
-		rcpt_add(s, cfg->postmaster, addr);
-		s->nrcpt_exempt++;
-		session_reply(s, 250, "2.1.5", "Ok");
-		return;
-	}
-	if (local_is(rp.to.local, "abuse")) {
-		rcpt_add(s, cfg->abuse, addr);
-		s->nrcpt_exempt++;
-		session_reply(s, 250, "2.1.5", "Ok");
-		return;
-	}
-	account_check(s, 1, addr, addr);
+	struct mailbox_job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->accounts = s->worker->accounts;
+	snprintf(j->addr, sizeof(j->addr), "%s", s->rcpt);
+	session_hold(s);
+	session_wait(s);
+	pool_submit(s->worker->pool, mailbox_work, mailbox_done, j);
 }
 
 /* The body is stored as it arrives; our own header fields are known only
  * at its end and are kept beside it (spool_msg.headers). */
-static void data_ready(struct session *s)
+static void body_begin(struct session *s)
 {
-	id_new(s->queue_id);
-	s->body = spool_body_new(s->worker->spool, s->queue_id);
-	msgauth_start(s);
+	id_new(s->txn->queue_id);
+	s->txn->body = spool_body_new(s->worker->spool, s->txn->queue_id);
 }
 
-static void cmd_data(struct session *s, const struct smtp_cmd *c)
+static int check_data(struct session *s, const struct smtp_cmd *c)
 {
 	const struct config *cfg = s->worker->cfg;
 
 	if (c->arglen) {
 		session_reply(s, 501, "5.5.4", "DATA takes no arguments");
-		return;
+		return -1;
 	}
-	if (s->body) {
+	if (s->txn->body) {
 		/* RFC 3030 2: DATA after BDAT in one transaction is an error. */
 		session_reply(s, 503, "5.5.1", "DATA not allowed after BDAT");
-		return;
+		return -1;
 	}
-	data_ready(s);
-	data_reader_init(&s->data, (size_t)cfg->max_line_length, (uint64_t)cfg->max_message_size);
+	body_begin(s);
+	data_reader_init(&s->txn->data, (size_t)cfg->max_line_length,
+	                 (uint64_t)cfg->max_message_size);
+	return 0;
+}
+
+static void proceed_data(struct session *s, const struct filter_reply *r)
+{
 	s->state = ST_DATA;
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+static void bdat_go(struct session *s)
+{
+	struct txn *t = s->txn;
+
+	s->state = ST_BDAT;
+	if (t->bdat_left == 0) {
+		s->state = ST_RCPT;
+		if (t->bdat_last)
+			commands_message_end(s, t->bdat_failed ? DATA_ERR_NONE
+			                                       : data_bdat_finish(&t->bdat));
+		else
+			session_reply(s, 250, "2.0.0", "0 octets received");
+	}
+}
+
+static void bdat_begun(struct session *s, const struct filter_reply *r)
+{
+	s->waiting = 0;
+	bdat_go(s);
+	if (!s->waiting)
+		session_resume(s);
 }
 
 static void cmd_bdat(struct session *s, const struct smtp_cmd *c)
@@ -374,49 +407,46 @@ static void cmd_bdat(struct session *s, const struct smtp_cmd *c)
 		session_close_after(s);
 		return;
 	}
-	if (s->body == NULL)
-		data_ready(s);
-	s->bdat_left = size;
-	s->bdat_last = last;
-	s->state = ST_BDAT;
-	if (size == 0) {
-		s->state = ST_RCPT;
-		if (last)
-			commands_message_end(s, s->bdat_failed ? DATA_ERR_NONE : s->bdat_error);
-		else
-			session_reply(s, 250, "2.0.0", "0 octets received");
+	struct txn *t = s->txn;
+	t->bdat_left = size;
+	t->bdat_last = last;
+	if (t->body == NULL) {
+		body_begin(s);
+		data_bdat_init(&t->bdat, (uint64_t)s->worker->cfg->max_message_size);
+		session_wait(s);
+		stages_run(s, FS_DATA, bdat_begun);
 		return;
 	}
-	session_resume(s);
+	bdat_go(s);
 }
 
-static void cmd_rset(struct session *s, const struct smtp_cmd *c)
+static void proceed_rset(struct session *s, const struct filter_reply *r)
 {
-	session_reset_transaction(s);
+	session_end_txn(s);
 	if (s->state != ST_HELO)
 		s->state = ST_READY;
 	session_reply(s, 250, "2.0.0", "Ok");
 }
 
-static void cmd_noop(struct session *s, const struct smtp_cmd *c)
+static void proceed_noop(struct session *s, const struct filter_reply *r)
 {
 	session_reply(s, 250, "2.0.0", "Ok");
 }
 
-static void cmd_quit(struct session *s, const struct smtp_cmd *c)
+static void proceed_quit(struct session *s, const struct filter_reply *r)
 {
 	session_reply(s, 221, "2.0.0", "%s closing connection", hostname(s));
 	session_close_after(s);
 }
 
-static void cmd_help(struct session *s, const struct smtp_cmd *c)
+static void proceed_help(struct session *s, const struct filter_reply *r)
 {
 	session_reply(s, 214, "2.0.0",
 	              "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT "
 	              "HELP VRFY STARTTLS AUTH");
 }
 
-static void cmd_vrfy(struct session *s, const struct smtp_cmd *c)
+static void proceed_vrfy(struct session *s, const struct filter_reply *r)
 {
 	/* RFC 5321 3.5.3: 252 so that nobody can enumerate our users. */
 	session_reply(s, 252, "2.5.0",
@@ -424,63 +454,116 @@ static void cmd_vrfy(struct session *s, const struct smtp_cmd *c)
 	              "delivery");
 }
 
-static void cmd_expn(struct session *s, const struct smtp_cmd *c)
+static void proceed_expn(struct session *s, const struct filter_reply *r)
 {
 	session_reply(s, 502, "5.5.1", "EXPN not available");
 }
 
-static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
+static int check_starttls(struct session *s, const struct smtp_cmd *c)
 {
 	if (s->listener->tls == NULL || s->tls) {
 		session_reply(s, 503, "5.5.1", s->tls ? "Already using TLS" : "TLS not available");
-		return;
+		return -1;
 	}
 	if (c->arglen) {
 		session_reply(s, 501, "5.5.4", "STARTTLS takes no arguments");
-		return;
+		return -1;
 	}
+	return 0;
+}
+
+static void proceed_starttls(struct session *s, const struct filter_reply *r)
+{
 	session_reply(s, 220, "2.0.0", "Ready to start TLS");
 	session_start_tls(s);
 }
 
 static void cmd_auth(struct session *s, const struct smtp_cmd *c)
 {
-	if (!role_is_submission(s)) {
-		session_reply(s, 503, "5.5.1", "AUTH not available on this port");
-		return;
-	}
-	if (!s->tls) {
-		session_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
-		return;
-	}
-	if (s->auth_user[0]) {
-		session_reply(s, 503, "5.5.1", "Already authenticated");
-		return;
-	}
-	auth_start(s, c->arg, c->arglen);
+	sasl_start(s, c->arg, c->arglen);
 }
 
+#define STAGE(st) .has_stage = 1, .stage = (st)
 static const struct command command_table[] = {
-    {CMD_EHLO, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_ehlo},
-    {CMD_HELO, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_helo},
-    {CMD_MAIL, S_(ST_READY), cmd_mail},
-    {CMD_RCPT, S_(ST_MAIL) | S_(ST_RCPT), cmd_rcpt},
-    {CMD_DATA, S_(ST_RCPT), cmd_data},
-    {CMD_BDAT, S_(ST_RCPT), cmd_bdat},
-    {CMD_RSET, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_rset},
-    {CMD_NOOP, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_noop},
-    {CMD_QUIT, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_quit},
-    {CMD_HELP, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_help},
-    {CMD_VRFY, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_vrfy},
-    {CMD_EXPN, S_(ST_HELO) | S_(ST_READY) | S_(ST_MAIL) | S_(ST_RCPT), cmd_expn},
-    {CMD_STARTTLS, S_(ST_READY), cmd_starttls},
-    {CMD_AUTH, S_(ST_READY), cmd_auth},
+    {CMD_EHLO, ST_SESSION, .check = check_helo, STAGE(FS_HELO), .proceed = proceed_helo},
+    {CMD_HELO, ST_SESSION, .check = check_helo, STAGE(FS_HELO), .proceed = proceed_helo},
+    {CMD_MAIL, S_(ST_READY), PRE_AUTH_SUBMISSION, check_mail, STAGE(FS_MAIL),
+     .proceed = proceed_mail},
+    {CMD_RCPT, S_(ST_MAIL) | S_(ST_RCPT), .check = check_rcpt, STAGE(FS_RCPT),
+     .proceed = proceed_rcpt},
+    {CMD_DATA, S_(ST_RCPT), .check = check_data, STAGE(FS_DATA), .proceed = proceed_data},
+    {CMD_BDAT, S_(ST_RCPT), .handler = cmd_bdat},
+    {CMD_RSET, ST_SESSION, .proceed = proceed_rset},
+    {CMD_NOOP, ST_SESSION, .proceed = proceed_noop},
+    {CMD_QUIT, ST_SESSION, .proceed = proceed_quit},
+    {CMD_HELP, ST_SESSION, .proceed = proceed_help},
+    {CMD_VRFY, ST_SESSION, .proceed = proceed_vrfy},
+    {CMD_EXPN, ST_SESSION, .proceed = proceed_expn},
+    {CMD_STARTTLS, S_(ST_READY), .check = check_starttls, .proceed = proceed_starttls},
+    {CMD_AUTH, S_(ST_READY), PRE_SUBMISSION | PRE_TLS | PRE_NOT_AUTHED, .handler = cmd_auth},
 };
 
-void commands_dispatch(struct session *s, const char *line, size_t len)
+static void reply_bad_sequence(struct session *s, const struct smtp_cmd *c)
+{
+	if (s->state == ST_HELO)
+		session_reply(s, 503, "5.5.1", "Send EHLO or HELO first");
+	else if (c->verb == CMD_RCPT)
+		session_reply(s, 503, "5.5.1", "Need MAIL before RCPT");
+	else if (c->verb == CMD_DATA || c->verb == CMD_BDAT)
+		session_reply(s, 503, "5.5.1", "Need RCPT before %s",
+		              c->verb == CMD_DATA ? "DATA" : "BDAT");
+	else
+		session_reply(s, 503, "5.5.1", "Bad sequence of commands");
+	if (c->verb == CMD_BDAT) {
+		/* The chunk follows anyway and cannot be kept in step. */
+		uint64_t size;
+		int last;
+		if (cmd_parse_bdat(c->arg, c->arglen, &size, &last) == 0 && size > 0)
+			session_close_after(s);
+	}
+}
+
+/* Returns 0 when the preconditions hold, else replies. */
+static int preconditions(struct session *s, unsigned pre)
+{
+	if ((pre & PRE_SUBMISSION) && !role_is_submission(s)) {
+		session_reply(s, 503, "5.5.1", "AUTH not available on this port");
+		return -1;
+	}
+	if ((pre & PRE_TLS) && !s->tls) {
+		session_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+		return -1;
+	}
+	if ((pre & PRE_NOT_AUTHED) && s->auth_user[0]) {
+		session_reply(s, 503, "5.5.1", "Already authenticated");
+		return -1;
+	}
+	if ((pre & PRE_AUTH_SUBMISSION) && role_is_submission(s) && !s->auth_user[0]) {
+		session_reply(s, 530, "5.7.0", "Authentication required");
+		return -1;
+	}
+	return 0;
+}
+
+static void command_proceed(struct session *s, const struct filter_reply *r)
+{
+	const struct command *cmd = s->command_waiting;
+	s->command_waiting = NULL;
+	/* The stage's wait is over; proceed may start another. */
+	s->waiting = 0;
+	cmd->proceed(s, r);
+	if (!s->waiting)
+		session_resume(s);
+}
+
+void commands_line(struct session *s, const char *line, size_t len)
 {
 	struct smtp_cmd c;
 
+	if (s->state == ST_AUTH) {
+		sasl_continue(s, line, len);
+		return;
+	}
 	if (s->draining && (s->state == ST_HELO || s->state == ST_READY)) {
 		session_reply(s, 421, "4.3.2", "%s Service shutting down", hostname(s));
 		session_close_after(s);
@@ -495,28 +578,26 @@ void commands_dispatch(struct session *s, const char *line, size_t len)
 		if (cmd->verb != c.verb)
 			continue;
 		if (!(cmd->states & S_(s->state))) {
-			if (s->state == ST_HELO)
-				session_reply(s, 503, "5.5.1", "Send EHLO or HELO first");
-			else if (c.verb == CMD_RCPT)
-				session_reply(s, 503, "5.5.1", "Need MAIL before RCPT");
-			else if (c.verb == CMD_DATA || c.verb == CMD_BDAT)
-				session_reply(s, 503, "5.5.1", "Need RCPT before %s",
-				              c.verb == CMD_DATA ? "DATA" : "BDAT");
-			else
-				session_reply(s, 503, "5.5.1", "Bad sequence of commands");
-			if (c.verb == CMD_BDAT) {
-				/* The chunk follows anyway: swallow it, in step. */
-				uint64_t size;
-				int last;
-				if (cmd_parse_bdat(c.arg, c.arglen, &size, &last) == 0 && size > 0)
-					session_close_after(s);
-			}
+			reply_bad_sequence(s, &c);
 			return;
-		} /* RCPT waits for the checks still running: the verdict is given
-		   * here, where postmaster can still be let through. */
-		if (c.verb == CMD_RCPT && checks_defer(s, line, len))
+		}
+		if (preconditions(s, cmd->pre) < 0)
 			return;
-		cmd->handler(s, &c);
+		if (cmd->handler) {
+			cmd->handler(s, &c);
+			return;
+		}
+		if (cmd->check && cmd->check(s, &c) < 0)
+			return;
+		if (!cmd->has_stage) {
+			static const struct filter_reply none;
+			cmd->proceed(s, &none);
+			return;
+		}
+		/* Input waits while the filters are told; proceed resumes it. */
+		s->command_waiting = cmd;
+		session_wait(s);
+		stages_run(s, cmd->stage, command_proceed);
 		return;
 	}
 	session_reply(s, 500, "5.5.2", "Command not recognized");
@@ -532,9 +613,9 @@ static void message_committed(void *arg, int err)
 		session_reply(s, 451, "4.3.0", "Local error: cannot store the message, try later");
 	} else {
 		s->messages++;
-		session_reply(s, 250, "2.0.0", "Ok: queued as %s", s->queue_id);
+		session_reply(s, 250, "2.0.0", "Ok: queued as %s", s->txn->queue_id);
 	}
-	session_reset_transaction(s);
+	session_end_txn(s);
 	s->state = ST_READY;
 	if (s->draining) {
 		session_reply(s, 421, "4.3.2", "%s Service shutting down", hostname(s));
@@ -544,16 +625,79 @@ static void message_committed(void *arg, int err)
 	session_resume(s);
 }
 
-static void message_checked(struct session *s);
+/* The message's verdict, given once every filter has its results; then
+ * the spool. */
+static void message_checked(struct session *s, const struct filter_reply *r)
+{
+	struct txn *t = s->txn;
+	struct verdict v;
+	struct verdict_reply vr;
+	int exempt = t->nrcpt_exempt == t->nrcpt;
+
+	stages_verdict(s, FS_EOM, &v);
+	enum policy_action a =
+	    r->code ? PA_REJECT : verdict_decide(&v, &s->worker->cfg->policy, &vr);
+	/* RFC 5321 4.5.1: postmaster is reached whatever the verdict. */
+	if (a != PA_ACCEPT && !r->code && exempt) {
+		log_info("event=msgauth_exempt sid=%s queue_id=%s would=%s", s->sid, t->queue_id,
+		         policy_action_name(a));
+		a = PA_ACCEPT;
+	}
+	stages_decided(s, a, exempt);
+	stages_log(s);
+	if (a != PA_ACCEPT) {
+		if (r->code)
+			reply_refusal(s, r);
+		else
+			session_reply(s, vr.code, vr.ecode, "%s", vr.text);
+		session_end_txn(s);
+		session_resume(s);
+		return;
+	}
+
+	struct buf headers;
+	buf_init(&headers, 1024 * 1024);
+	if (stages_fields(s, &v, &headers) != 0)
+		log_warn("event=headers_too_long sid=%s queue_id=%s", s->sid, t->queue_id);
+
+	struct spool_msg *m = xcalloc(1, sizeof(*m));
+	memcpy(m->id, t->queue_id, sizeof(m->id));
+	m->sender = xstrdup(t->mail_from);
+	m->rcpts = t->rcpts;
+	m->nrcpt = t->nrcpt;
+	t->rcpts = NULL;
+	t->nrcpt = 0;
+	m->client_ip = xstrdup(s->ip);
+	m->helo = xstrdup(s->helo);
+	m->auth_user = s->auth_user[0] ? xstrdup(s->auth_user) : NULL;
+	m->arrival = time(NULL);
+	m->headers = headers.data;
+	m->headers_len = headers.len;
+	m->body = t->body;
+	t->body = NULL;
+	char from[LOG_VALUE_SIZE(64)], user[LOG_VALUE_SIZE(64)];
+	log_info("event=received sid=%s queue_id=%s ip=%s from=%s nrcpt=%zu size=%llu%s%s", s->sid,
+	         t->queue_id, s->ip, log_value(from, sizeof(from), m->sender), m->nrcpt,
+	         (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",
+	         m->auth_user ? log_value(user, sizeof(user), m->auth_user) : "");
+	session_hold(s);
+	spool_commit(s->worker->spool, m, message_committed, s);
+}
+
+static void message_end_checks(struct session *s)
+{
+	stages_run(s, FS_EOM, message_checked);
+}
 
 void commands_message_end(struct session *s, enum data_error err)
 {
 	const struct config *cfg = s->worker->cfg;
+	struct txn *t = s->txn;
 
 	s->state = ST_READY;
-	if (s->bdat_failed) {
+	if (t->bdat_failed) {
 		session_reply(s, 554, "5.5.0", "Transaction failed earlier, nothing queued");
-		session_reset_transaction(s);
+		session_end_txn(s);
 		return;
 	}
 	switch (err) {
@@ -564,68 +708,31 @@ void commands_message_end(struct session *s, enum data_error err)
 		/* RFC 5321 2.3.8: SMTP smuggling protection. */
 		session_reply(s, 554, "5.6.0", "Message refused: bare %s in message text",
 		              err == DATA_ERR_BARE_LF ? "LF" : "CR");
-		session_reset_transaction(s);
+		session_end_txn(s);
 		return;
 	case DATA_ERR_LINE_TOO_LONG:
 		session_reply(s, 554, "5.6.0", "Message refused: line longer than %ld octets",
 		              cfg->max_line_length);
-		session_reset_transaction(s);
+		session_end_txn(s);
 		return;
 	case DATA_ERR_TOO_BIG:
 		session_reply(s, 552, "5.3.4", "Message size exceeds fixed limit of %ld bytes",
 		              cfg->max_message_size);
-		session_reset_transaction(s);
+		session_end_txn(s);
 		return;
 	}
-	if (s->body_error) {
-		session_reply(s, 451, "4.3.0", "Local error: cannot store the message, try later");
-		session_reset_transaction(s);
+	if (t->body_error) {
+		if (t->body_error == ENOSPC || t->body_error == EDQUOT)
+			session_reply(s, 452, "4.3.1",
+			              "Insufficient system storage, try again later");
+		else
+			session_reply(s, 451, "4.3.0",
+			              "Local error: cannot store the message, try later");
+		session_end_txn(s);
 		return;
 	}
-	/* Input waits until the message's verdict is given. */
-	s->waiting = 1;
-	msgauth_finish(s, message_checked);
-}
-
-/* The message's own verdict, then the spool. */
-static void message_checked(struct session *s)
-{
-	struct verdict_reply vr;
-	struct buf headers;
-
-	if (msgauth_decide(s, s->nrcpt_exempt == s->nrcpt, &vr) != PA_ACCEPT) {
-		checks_log(s);
-		msgauth_log(s);
-		session_reply(s, vr.code, vr.ecode, "%s", vr.text);
-		session_reset_transaction(s);
-		session_resume(s);
-		return;
-	}
-	buf_init(&headers, 1024 * 1024);
-	if (msgauth_headers(s, &headers) != 0)
-		log_warn("event=headers_too_long sid=%s queue_id=%s", s->sid, s->queue_id);
-
-	struct spool_msg *m = xcalloc(1, sizeof(*m));
-	memcpy(m->id, s->queue_id, sizeof(m->id));
-	m->sender = xstrdup(s->mail_from);
-	m->rcpts = s->rcpts;
-	m->nrcpt = s->nrcpt;
-	s->rcpts = NULL;
-	s->nrcpt = 0;
-	m->client_ip = xstrdup(s->ip);
-	m->helo = xstrdup(s->helo);
-	m->auth_user = s->auth_user[0] ? xstrdup(s->auth_user) : NULL;
-	m->arrival = time(NULL);
-	m->headers = headers.data;
-	m->headers_len = headers.len;
-	m->body = s->body;
-	s->body = NULL;
-	checks_log(s);
-	msgauth_log(s);
-	log_info("event=received sid=%s queue_id=%s ip=%s from=<%s> nrcpt=%zu size=%llu%s%s",
-	         s->sid, s->queue_id, s->ip, m->sender, m->nrcpt,
-	         (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",
-	         m->auth_user ? m->auth_user : "");
-	session_hold(s);
-	spool_commit(s->worker->spool, m, message_committed, s);
+	/* Input waits until the message's verdict is given; the Received
+	 * field needs the client's name. */
+	session_wait(s);
+	session_after_rdns(s, message_end_checks);
 }

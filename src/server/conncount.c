@@ -1,5 +1,6 @@
 /* Shared connection counters: one row of per-address buckets per slot. */
 #include "server/conncount.h"
+#include "core/hash.h"
 #include "core/log.h"
 
 #include <stdint.h>
@@ -41,10 +42,7 @@ void conncount_clear_slot(struct conncount *cc, int slot)
 
 static unsigned bucket_of(const char *ip)
 {
-	uint32_t h = 2166136261u;
-	for (; *ip; ip++)
-		h = (h ^ (unsigned char)*ip) * 16777619u;
-	return h % CONNCOUNT_BUCKETS;
+	return hash_fnv1a_str(HASH_FNV1A_SEED, ip) % CONNCOUNT_BUCKETS;
 }
 
 unsigned conncount_add(struct conncount *cc, int slot, const char *ip, int delta, unsigned *total)

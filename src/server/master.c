@@ -31,6 +31,9 @@
 #define MAX_WORKERS 64
 #define CRASH_WINDOW 2 /* seconds: a child that dies sooner counts as failing */
 #define CRASH_LIMIT 5  /* consecutive quick failures before the master gives up */
+/* Seconds children have to finish after SIGTERM when the master gives up;
+ * then they are killed, so that none outlives it. */
+#define GIVE_UP_GRACE 10
 
 static volatile sig_atomic_t got_chld, got_hup, got_term;
 static volatile sig_atomic_t qmgr_stop;
@@ -42,6 +45,7 @@ struct child {
 };
 
 struct master {
+	pid_t pid;
 	const char *config_path;
 	struct config *cfg;
 	struct listener *listeners;
@@ -248,7 +252,16 @@ static void child_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* A child ends with the master, however the master ends.  Asked after the
+ * privilege drop, which clears the parent-death signal (prctl(2)); a
+ * master that died before the request is seen by getppid(). */
+static void die_with_master(const struct master *m)
+{
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != m->pid)
+		_exit(1);
 }
 
 /* A free row of the connection counters; retiring workers keep theirs
@@ -283,6 +296,7 @@ static pid_t start_worker(struct master *m, int index)
 		child_signals();
 		close(m->notify[0]);
 		drop_privileges(m);
+		die_with_master(m);
 		id_init((uint32_t)index);
 		worker_main(m->cfg, &m->keys, index, slot, m->conns, m->listeners, m->nlisteners,
 		            m->notify[1]);
@@ -309,6 +323,7 @@ static pid_t start_qmgr(struct master *m)
 		close(m->notify[1]);
 		listeners_close(m->listeners, m->nlisteners);
 		drop_privileges(m);
+		die_with_master(m);
 		prctl(PR_SET_NAME, "postern-qmgr");
 		log_set_process("qmgr");
 		_exit(qmgr_run(m->cfg, m->notify[0], &qmgr_stop) == 0 ? 0 : 1);
@@ -316,6 +331,72 @@ static pid_t start_qmgr(struct master *m)
 	m->qmgr.pid = pid;
 	m->qmgr.started = time(NULL);
 	return pid;
+}
+
+/* Forgets pid, which has been waited for, wherever it is recorded. */
+static void forget(struct master *m, pid_t pid)
+{
+	for (int i = 0; i < m->nworkers; i++)
+		if (m->workers[i].pid == pid)
+			m->workers[i].pid = 0;
+	for (size_t i = 0; i < m->nretiring; i++)
+		if (m->retiring[i].pid == pid) {
+			m->retiring[i] = m->retiring[--m->nretiring];
+			break;
+		}
+	if (m->qmgr.pid == pid)
+		m->qmgr.pid = 0;
+}
+
+static void signal_children(const struct master *m, int sig)
+{
+	for (int i = 0; i < m->nworkers; i++)
+		if (m->workers[i].pid > 0)
+			kill(m->workers[i].pid, sig);
+	for (size_t i = 0; i < m->nretiring; i++)
+		kill(m->retiring[i].pid, sig);
+	if (m->qmgr.pid > 0)
+		kill(m->qmgr.pid, sig);
+}
+
+/* SIGTERM to every child, then waits for them all: without a limit when
+ * grace is 0 (a shutdown lets transactions in progress finish), else
+ * those left after grace seconds are killed. */
+static void shutdown_children(struct master *m, int grace)
+{
+	struct timespec tick = {0, 50 * 1000 * 1000};
+	time_t deadline = time(NULL) + grace;
+	int status;
+
+	signal_children(m, SIGTERM);
+	for (;;) {
+		pid_t pid = waitpid(-1, &status, grace > 0 ? WNOHANG : 0);
+		if (pid > 0) {
+			forget(m, pid);
+		} else if (pid == 0) {
+			if (time(NULL) >= deadline) {
+				log_err("event=children_killed reason=\"still running %d s after "
+				        "SIGTERM\"",
+				        grace);
+				signal_children(m, SIGKILL);
+				grace = 0;
+			} else {
+				nanosleep(&tick, NULL);
+			}
+		} else if (errno != EINTR) {
+			return; /* ECHILD: none left */
+		}
+	}
+}
+
+/* The children fail as soon as they start, so the server cannot run: it
+ * stops as a whole rather than leave some children serving. */
+static _Noreturn void give_up(struct master *m)
+{
+	log_err("event=giving_up reason=\"children fail right after start; see the lines above\"");
+	shutdown_children(m, GIVE_UP_GRACE);
+	log_err("event=stopped");
+	exit(1);
 }
 
 static void note_exit(struct master *m, struct child *c, pid_t pid, int status, const char *what)
@@ -329,8 +410,7 @@ static void note_exit(struct master *m, struct child *c, pid_t pid, int status, 
 		        WEXITSTATUS(status));
 	m->quick_failures = quick ? m->quick_failures + 1 : 0;
 	if (m->quick_failures >= CRASH_LIMIT)
-		fatal("event=giving_up reason=\"children fail right after start; see the lines "
-		      "above\"");
+		give_up(m);
 	if (quick)
 		sleep(1);
 }
@@ -376,6 +456,26 @@ static void reap(struct master *m)
 	}
 }
 
+/* One reload_failed line per error ("file:line: message"), so that each
+ * reads on its own and names where to look. */
+static void log_reload_failed(const struct master *m, const char *errors)
+{
+	char cfg[LOG_VALUE_SIZE(256)], line[1024], err[LOG_VALUE_SIZE(sizeof(line))];
+
+	log_value(cfg, sizeof(cfg), m->config_path ? m->config_path : "<embedded>");
+	for (const char *p = errors; *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+		if (n > 0) {
+			snprintf(line, sizeof(line), "%.*s", (int)n, p);
+			log_err("event=reload_failed config=%s error=%s", cfg,
+			        log_value(err, sizeof(err), line));
+		}
+		p += n + (p[n] == '\n');
+	}
+	log_info("event=reload_kept config=%s reason=\"the running configuration stays\"",
+	         log_value(cfg, sizeof(cfg), m->cfg->source));
+}
+
 static void reload(struct master *m)
 {
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
@@ -388,7 +488,7 @@ static void reload(struct master *m)
 	buf_init(&errors, 65536);
 	int loaded = config_load(m->config_path, cfg, &errors) == 0;
 	if (!loaded || check_policy(cfg, &keys, &errors) < 0) {
-		log_err("event=reload_failed errors=\"%s\"", errors.data ? errors.data : "");
+		log_reload_failed(m, errors.data ? errors.data : "");
 		if (loaded)
 			config_free(cfg);
 		buf_free(&errors);
@@ -401,7 +501,7 @@ static void reload(struct master *m)
 	    (ctx = make_tls(cfg, err, sizeof(err))) == NULL ||
 	    listeners_reopen(cfg, m->nworkers, m->listeners, m->nlisteners, &ls, &nls, err,
 	                     sizeof(err)) < 0) {
-		log_err("event=reload_failed error=\"%s\"", err);
+		log_reload_failed(m, err);
 		dkim_keyring_free(&keys);
 		if (ctx)
 			for (size_t i = 0; ctx[i]; i++)
@@ -442,21 +542,6 @@ static void reload(struct master *m)
 	log_info("event=reloaded config=%s", m->cfg->source);
 }
 
-static void shutdown_children(struct master *m)
-{
-	int status;
-
-	for (int i = 0; i < m->nworkers; i++)
-		if (m->workers[i].pid > 0)
-			kill(m->workers[i].pid, SIGTERM);
-	for (size_t i = 0; i < m->nretiring; i++)
-		kill(m->retiring[i].pid, SIGTERM);
-	if (m->qmgr.pid > 0)
-		kill(m->qmgr.pid, SIGTERM);
-	while (waitpid(-1, &status, 0) > 0 || errno == EINTR)
-		;
-}
-
 int master_run(const char *config_path, int daemonize)
 {
 	struct master m;
@@ -486,6 +571,7 @@ int master_run(const char *config_path, int daemonize)
 		return 1;
 	}
 	log_init("master", daemonize, (int)m.cfg->verbose);
+	m.pid = getpid();
 	/* Signals wait (blocked, handled in the loop below) from the start: a
 	 * SIGHUP or SIGTERM that arrives while the sockets and keys are being
 	 * set up must not kill the master. */
@@ -544,7 +630,7 @@ int master_run(const char *config_path, int daemonize)
 		}
 	}
 	log_info("event=shutdown");
-	shutdown_children(&m);
+	shutdown_children(&m, 0);
 	listeners_close(m.listeners, m.nlisteners);
 	dkim_keyring_free(&m.keys);
 	config_free(m.cfg);

@@ -2,21 +2,21 @@
  * bufferevent, TLS start, the reply funnel, and the session's lifetime. */
 #include "server/session.h"
 #include "core/log.h"
-#include "core/pool.h"
 #include "core/xmalloc.h"
+#include "policy/iprev.h"
 #include "queue/spool.h"
-#include "server/checks.h"
-#include "server/msgauth.h"
 #include "server/listener.h"
+#include "server/txn.h"
 #include "server/worker.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +27,15 @@
 #define AUTH_LINE_MAX 12288
 /* Seconds the last reply of a closing session may take to leave. */
 #define CLOSE_FLUSH_TIMEOUT 10
+/* Input buffered ahead of what the session has consumed: past it the
+ * socket is not read (a client that streams while we wait, or whose
+ * pipelined commands wait for their replies, is held back by TCP).  The
+ * longest line accepted fits, with room for a read's worth after it. */
+#define INPUT_AHEAD_MAX (65536 + 16384)
+/* Unsent replies: past OUTPUT_HIGH no further command is read until the
+ * client has taken them down to OUTPUT_LOW. */
+#define OUTPUT_HIGH (64 * 1024)
+#define OUTPUT_LOW (16 * 1024)
 
 static void session_read_cb(struct bufferevent *bev, void *arg);
 static void session_write_cb(struct bufferevent *bev, void *arg);
@@ -34,13 +43,39 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg);
 static void session_process(struct session *s);
 static void session_switch_to_tls(struct session *s);
 
-static void session_set_timeouts(struct session *s)
+static void session_setup_bev(struct session *s)
+{
+	const struct config *cfg = s->worker->cfg;
+	/* Only writes time out in libevent's way (no progress for that
+	 * long); what the client sends has a deadline of its own. */
+	struct timeval wr = {.tv_sec = cfg->command_timeout};
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, INPUT_AHEAD_MAX);
+	bufferevent_setwatermark(s->bev, EV_WRITE, OUTPUT_LOW, 0);
+	bufferevent_set_timeouts(s->bev, NULL, &wr);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+/* A command, or a line of DATA, must be complete within its timeout
+ * however slowly it trickles in: the deadline starts when the session
+ * begins to wait for it, not at the last byte. */
+static void session_arm_deadline(struct session *s)
 {
 	const struct config *cfg = s->worker->cfg;
 	struct timeval tv = {.tv_sec = (s->state == ST_DATA || s->state == ST_BDAT)
 	                                   ? cfg->data_timeout
 	                                   : cfg->command_timeout};
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	if (s->deadline)
+		evtimer_add(s->deadline, &tv);
+}
+
+static void session_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	if (s->waiting || s->closing)
+		return;
+	session_reply(s, 421, "4.4.2", "%s Timeout exceeded, closing", s->worker->cfg->hostname);
+	session_close_after(s);
 }
 
 static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -51,50 +86,9 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 	session_close_after(s);
 }
 
-struct ptr_job {
-	struct session *s;
-	struct sockaddr_storage addr;
-	char name[256];
-};
-
-static void ptr_lookup(void *arg)
-{
-	struct ptr_job *j = arg;
-	socklen_t len = j->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-	                                              : sizeof(struct sockaddr_in);
-	if (getnameinfo((struct sockaddr *)&j->addr, len, j->name, sizeof(j->name), NULL, 0,
-	                NI_NAMEREQD) != 0)
-		j->name[0] = '\0';
-}
-
-static struct ptr_cache_entry *ptr_slot(struct worker *w, const char *ip)
-{
-	unsigned h = 2166136261u;
-	for (const char *c = ip; *c; c++)
-		h = (h ^ (unsigned char)*c) * 16777619u;
-	return &w->ptr_cache[h % PTR_CACHE_SLOTS];
-}
-
-static void ptr_done(void *arg)
-{
-	struct ptr_job *j = arg;
-	struct session *s = j->s;
-	struct ptr_cache_entry *e = ptr_slot(s->worker, s->ip);
-
-	snprintf(e->ip, sizeof(e->ip), "%s", s->ip);
-	snprintf(e->name, sizeof(e->name), "%s", j->name);
-	e->expires = time(NULL) + PTR_CACHE_TTL;
-	snprintf(s->rdns, sizeof(s->rdns), "%s", j->name);
-	free(j);
-	if (session_release(s))
-		return;
-	s->waiting = 0;
-	if (s->state == ST_GREETING && !s->dead)
-		commands_greet(s);
-}
-
 struct session *session_new(struct worker *w, const struct listener *l, int fd,
-                            const struct sockaddr_storage *peer, socklen_t peerlen)
+                            const struct sockaddr_storage *peer, socklen_t peerlen,
+                            const struct session_handlers *h)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 	const struct config *cfg = w->cfg;
@@ -103,7 +97,9 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 	id_new(s->sid);
 	s->worker = w;
 	s->listener = l;
+	s->handlers = h;
 	s->fd = fd;
+	s->call.s = s;
 	memcpy(&s->peer, peer, peerlen < sizeof(s->peer) ? peerlen : sizeof(s->peer));
 	if (getnameinfo((struct sockaddr *)peer, peerlen, s->ip, sizeof(s->ip), NULL, 0,
 	                NI_NUMERICHOST) != 0)
@@ -120,9 +116,9 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 	} else {
 		s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	session_set_timeouts(s);
+	session_setup_bev(s);
+	s->deadline = evtimer_new(w->base, session_deadline_cb, s);
+	session_arm_deadline(s);
 
 	struct timeval life = {.tv_sec = cfg->session_timeout};
 	s->session_timer = evtimer_new(w->base, session_timer_cb, s);
@@ -132,30 +128,65 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 	return s;
 }
 
+static void session_connected(struct session *s, const struct filter_reply *r)
+{
+	/* Under implicit TLS the banner waits for the handshake. */
+	if (s->state == ST_GREETING)
+		s->handlers->greet(s);
+}
+
+static void rdns_done(void *arg, const struct iprev_result *res)
+{
+	struct session *s = arg;
+	s->rdns_lookup = NULL;
+	if (res->code == IPREV_PASS)
+		snprintf(s->rdns, sizeof(s->rdns), "%s", res->name);
+	if (s->rdns_then) {
+		void (*then)(struct session *) = s->rdns_then;
+		s->rdns_then = NULL;
+		then(s);
+	}
+}
+
+void session_after_rdns(struct session *s, void (*then)(struct session *s))
+{
+	if (s->rdns_lookup == NULL)
+		then(s);
+	else
+		s->rdns_then = then;
+}
+
 void session_start(struct session *s)
 {
-	checks_connect(s);
-	struct ptr_cache_entry *e = ptr_slot(s->worker, s->ip);
-	if (s->checks == NULL && strcmp(e->ip, s->ip) == 0 && e->expires > time(NULL)) {
-		snprintf(s->rdns, sizeof(s->rdns), "%s", e->name);
-	} else if (s->checks == NULL) {
-		/* Clients that are not checked still get their PTR name looked up
-		 * (through the system resolver, /etc/hosts first) for the
-		 * Received header; the banner waits for it. */
-		struct ptr_job *j = xcalloc(1, sizeof(*j));
-		j->s = s;
-		memcpy(&j->addr, &s->peer, sizeof(j->addr));
-		session_hold(s);
-		s->waiting = 1;
-		pool_submit(s->worker->pool, ptr_lookup, ptr_done, j);
-	}
-	if (s->state == ST_GREETING && !s->waiting)
-		commands_greet(s);
+	/* The Received field names the client by its forward-confirmed
+	 * name (RFC 5321 4.4, RFC 8601 3 iprev), looked up on the worker's
+	 * resolver, which merges and caches lookups (the sender checks ask
+	 * the same).  Nothing waits for it before the end of a message.
+	 * This host's own address is localhost, as /etc/hosts says; no
+	 * resolver is asked about it. */
+	if (strcmp(s->ip, "127.0.0.1") == 0 || strcmp(s->ip, "::1") == 0)
+		snprintf(s->rdns, sizeof(s->rdns), "localhost");
+	else
+		s->rdns_lookup = iprev_start(s->worker->dns, s->ip, rdns_done, s);
+	stages_attach(s);
+	stages_run(s, FS_CONNECT, session_connected);
 }
 
 void session_hold(struct session *s)
 {
 	s->pending++;
+}
+
+static void session_free(struct session *s)
+{
+	txn_free(s->txn);
+	if (s->session_timer)
+		event_free(s->session_timer);
+	if (s->deadline)
+		event_free(s->deadline);
+	if (s->bev)
+		bufferevent_free(s->bev);
+	free(s);
 }
 
 int session_release(struct session *s)
@@ -168,32 +199,17 @@ int session_release(struct session *s)
 	return s->dead;
 }
 
-void session_reset_transaction(struct session *s)
+static void txn_reset_done(struct session *s, const struct filter_reply *r)
 {
-	for (size_t i = 0; i < s->nrcpt; i++) {
-		free(s->rcpts[i].addr);
-		free(s->rcpts[i].orcpt);
-	}
-	free(s->rcpts);
-	s->rcpts = NULL;
-	s->nrcpt = 0;
-	if (s->body) {
-		spool_body_discard(s->body);
-		s->body = NULL;
-	}
-	s->queue_id[0] = '\0';
-	s->mail_from[0] = '\0';
-	memset(&s->mail, 0, sizeof(s->mail));
-	s->body_error = 0;
-	s->bdat_left = 0;
-	s->bdat_last = 0;
-	s->bdat_failed = 0;
-	s->bdat_prev_cr = 0;
-	s->bdat_error = DATA_ERR_NONE;
-	s->bdat_size = 0;
-	s->nrcpt_exempt = 0;
-	msgauth_free(s);
-	checks_reset_transaction(s);
+}
+
+void session_end_txn(struct session *s)
+{
+	if (s->txn == NULL)
+		return;
+	stages_run(s, FS_RESET, txn_reset_done);
+	txn_free(s->txn);
+	s->txn = NULL;
 }
 
 /* Frees the session now, or marks it dead when a job still holds it. */
@@ -204,27 +220,24 @@ static void session_end(struct session *s, const char *why)
 	log_info("event=disconnect sid=%s ip=%s reason=%s messages=%lu errors=%d", s->sid, s->ip,
 	         why, s->messages, s->errors);
 	s->dead = 1;
-	/* No check may call back into a session that has gone. */
-	msgauth_free(s);
-	checks_free(s);
+	/* No filter or lookup may call back into a session that has gone. */
+	if (s->rdns_lookup) {
+		iprev_cancel(s->rdns_lookup);
+		s->rdns_lookup = NULL;
+	}
+	stages_detach(s);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
-	worker_session_gone(s->worker, s);
+	s->handlers->gone(s);
 	if (s->pending == 0)
 		session_free(s);
 }
 
-void session_free(struct session *s)
+void session_abort(struct session *s)
 {
-	session_reset_transaction(s);
-	checks_free(s);
-	if (s->session_timer)
-		event_free(s->session_timer);
-	if (s->bev)
-		bufferevent_free(s->bev);
-	free(s);
+	session_end(s, "shutdown");
 }
 
 void session_reply(struct session *s, int code, const char *ecode, const char *fmt, ...)
@@ -259,12 +272,18 @@ void session_reply(struct session *s, int code, const char *ecode, const char *f
 	bufferevent_write(s->bev, out, off);
 
 	if (code >= 400) {
-		/* One fixed shape for every reject, for grep and fail2ban. */
-		log_info("event=reject sid=%s ip=%s helo=%s from=<%s> state=%d code=%d ecode=%s "
-		         "text=\"%s\"",
-		         s->sid, s->ip, s->helo[0] ? s->helo : "-", s->mail_from, s->state, code,
-		         ecode ? ecode : "-", text);
-		if (code != 421 && ++s->errors >= s->worker->cfg->max_errors) {
+		/* One fixed shape for every reject, for grep and fail2ban; what
+		 * the client chose is escaped so that it cannot forge a key. */
+		char helo[LOG_VALUE_SIZE(64)], from[LOG_VALUE_SIZE(64)], txt[LOG_VALUE_SIZE(200)];
+		log_info("event=reject sid=%s ip=%s helo=%s from=%s state=%d code=%d ecode=%s "
+		         "text=%s",
+		         s->sid, s->ip, s->helo[0] ? log_value(helo, sizeof(helo), s->helo) : "-",
+		         log_value(from, sizeof(from), s->txn ? s->txn->mail_from : ""), s->state,
+		         code, ecode ? ecode : "-", log_value(txt, sizeof(txt), text));
+		/* Only permanent errors count: a temporary refusal (too many
+		 * recipients, a full disk, a DNS timeout) is one the client is
+		 * entitled to retry, and it must not cost the session. */
+		if (code >= 500 && ++s->errors >= s->worker->cfg->max_errors) {
 			s->errors = -1000000; /* the 421 below must not recurse */
 			session_reply(s, 421, "4.7.0", "%s Too many errors, closing connection",
 			              s->worker->cfg->hostname);
@@ -287,6 +306,7 @@ void session_close_after(struct session *s)
 		return;
 	}
 	struct timeval flush = {.tv_sec = CLOSE_FLUSH_TIMEOUT};
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(s->bev, NULL, &flush);
 	bufferevent_enable(s->bev, EV_WRITE);
 }
@@ -295,7 +315,7 @@ void session_drain(struct session *s)
 {
 	s->draining = 1;
 	/* Idle sessions are told at once; a session in a transaction is told
-	 * when it ends (commands_dispatch checks draining). */
+	 * when it ends (the command dispatcher checks draining). */
 	if ((s->state == ST_READY || s->state == ST_HELO) && !s->waiting) {
 		session_reply(s, 421, "4.3.2", "%s Service shutting down",
 		              s->worker->cfg->hostname);
@@ -303,22 +323,40 @@ void session_drain(struct session *s)
 	}
 }
 
+void session_wait(struct session *s)
+{
+	s->waiting = 1;
+	if (s->deadline)
+		evtimer_del(s->deadline);
+}
+
 void session_resume(struct session *s)
 {
 	if (s->dead)
 		return;
 	s->waiting = 0;
-	session_set_timeouts(s);
-	session_process(s);
+	session_arm_deadline(s);
+	/* Called from within a command, the loop below goes on by itself;
+	 * processing here too would nest once per pipelined command. */
+	if (!s->in_process)
+		session_process(s);
 }
 
 static void session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
-	if (s->closing)
-		session_end(s, "closed");
-	else if (s->tls_pending)
-		session_switch_to_tls(s);
+	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (s->closing) {
+		if (left == 0)
+			session_end(s, "closed");
+	} else if (s->tls_pending) {
+		if (left == 0)
+			session_switch_to_tls(s);
+	} else {
+		/* The client took its replies: commands held back go on. */
+		session_process(s);
+	}
 }
 
 static void session_tls_ready(struct session *s)
@@ -330,18 +368,19 @@ static void session_tls_ready(struct session *s)
 	log_info("event=tls sid=%s ip=%s version=%s cipher=%s", s->sid, s->ip, s->tls_version,
 	         s->tls_cipher);
 	if (s->listener->conf->role == ROLE_SUBMISSIONS) {
-		/* Implicit TLS: the banner follows the handshake (and the PTR
-		 * lookup, which may still be running). */
+		/* Implicit TLS: the banner follows the handshake (and the
+		 * connect stage, which may still be running). */
 		s->state = ST_GREETING;
-		if (!s->waiting)
-			commands_greet(s);
+		if (!s->call.busy)
+			s->handlers->greet(s);
 		return;
 	}
 	/* RFC 3207 4.2: after TLS the session starts over. */
 	s->helo[0] = '\0';
 	s->esmtp = 0;
-	session_reset_transaction(s);
+	session_end_txn(s);
 	s->state = ST_HELO;
+	stages_run(s, FS_TLS, NULL);
 	session_resume(s);
 }
 
@@ -354,7 +393,7 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		/* A client that does not even read our last reply is dropped. */
+		/* A client that does not read our replies is dropped. */
 		if (s->closing) {
 			session_end(s, "timeout");
 			return;
@@ -391,9 +430,7 @@ static void session_switch_to_tls(struct session *s)
 	s->bev = bufferevent_openssl_socket_new(s->worker->base, s->fd, ssl,
 	                                        BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	session_set_timeouts(s);
+	session_setup_bev(s);
 }
 
 void session_start_tls(struct session *s)
@@ -405,16 +442,30 @@ void session_start_tls(struct session *s)
 	 * neither may anything that arrives before the switch. */
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 	s->state = ST_TLS;
 	s->tls_pending = 1;
 }
 
+/* The message's bytes as stored: the spool, the one header collector and
+ * the filters; a complete line moves the deadline on. */
+static void session_store(struct session *s, const char *p, size_t n)
+{
+	struct txn *t = s->txn;
+
+	if (!t->body_error && spool_body_write(t->body, p, n) < 0)
+		t->body_error = errno ? errno : EIO;
+	if (t->head.state == MSGHEAD_OPEN) {
+		msghead_feed(&t->head, p, n);
+		if (t->head.state != MSGHEAD_OPEN)
+			stages_run(s, FS_HEADER, NULL);
+	}
+	stages_body(s, p, n);
+}
+
 static void data_sink_body(void *arg, const char *p, size_t n)
 {
-	struct session *s = arg;
-	if (!s->body_error && spool_body_write(s->body, p, n) < 0)
-		s->body_error = 1;
-	msgauth_feed(s, p, n);
+	session_store(arg, p, n);
 }
 
 /* Feeds buffered DATA input to the reader; returns 1 when DATA ended. */
@@ -423,13 +474,18 @@ static int session_read_data(struct session *s, struct evbuffer *in)
 	struct evbuffer_iovec vec[16];
 	int n = evbuffer_peek(in, -1, NULL, vec, 16);
 	size_t used = 0;
+	struct txn *t = s->txn;
 
-	for (int i = 0; i < n && i < 16 && !s->data.done; i++)
-		used += data_feed(&s->data, vec[i].iov_base, vec[i].iov_len, data_sink_body, s);
+	for (int i = 0; i < n && i < 16 && !t->data.done; i++) {
+		size_t k = data_feed(&t->data, vec[i].iov_base, vec[i].iov_len, data_sink_body, s);
+		if (memchr(vec[i].iov_base, '\n', k))
+			session_arm_deadline(s);
+		used += k;
+	}
 	evbuffer_drain(in, used);
-	if (!s->data.done)
+	if (!t->data.done)
 		return 0;
-	commands_message_end(s, s->data.error);
+	s->handlers->message_end(s, t->data.error);
 	return 1;
 }
 
@@ -437,46 +493,36 @@ static int session_read_data(struct session *s, struct evbuffer *in)
  * handling; bare CR and LF are still refused as in DATA. */
 static int session_read_bdat(struct session *s, struct evbuffer *in)
 {
-	const struct config *cfg = s->worker->cfg;
 	struct evbuffer_iovec vec[16];
 	int n = evbuffer_peek(in, -1, NULL, vec, 16);
 	size_t used = 0;
+	struct txn *t = s->txn;
 
-	for (int i = 0; i < n && i < 16 && s->bdat_left > 0; i++) {
-		const unsigned char *p = vec[i].iov_base;
+	for (int i = 0; i < n && i < 16 && t->bdat_left > 0; i++) {
+		const char *p = vec[i].iov_base;
 		size_t len = vec[i].iov_len;
-		if (len > s->bdat_left)
-			len = (size_t)s->bdat_left;
-		for (size_t k = 0; k < len && s->bdat_error == DATA_ERR_NONE; k++) {
-			if (s->bdat_prev_cr && p[k] != '\n')
-				s->bdat_error = DATA_ERR_BARE_CR;
-			else if (!s->bdat_prev_cr && p[k] == '\n')
-				s->bdat_error = DATA_ERR_BARE_LF;
-			s->bdat_prev_cr = p[k] == '\r';
-		}
-		s->bdat_size += len;
-		if (s->bdat_size > (uint64_t)cfg->max_message_size &&
-		    s->bdat_error == DATA_ERR_NONE)
-			s->bdat_error = DATA_ERR_TOO_BIG;
-		if (!s->bdat_failed && s->bdat_error == DATA_ERR_NONE)
-			data_sink_body(s, (const char *)p, len);
-		s->bdat_left -= len;
+		if (len > t->bdat_left)
+			len = (size_t)t->bdat_left;
+		if (data_bdat_feed(&t->bdat, p, len) == DATA_ERR_NONE && !t->bdat_failed)
+			session_store(s, p, len);
+		if (memchr(p, '\n', len))
+			session_arm_deadline(s);
+		t->bdat_left -= len;
 		used += len;
 	}
 	evbuffer_drain(in, used);
-	if (s->bdat_left > 0)
+	if (t->bdat_left > 0)
 		return 0;
 	s->state = ST_RCPT;
-	session_set_timeouts(s);
-	if (s->bdat_last) {
-		if (s->bdat_prev_cr && s->bdat_error == DATA_ERR_NONE)
-			s->bdat_error = DATA_ERR_BARE_CR;
-		commands_message_end(s, s->bdat_failed ? DATA_ERR_NONE : s->bdat_error);
-	} else if (s->bdat_failed) {
+	session_arm_deadline(s);
+	if (t->bdat_last) {
+		enum data_error err = data_bdat_finish(&t->bdat);
+		s->handlers->message_end(s, t->bdat_failed ? DATA_ERR_NONE : err);
+	} else if (t->bdat_failed) {
 		session_reply(s, 554, "5.5.0", "Transaction already failed, send RSET");
 	} else {
 		session_reply(s, 250, "2.0.0", "%llu octets received",
-		              (unsigned long long)s->bdat_size);
+		              (unsigned long long)t->bdat.size);
 	}
 	return 1;
 }
@@ -504,6 +550,7 @@ static int session_read_line(struct session *s, struct evbuffer *in)
 		return 0;
 	}
 	size_t len = (size_t)eol.pos + 1;
+	session_arm_deadline(s);
 	if (s->skip_line) {
 		evbuffer_drain(in, len);
 		s->skip_line = 0;
@@ -524,21 +571,19 @@ static int session_read_line(struct session *s, struct evbuffer *in)
 	}
 	len--;
 	line[len] = '\0';
-	if (s->state == ST_AUTH) {
-		auth_continue(s, line, len);
-		return 1;
-	}
-	if (len + 2 > (size_t)cfg->max_command_length &&
+	if (s->state != ST_AUTH && len + 2 > (size_t)cfg->max_command_length &&
 	    !(len >= 5 && strncasecmp(line, "AUTH ", 5) == 0)) {
 		session_reply(s, 500, "5.5.2", "Line too long");
 		return 1;
 	}
-	commands_dispatch(s, line, len);
+	s->handlers->line(s, line, len);
 	return 1;
 }
 
 static void session_process(struct session *s)
 {
+	s->in_process = 1;
+	session_hold(s);
 	while (!s->dead && !s->closing && s->bev) {
 		struct evbuffer *in = bufferevent_get_input(s->bev);
 		if (evbuffer_get_length(in) == 0)
@@ -548,14 +593,22 @@ static void session_process(struct session *s)
 		if (s->state == ST_DATA) {
 			if (!session_read_data(s, in))
 				break;
-		} else if (s->state == ST_BDAT) {
+			continue;
+		}
+		if (s->state == ST_BDAT) {
 			if (!session_read_bdat(s, in))
 				break;
-		} else {
-			if (!session_read_line(s, in))
-				break;
+			continue;
 		}
+		/* Replies the client has not read yet: no further command is
+		 * taken until it reads them (the write callback resumes). */
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUTPUT_HIGH)
+			break;
+		if (!session_read_line(s, in))
+			break;
 	}
+	s->in_process = 0;
+	session_release(s);
 }
 
 static void session_read_cb(struct bufferevent *bev, void *arg)

@@ -6,7 +6,9 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/id.h"
-#include "smtp/cmd.h"
+#include "server/filter.h"
+#include "server/filter_call.h"
+#include "smtp/addr.h"
 #include "smtp/data.h"
 
 #include <netinet/in.h>
@@ -17,12 +19,11 @@ struct worker;
 struct listener;
 struct bufferevent;
 struct event;
-struct spool_body;
-struct spool_rcpt;
-struct checks;
-struct msgauth;
+struct txn;
+struct iprev_check;
+
 enum session_state {
-	ST_GREETING, /* waiting for the PTR lookup before the banner */
+	ST_GREETING, /* the banner is not out yet */
 	ST_HELO,     /* banner sent, waiting for EHLO/HELO */
 	ST_READY,    /* greeted, no transaction */
 	ST_MAIL,     /* MAIL accepted */
@@ -34,18 +35,22 @@ enum session_state {
 	ST_CLOSING,  /* last reply written, closing when flushed */
 };
 
+#define SESSION_FILTERS_MAX 8
+
 struct session {
 	char sid[ID_LEN + 1];
 	struct worker *worker;
 	const struct listener *listener;
 	struct bufferevent *bev;
 	struct event *session_timer;
+	struct event *deadline; /* the command or DATA line in progress must end by then */
 	int fd;
 
 	struct sockaddr_storage peer;
 	char ip[64];
-	char rdns[256]; /* "" when the PTR lookup found nothing */
-	char local_ip[64];
+	char rdns[256]; /* the forward-confirmed PTR name, "" when none */
+	struct iprev_check *rdns_lookup;
+	void (*rdns_then)(struct session *s); /* waits for rdns_lookup */
 
 	enum session_state state;
 	int esmtp;
@@ -60,47 +65,52 @@ struct session {
 	int waiting;   /* an asynchronous step is pending; input waits */
 	int closing;   /* close once output is flushed */
 	int dead;      /* connection gone, freed when nothing is pending */
-	int pending;   /* asynchronous jobs that still hold this session */
+	int pending;   /* pool jobs that still hold this session */
 	int skip_line; /* discarding an over-long command line */
 	int draining;  /* the server is shutting down: 421 at the next command */
 
-	/* transaction */
-	char queue_id[ID_LEN + 1];
-	char mail_from[ADDR_PATH_MAX + 1];
-	struct mail_params mail;
-	struct spool_rcpt *rcpts;
-	size_t nrcpt;
-	struct spool_body *body;
-	struct data_reader data;
-	int body_error;     /* spool write failed during DATA/BDAT */
-	uint64_t bdat_left; /* bytes still to read of the current chunk */
-	int bdat_last;
-	int bdat_failed;  /* a chunk was refused: the rest are only read */
-	int bdat_prev_cr; /* last BDAT byte was CR (bare CR/LF checking) */
-	enum data_error bdat_error;
-	uint64_t bdat_size;
+	struct txn *txn; /* NULL outside a transaction */
+
+	/* The recipient of the RCPT at hand, for the filters' view. */
+	char rcpt[ADDR_PATH_MAX + 1];
+	char rcpt_mailbox[ADDR_PATH_MAX + 1];
+	int rcpt_local, rcpt_exempt;
 
 	/* SASL */
-	int auth_mech; /* AUTH_PLAIN or AUTH_LOGIN while in ST_AUTH */
+	int auth_mech; /* SASL_PLAIN or SASL_LOGIN while in ST_AUTH */
 	int auth_step;
 	char auth_login_user[256];
-	struct checks *checks;   /* NULL: this client is not checked */
-	int trusted;             /* the client is in policy.trusted_networks */
-	struct msgauth *msgauth; /* NULL: no DKIM/DMARC work for this message */
-	size_t nrcpt_exempt;     /* recipients that are postmaster or abuse */
+
+	const void *command_waiting;        /* the command whose stage is in progress */
+	int in_process;                     /* session_process is running */
+	void *filters[SESSION_FILTERS_MAX]; /* each filter's state, NULL: not attached */
+	struct filter_call call;
 
 	unsigned conns_ip;    /* server-wide sessions from this address, this one included */
 	unsigned conns_total; /* server-wide sessions, this one included */
 
-	unsigned long messages;      /* accepted in this session */
+	unsigned long messages; /* accepted in this session */
+	const struct session_handlers *handlers;
 	struct session *next, *prev; /* the worker's list */
 };
 
+/* What the session hands the rest of the server: a complete command
+ * line, and the end of a message's bytes. */
+struct session_handlers {
+	void (*greet)(struct session *s);
+	void (*line)(struct session *s, const char *line, size_t len);
+	void (*message_end)(struct session *s, enum data_error err);
+	void (*gone)(struct session *s); /* the connection has ended */
+};
+
 struct session *session_new(struct worker *w, const struct listener *l, int fd,
-                            const struct sockaddr_storage *peer, socklen_t peerlen);
-/* Starts the connect-stage work (checks, or a PTR lookup for clients that
- * are not checked) and greets when nothing has to be waited for. */
+                            const struct sockaddr_storage *peer, socklen_t peerlen,
+                            const struct session_handlers *h);
+/* Starts the client's rDNS lookup, tells the filters FS_CONNECT, and
+ * greets. */
 void session_start(struct session *s);
+/* then(s) runs once the rDNS lookup has ended (at once when it has). */
+void session_after_rdns(struct session *s, void (*then)(struct session *s));
 /* Formats, sends and (for 4xx/5xx) logs and counts one reply.  Every reply
  * of the server leaves through here.  text may hold several lines
  * separated by \n: they become a multi-line reply. */
@@ -108,32 +118,41 @@ void session_reply(struct session *s, int code, const char *ecode, const char *f
     __attribute__((format(printf, 4, 5)));
 /* Sends the reply, then closes the connection once it is written. */
 void session_close_after(struct session *s);
+/* Input waits until session_resume (an asynchronous step is pending). */
+void session_wait(struct session *s);
 /* Resumes reading commands after an asynchronous step finished. */
 void session_resume(struct session *s);
-/* Called by an asynchronous job holding the session when it is done;
- * returns 1 when the session was freed (the caller must not touch it). */
-int session_release(struct session *s);
+/* A pool job holds the session; session_release returns 1 when the
+ * session was freed (the caller must not touch it) or is dead. */
 void session_hold(struct session *s);
-void session_reset_transaction(struct session *s);
+int session_release(struct session *s);
+/* Ends the transaction: the filters are told FS_RESET, the transaction is
+ * freed. */
+void session_end_txn(struct session *s);
+/* Ends the session at once (the worker stops). */
+void session_abort(struct session *s);
 /* Asks the session to end politely (server shutdown). */
 void session_drain(struct session *s);
-void session_free(struct session *s);
-/* Switches the connection to TLS (STARTTLS or implicit TLS). */
+/* Switches the connection to TLS after the reply to STARTTLS. */
 void session_start_tls(struct session *s);
+/* The read-only view of the session that filters get. */
+void session_view(const struct session *s, struct filter_view *v);
 
-/* commands.c */
-void commands_dispatch(struct session *s, const char *line, size_t len);
-void commands_greet(struct session *s);
-/* Called at the end of DATA or the last BDAT chunk. */
-void commands_message_end(struct session *s, enum data_error err);
-
-/* auth.c: SASL PLAIN and LOGIN (RFC 4954, RFC 4616). */
-enum { AUTH_PLAIN = 1, AUTH_LOGIN = 2 };
-void auth_start(struct session *s, const char *arg, size_t len);
-void auth_continue(struct session *s, const char *line, size_t len);
-
-/* trace.c */
-/* Writes the Received header for this transaction into out. */
-int trace_received(const struct session *s, struct buf *out);
+/* stages.c: the filters. */
+void stages_attach(struct session *s);
+/* Tells every attached filter stage, one after another; then(s, reply)
+ * runs once all have gone on or one refused (reply->code != 0), at once
+ * when nobody waits. */
+void stages_run(struct session *s, enum filter_stage stage,
+                void (*then)(struct session *s, const struct filter_reply *r));
+void stages_body(struct session *s, const void *p, size_t n);
+/* The verdict of every filter for stage merged. */
+void stages_verdict(struct session *s, enum filter_stage stage, struct verdict *v);
+void stages_decided(struct session *s, enum policy_action a, int exempt);
+/* The header fields the filters add, the Received trace and
+ * Authentication-Results in their places. */
+int stages_fields(struct session *s, const struct verdict *v, struct buf *out);
+void stages_log(struct session *s);
+void stages_detach(struct session *s);
 
 #endif

@@ -1,7 +1,9 @@
 /* The Received trace header (RFC 5321 4.4) with the protocol keywords of
  * RFC 3848 and RFC 6531, and the TLS version and cipher. */
-#include "server/session.h"
+#include "server/trace.h"
 #include "queue/spool.h"
+#include "server/session.h"
+#include "server/txn.h"
 #include "server/worker.h"
 
 #include <stdio.h>
@@ -15,7 +17,7 @@ static const char *trace_protocol(const struct session *s)
 	    {{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}}};
 	if (!s->esmtp)
 		return "SMTP";
-	return names[s->mail.smtputf8 ? 1 : 0][s->tls ? 1 : 0][s->auth_user[0] ? 1 : 0];
+	return names[s->txn->mail.smtputf8 ? 1 : 0][s->tls ? 1 : 0][s->auth_user[0] ? 1 : 0];
 }
 
 int trace_received(const struct session *s, struct buf *out)
@@ -31,13 +33,13 @@ int trace_received(const struct session *s, struct buf *out)
 	 * (its address and PTR name) follows in parentheses. */
 	rc |= buf_printf(out, "Received: from %s (%s [%s])\r\n\tby %s (postern) with %s id %s\r\n",
 	                 s->helo[0] ? s->helo : "unknown", s->rdns[0] ? s->rdns : "unknown", s->ip,
-	                 s->worker->cfg->hostname, trace_protocol(s), s->queue_id);
+	                 s->worker->cfg->hostname, trace_protocol(s), s->txn->queue_id);
 	if (s->tls)
 		rc |= buf_printf(out, "\t(using %s with cipher %s)\r\n", s->tls_version,
 		                 s->tls_cipher);
 	/* One recipient only: naming several would disclose the others. */
-	if (s->nrcpt == 1)
-		rc |= buf_printf(out, "\tfor <%s>; %s\r\n", s->rcpts[0].orcpt, date);
+	if (s->txn->nrcpt == 1)
+		rc |= buf_printf(out, "\tfor <%s>; %s\r\n", s->txn->rcpts[0].orcpt, date);
 	else
 		rc |= buf_printf(out, "\t; %s\r\n", date);
 	return rc;

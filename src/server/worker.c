@@ -10,7 +10,8 @@
 #include "core/xmalloc.h"
 #include "queue/spool.h"
 #include "dns/dns_conf.h"
-#include "server/checks.h"
+#include "policy/sender.h"
+#include "server/commands.h"
 #include "server/conncount.h"
 #include "server/session.h"
 #include "store/accounts.h"
@@ -30,15 +31,15 @@
 /* Parsed DKIM key records kept (a direct-mapped cache). */
 #define WORKER_DKIM_KEYS 256
 
-/* The resolver of the policy checks, with dns.servers split at commas. */
 static void worker_maybe_exit(struct worker *w)
 {
 	if (w->stopping && w->nsessions == 0)
 		event_base_loopbreak(w->base);
 }
 
-void worker_session_gone(struct worker *w, struct session *s)
+static void worker_session_gone(struct session *s)
 {
+	struct worker *w = s->worker;
 	unsigned total;
 
 	if (s->prev)
@@ -52,6 +53,13 @@ void worker_session_gone(struct worker *w, struct session *s)
 	conncount_add(w->conns, w->slot, s->ip, -1, &total);
 	worker_maybe_exit(w);
 }
+
+static const struct session_handlers worker_handlers = {
+    .greet = commands_greet,
+    .line = commands_line,
+    .message_end = commands_message_end,
+    .gone = worker_session_gone,
+};
 
 struct accept_ctx {
 	struct worker *w;
@@ -68,7 +76,7 @@ static void worker_accept_cb(struct evconnlistener *el, evutil_socket_t fd, stru
 
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, addr, (size_t)len < sizeof(ss) ? (size_t)len : sizeof(ss));
-	s = session_new(w, ax->l, fd, &ss, (socklen_t)len);
+	s = session_new(w, ax->l, fd, &ss, (socklen_t)len, &worker_handlers);
 	s->next = w->sessions;
 	if (w->sessions)
 		w->sessions->prev = s;
@@ -146,9 +154,8 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	w.accounts = accounts_open(cfg->state_dir, err, sizeof(err));
 	if (w.accounts == NULL)
 		fatal("worker: %s", err);
-	w.ptr_cache = xcalloc(PTR_CACHE_SLOTS, sizeof(*w.ptr_cache));
-	w.checks_conf = checks_conf_new(cfg, err, sizeof(err));
-	if (w.checks_conf == NULL)
+	w.sender = sender_conf_new(cfg, err, sizeof(err));
+	if (w.sender == NULL)
 		fatal("worker: %s", err);
 	w.dns = dns_resolver_from_config(w.base, cfg, NULL, err, sizeof(err));
 	if (w.dns == NULL)
@@ -162,6 +169,17 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	w.spool = spool_open(cfg, w.base, notify_fd, err, sizeof(err));
 	if (w.spool == NULL)
 		fatal("worker: %s", err);
+	w.filter_env = (struct filter_env){
+	    .cfg = cfg,
+	    .base = w.base,
+	    .dns = w.dns,
+	    .pool = w.pool,
+	    .accounts = w.accounts,
+	    .sender = w.sender,
+	    .keys = w.keys,
+	    .dkim_keys = w.dkim_keys,
+	    .dmarc = w.dmarc,
+	};
 	w.accepting = xcalloc(nlisteners, sizeof(*w.accepting));
 	ax = xcalloc(nlisteners, sizeof(*ax));
 	for (size_t i = 0; i < nlisteners; i++) {
@@ -186,17 +204,8 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 
 	/* Sessions still open after a forced stop are closed; their messages
 	 * were either acknowledged (and are durable) or not. */
-	while (w.sessions) {
-		struct session *s = w.sessions;
-		worker_session_gone(&w, s);
-		s->dead = 1;
-		if (s->bev) {
-			bufferevent_free(s->bev);
-			s->bev = NULL;
-		}
-		if (s->pending == 0)
-			session_free(s);
-	}
+	while (w.sessions)
+		session_abort(w.sessions);
 	for (size_t i = 0; i < nlisteners; i++)
 		if (w.accepting[i])
 			evconnlistener_free(w.accepting[i]);
@@ -208,8 +217,7 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	dkim_keycache_free(w.dkim_keys);
 	accounts_close(w.accounts);
 	dns_resolver_free(w.dns);
-	checks_conf_free(w.checks_conf);
-	free(w.ptr_cache);
+	sender_conf_free(w.sender);
 	counters_close(w.counters);
 	log_info("event=worker_exit worker=%d", index);
 	exit(0);

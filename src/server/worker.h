@@ -4,6 +4,7 @@
 #define POSTERN_WORKER_H
 
 #include "core/config.h"
+#include "server/filter.h"
 #include "server/listener.h"
 
 #include <signal.h>
@@ -19,20 +20,10 @@ struct counters;
 struct session;
 struct conncount;
 struct dns_resolver;
-struct checks_conf;
+struct sender_conf;
 struct dkim_keyring;
 struct dmarc_batch;
 struct dkim_keycache;
-/* PTR names of unchecked (trusted) clients, looked up through the system
- * resolver: the same few local clients reconnect all the time. */
-#define PTR_CACHE_SLOTS 256
-#define PTR_CACHE_TTL 60
-struct ptr_cache_entry {
-	char ip[64];
-	char name[256];
-	time_t expires;
-};
-
 struct worker {
 	const struct config *cfg;
 	int index;
@@ -47,14 +38,14 @@ struct worker {
 	struct session *sessions;
 	size_t nsessions;
 	struct dns_resolver *dns;
-	struct checks_conf *checks_conf;
-	const struct dkim_keyring *keys;   /* DKIM signing keys, read by the master */
-	struct dkim_keycache *dkim_keys;   /* parsed DKIM key records */
-	struct dmarc_batch *dmarc;         /* NULL: dmarc.reports is off */
-	struct ptr_cache_entry *ptr_cache; /* PTR_CACHE_SLOTS, direct-mapped */
-	struct conncount *conns;           /* shared with the other workers */
-	int slot;                          /* this worker's row in conns */
-	int stopping;                      /* 1: retiring (reload), 2: shutting down */
+	struct sender_conf *sender;
+	const struct dkim_keyring *keys; /* DKIM signing keys, read by the master */
+	struct dkim_keycache *dkim_keys; /* parsed DKIM key records */
+	struct dmarc_batch *dmarc;       /* NULL: dmarc.reports is off */
+	struct conncount *conns;         /* shared with the other workers */
+	int slot;                        /* this worker's row in conns */
+	int stopping;                    /* 1: retiring (reload), 2: shutting down */
+	struct filter_env filter_env;    /* what the sessions' filters share */
 	struct event *sig_term, *sig_hup, *sig_int, *stop_timer;
 };
 
@@ -64,7 +55,5 @@ struct worker {
 _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *keys, int index,
                            int slot, struct conncount *conns, struct listener *listeners,
                            size_t nlisteners, int notify_fd);
-
-void worker_session_gone(struct worker *w, struct session *s);
 
 #endif

@@ -174,7 +174,7 @@ static int xtext_valid(const char *v, size_t n)
 enum { P_SIZE = 1, P_BODY = 2, P_SMTPUTF8 = 4, P_AUTH = 8 };
 
 /* One MAIL parameter; *seen collects the keywords met so far. */
-static enum param_status mail_param(const char *p, size_t n, int smtputf8_offered, int *seen,
+static enum param_status mail_param(const char *p, size_t n, unsigned offered, int *seen,
                                     struct mail_params *out)
 {
 	size_t kwlen, vlen;
@@ -187,9 +187,9 @@ static enum param_status mail_param(const char *p, size_t n, int smtputf8_offere
 		bit = P_SIZE;
 	else if (kw_is(p, kwlen, "BODY"))
 		bit = P_BODY;
-	else if (kw_is(p, kwlen, "SMTPUTF8") && smtputf8_offered)
+	else if (kw_is(p, kwlen, "SMTPUTF8") && (offered & MAIL_OFFER_SMTPUTF8))
 		bit = P_SMTPUTF8;
-	else if (kw_is(p, kwlen, "AUTH"))
+	else if (kw_is(p, kwlen, "AUTH") && (offered & MAIL_OFFER_AUTH))
 		bit = P_AUTH;
 	else
 		return PARAM_UNKNOWN;
@@ -204,13 +204,17 @@ static enum param_status mail_param(const char *p, size_t n, int smtputf8_offere
 			return PARAM_BAD_VALUE;
 		return PARAM_OK;
 	case P_BODY:
-		/* RFC 6152 2, RFC 3030 3. */
+		/* body-value = "7BIT" / "8BITMIME" (RFC 6152 2).  BINARYMIME
+		 * is a value of the BINARYMIME extension (RFC 3030 3), which
+		 * is not advertised: well-formed but not implemented, so 555
+		 * (RFC 5321 4.1.1.11) rather than the 501 of a malformed
+		 * value. */
 		if (v != NULL && kw_is(v, vlen, "7BIT"))
 			out->body = BODY_7BIT;
 		else if (v != NULL && kw_is(v, vlen, "8BITMIME"))
 			out->body = BODY_8BITMIME;
 		else if (v != NULL && kw_is(v, vlen, "BINARYMIME"))
-			out->body = BODY_BINARYMIME;
+			return PARAM_UNKNOWN;
 		else
 			return PARAM_BAD_VALUE;
 		return PARAM_OK;
@@ -230,7 +234,7 @@ static enum param_status mail_param(const char *p, size_t n, int smtputf8_offere
 	}
 }
 
-enum param_status cmd_parse_mail(const char *arg, size_t len, int smtputf8_offered,
+enum param_status cmd_parse_mail(const char *arg, size_t len, unsigned offered,
                                  struct mail_params *out)
 {
 	size_t i, used;
@@ -246,8 +250,8 @@ enum param_status cmd_parse_mail(const char *arg, size_t len, int smtputf8_offer
 	/* The path is read with UTF-8 allowed whenever SMTPUTF8 is offered:
 	 * whether this transaction uses it is known only from the parameters
 	 * that follow, and is checked after them. */
-	out->addr_status =
-	    addr_parse_path(arg + i, len - i, 1, smtputf8_offered, &out->from, &used);
+	out->addr_status = addr_parse_path(arg + i, len - i, 1,
+	                                   (offered & MAIL_OFFER_SMTPUTF8) != 0, &out->from, &used);
 	if (out->addr_status != ADDR_OK)
 		return PARAM_ADDR;
 	i += used;
@@ -265,7 +269,7 @@ enum param_status cmd_parse_mail(const char *arg, size_t len, int smtputf8_offer
 			i++;
 		if (i == start)
 			break;
-		st = mail_param(arg + start, i - start, smtputf8_offered, &seen, out);
+		st = mail_param(arg + start, i - start, offered, &seen, out);
 		if (st != PARAM_OK)
 			return st;
 	}

@@ -40,13 +40,15 @@ struct smtp_cmd {
  * CMD_UNKNOWN. */
 int cmd_parse(const char *line, size_t len, struct smtp_cmd *out);
 
-enum body_type { BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME };
+/* BODY= values of the 8BITMIME extension (RFC 6152 2); BINARYMIME (RFC
+ * 3030 3) is not offered, so its value is refused. */
+enum body_type { BODY_7BIT, BODY_8BITMIME };
 
 enum param_status {
 	PARAM_OK = 0,
 	PARAM_SYNTAX,    /* "MAIL FROM:" or "RCPT TO:" missing or malformed: 501 5.5.4 */
 	PARAM_ADDR,      /* the path failed: see addr_status */
-	PARAM_UNKNOWN,   /* unknown or duplicated parameter: 555 5.5.4 */
+	PARAM_UNKNOWN,   /* unknown, duplicated or not offered parameter or value: 555 5.5.4 */
 	PARAM_BAD_VALUE, /* SIZE=abc, BODY=xyz: 501 5.5.4 */
 };
 
@@ -64,11 +66,20 @@ struct rcpt_params {
 	enum addr_status addr_status;
 };
 
+/* The extensions of the EHLO reply whose MAIL parameters cmd_parse_mail
+ * accepts; the parameter of one not advertised is unknown (PARAM_UNKNOWN),
+ * as RFC 5321 4.1.1.11 has it for parameters a server cannot implement. */
+enum mail_offer {
+	MAIL_OFFER_SMTPUTF8 = 1, /* SMTPUTF8 (RFC 6531 3.4) enables UTF-8 in the path */
+	MAIL_OFFER_AUTH = 2,     /* AUTH=mailbox or AUTH=<> (RFC 4954 5) */
+};
+
 /* arg is the text after "MAIL" (starting with " FROM:"), as given by
  * cmd_parse.  RFC 5321 allows no space after the colon, but common
- * clients send one; one space is tolerated.  smtputf8_offered: SMTPUTF8 is
- * advertised, so the SMTPUTF8 parameter enables UTF-8 in the path. */
-enum param_status cmd_parse_mail(const char *arg, size_t len, int smtputf8_offered,
+ * clients send one; one space is tolerated.  offered: MAIL_OFFER_* bits
+ * of what the server advertised.  SIZE and BODY=7BIT|8BITMIME are always
+ * accepted (SIZE and 8BITMIME are advertised on every port). */
+enum param_status cmd_parse_mail(const char *arg, size_t len, unsigned offered,
                                  struct mail_params *out);
 /* utf8_ok: the transaction's MAIL carried SMTPUTF8. */
 enum param_status cmd_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct rcpt_params *out);

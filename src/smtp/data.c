@@ -1,4 +1,5 @@
-/* Reads a DATA stream up to CRLF.CRLF, undoing dot-stuffing, and dot-stuffs outgoing messages. */
+/* Reads a DATA stream up to CRLF.CRLF, undoing dot-stuffing, checks BDAT
+ * chunks, and dot-stuffs outgoing messages. */
 #include "smtp/data.h"
 
 #include <stddef.h>
@@ -25,10 +26,11 @@ struct feed {
 	void *arg;
 };
 
-static void data_fail(struct data_reader *r, enum data_error e)
+/* Keeps the first error of a message. */
+static void data_fail(enum data_error *error, enum data_error e)
 {
-	if (r->error == DATA_ERR_NONE)
-		r->error = e;
+	if (*error == DATA_ERR_NONE)
+		*error = e;
 }
 
 static void feed_flush(struct feed *f, size_t end)
@@ -51,9 +53,9 @@ static void data_count(struct data_reader *r, size_t n)
 	uint64_t size_room = r->size <= r->max_size ? r->max_size - r->size : 0;
 
 	if (n > line_room && (n <= size_room || line_room <= size_room))
-		data_fail(r, DATA_ERR_LINE_TOO_LONG);
+		data_fail(&r->error, DATA_ERR_LINE_TOO_LONG);
 	else if (n > size_room)
-		data_fail(r, DATA_ERR_TOO_BIG);
+		data_fail(&r->error, DATA_ERR_TOO_BIG);
 	r->line_len = n > SIZE_MAX - r->line_len ? SIZE_MAX : r->line_len + n;
 	r->size += n;
 }
@@ -95,7 +97,7 @@ size_t data_feed(struct data_reader *r, const char *in, size_t len, data_sink si
 				/* RFC 5321 2.3.8: no bare LF.  The line does not
 				 * end here, so "\n.\n" cannot end the message. */
 				data_count(r, (size_t)(lf - in) - i);
-				data_fail(r, DATA_ERR_BARE_LF);
+				data_fail(&r->error, DATA_ERR_BARE_LF);
 				i = (size_t)(lf - in) + 1;
 				break;
 			}
@@ -110,7 +112,7 @@ size_t data_feed(struct data_reader *r, const char *in, size_t len, data_sink si
 		case ST_CR:
 			if (in[i] != '\n') {
 				/* A bare CR; the byte after it is read as text. */
-				data_fail(r, DATA_ERR_BARE_CR);
+				data_fail(&r->error, DATA_ERR_BARE_CR);
 				r->state = ST_TEXT;
 				break;
 			}
@@ -118,7 +120,7 @@ size_t data_feed(struct data_reader *r, const char *in, size_t len, data_sink si
 				sink(arg, "\r", 1); /* held over from the last call */
 			r->size += 2;
 			if (r->size > r->max_size)
-				data_fail(r, DATA_ERR_TOO_BIG);
+				data_fail(&r->error, DATA_ERR_TOO_BIG);
 			r->line_len = 0;
 			r->state = ST_BOL;
 			i++;
@@ -148,7 +150,7 @@ size_t data_feed(struct data_reader *r, const char *in, size_t len, data_sink si
 			break;
 		case ST_DOT_CR:
 			if (in[i] != '\n') {
-				data_fail(r, DATA_ERR_BARE_CR);
+				data_fail(&r->error, DATA_ERR_BARE_CR);
 				r->state = ST_TEXT;
 				break;
 			}
@@ -161,6 +163,62 @@ size_t data_feed(struct data_reader *r, const char *in, size_t len, data_sink si
 	/* A CR that ends the input is held until its LF arrives. */
 	feed_flush(&f, r->state == ST_CR || r->state == ST_DOT_CR ? len - 1 : len);
 	return len;
+}
+
+void data_bdat_init(struct data_bdat *b, uint64_t max_size)
+{
+	memset(b, 0, sizeof(*b));
+	b->max_size = max_size;
+}
+
+/* Checks p[0..n) for bare CR and LF, all of it within the size limit. */
+static void bdat_scan(struct data_bdat *b, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (b->prev_cr) {
+			if (p[i] != '\n') {
+				data_fail(&b->error, DATA_ERR_BARE_CR);
+				return;
+			}
+			b->prev_cr = 0;
+			i++;
+			continue;
+		}
+		/* A run up to the next CR: any LF in it is bare. */
+		const char *cr = memchr(p + i, '\r', n - i);
+		size_t end = cr != NULL ? (size_t)(cr - p) : n;
+		if (memchr(p + i, '\n', end - i) != NULL) {
+			data_fail(&b->error, DATA_ERR_BARE_LF);
+			return;
+		}
+		if (cr == NULL)
+			return;
+		b->prev_cr = 1;
+		i = end + 1;
+	}
+}
+
+enum data_error data_bdat_feed(struct data_bdat *b, const char *p, size_t n)
+{
+	uint64_t room = b->size < b->max_size ? b->max_size - b->size : 0;
+
+	/* Bytes past the limit are too big whatever they are; those before
+	 * it are checked first, so that an earlier bare CR or LF wins. */
+	if (b->error == DATA_ERR_NONE)
+		bdat_scan(b, p, n < room ? n : (size_t)room);
+	if (n > room)
+		data_fail(&b->error, DATA_ERR_TOO_BIG);
+	b->size = n > UINT64_MAX - b->size ? UINT64_MAX : b->size + n;
+	return b->error;
+}
+
+enum data_error data_bdat_finish(struct data_bdat *b)
+{
+	if (b->prev_cr)
+		data_fail(&b->error, DATA_ERR_BARE_CR);
+	return b->error;
 }
 
 const char *data_error_text(enum data_error e)

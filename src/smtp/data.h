@@ -38,6 +38,27 @@ typedef void (*data_sink)(void *arg, const char *p, size_t n);
  * rest belongs to the next command, e.g. pipelined QUIT). */
 size_t data_feed(struct data_reader *r, const char *in, size_t len, data_sink sink, void *arg);
 
+/* The checks of BDAT chunks (RFC 3030): the bytes are the message as is
+ * (no dot-stuffing, no end marker), but a bare CR or bare LF is refused as
+ * in DATA, also when a CR ends one chunk and the next does not start with
+ * LF, and the size is enforced while reading.  The caller stores the bytes
+ * itself while the error is DATA_ERR_NONE.  The result does not depend on
+ * how the input is cut into chunks or pieces. */
+struct data_bdat {
+	uint64_t max_size;
+	uint64_t size;         /* bytes seen so far, over all chunks */
+	int prev_cr;           /* private: the last byte seen was CR */
+	enum data_error error; /* the first error seen */
+};
+
+void data_bdat_init(struct data_bdat *b, uint64_t max_size);
+/* Checks the next n bytes of the message; returns the first error so far.
+ * size counts every byte, also after an error. */
+enum data_error data_bdat_feed(struct data_bdat *b, const char *p, size_t n);
+/* At the end of the LAST chunk: a CR that ends the message is bare.
+ * Returns the first error of the message. */
+enum data_error data_bdat_finish(struct data_bdat *b);
+
 /* Dot-stuffs a message for sending over SMTP or LMTP: sink receives the
  * stuffed bytes; data_stuff_end appends ".\r\n", preceded by "\r\n" when
  * the message does not already end with a line end. */

@@ -3,6 +3,7 @@
  * record each policy domain last published that day. */
 #include "store/dmarc_store.h"
 #include "store/statedb.h"
+#include "core/dmarc_vocab.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -71,31 +72,6 @@ int64_t dmarc_store_day(int64_t t)
 	int64_t r = t % DMARC_STORE_DAY;
 	return t - (r < 0 ? r + DMARC_STORE_DAY : r);
 }
-
-static int one_of(const char *s, const char *const *set)
-{
-	for (; s != NULL && *set != NULL; set++)
-		if (strcmp(s, *set) == 0)
-			return 1;
-	return 0;
-}
-
-static const char *const dispositions[] = {"none", "quarantine", "reject", NULL};
-static const char *const dkim_results[] = {"none",    "pass",      "fail",      "policy",
-                                           "neutral", "temperror", "permerror", NULL};
-static const char *const spf_results[] = {"none",     "neutral",   "pass",      "fail",
-                                          "softfail", "temperror", "permerror", NULL};
-static const char *const spf_scopes[] = {"mfrom", "helo", NULL};
-/* RFC 7489 C and its successor's PolicyOverrideType; the report maps the
- * older names onto the schema in force. */
-static const char *const reasons[] = {"forwarded",
-                                      "sampled_out",
-                                      "trusted_forwarder",
-                                      "mailing_list",
-                                      "local_policy",
-                                      "policy_test_mode",
-                                      "other",
-                                      NULL};
 
 /* A printable string of at most max octets: no control character, which
  * also keeps log lines and the report free of them.  UTF-8 is let through;
@@ -192,7 +168,7 @@ static int dkim_serialize(const struct dmarc_obs *o, struct norm *n, const char 
 			*why = "bad dkim selector";
 			return -1;
 		}
-		if (!one_of(k->result, dkim_results)) {
+		if (!dmarc_vocab_name(DMARC_VOCAB_DKIM_RESULT, k->result)) {
 			*why = "bad dkim result";
 			return -1;
 		}
@@ -223,7 +199,8 @@ static int obs_normalize(const struct dmarc_obs *o, struct norm *n, const char *
 		*why = "bad rua";
 	else if ((o->adkim != 'r' && o->adkim != 's') || (o->aspf != 'r' && o->aspf != 's'))
 		*why = "bad adkim or aspf";
-	else if (!one_of(o->p, dispositions) || !one_of(o->sp, dispositions))
+	else if (!dmarc_vocab_name(DMARC_VOCAB_DISPOSITION, o->p) ||
+	         !dmarc_vocab_name(DMARC_VOCAB_DISPOSITION, o->sp))
 		*why = "bad p or sp";
 	else if (o->pct > 100)
 		*why = "bad pct";
@@ -231,9 +208,10 @@ static int obs_normalize(const struct dmarc_obs *o, struct norm *n, const char *
 		*why = "bad fo";
 	else if (ip_canon(o->source_ip, n->source_ip, sizeof(n->source_ip)) < 0)
 		*why = "bad source ip";
-	else if (!one_of(o->disposition, dispositions))
+	else if (!dmarc_vocab_name(DMARC_VOCAB_DISPOSITION, o->disposition))
 		*why = "bad disposition";
-	else if (o->reason != NULL && o->reason[0] != '\0' && !one_of(o->reason, reasons))
+	else if (o->reason != NULL && o->reason[0] != '\0' &&
+	         !dmarc_vocab_name(DMARC_VOCAB_REASON, o->reason))
 		*why = "bad reason";
 	else if (o->reason_comment != NULL && !text_ok(o->reason_comment, DMARC_STORE_TEXT_MAX))
 		*why = "bad reason comment";
@@ -244,7 +222,8 @@ static int obs_normalize(const struct dmarc_obs *o, struct norm *n, const char *
 		*why = "bad envelope_from";
 	else if (domain_copy(o->spf_domain, n->spf_domain) < 0)
 		*why = "bad spf domain";
-	else if (!one_of(o->spf_scope, spf_scopes) || !one_of(o->spf_result, spf_results))
+	else if (!dmarc_vocab_name(DMARC_VOCAB_SPF_SCOPE, o->spf_scope) ||
+	         !dmarc_vocab_name(DMARC_VOCAB_SPF_RESULT, o->spf_result))
 		*why = "bad spf scope or result";
 	if (*why != NULL || dkim_serialize(o, n, why) < 0)
 		return -1;
@@ -254,7 +233,11 @@ static int obs_normalize(const struct dmarc_obs *o, struct norm *n, const char *
 	n->adkim[1] = n->aspf[1] = '\0';
 	n->rua = o->rua ? o->rua : "";
 	n->fo = o->fo ? o->fo : "0";
-	n->reason = o->reason ? o->reason : "";
+	/* Stored as the report writes it, so that RFC 7489's "forwarded" and
+	 * its successor "trusted_forwarder" are one row, not two that the
+	 * report would show alike. */
+	n->reason =
+	    o->reason && o->reason[0] ? dmarc_vocab_name(DMARC_VOCAB_REASON, o->reason) : "";
 	/* A comment without a reason would not be reported: drop it so that
 	 * it does not split rows. */
 	n->reason_comment = (n->reason[0] && o->reason_comment) ? o->reason_comment : "";

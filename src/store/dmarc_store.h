@@ -36,8 +36,10 @@ struct dmarc_obs {
 	const char *source_ip;     /* IPv4 or IPv6, any textual form */
 	const char *disposition;   /* none | quarantine | reject: what was applied */
 	int dkim_aligned_pass, spf_aligned_pass; /* policy_evaluated dkim/spf: pass or fail */
-	/* PolicyOverrideType or NULL: forwarded sampled_out trusted_forwarder
-	 * mailing_list local_policy policy_test_mode other */
+	/* PolicyOverrideType, or NULL or "" for none: forwarded sampled_out
+	 * trusted_forwarder mailing_list local_policy policy_test_mode other;
+	 * kept, and read back, as the report writes it (core/dmarc_vocab.h):
+	 * forwarded as trusted_forwarder, sampled_out as policy_test_mode. */
 	const char *reason;
 	const char *reason_comment; /* or NULL */
 	const char *header_from;    /* RFC5322.From domain */

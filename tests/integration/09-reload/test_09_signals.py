@@ -1,11 +1,14 @@
 """Scenario 09: signals.  SIGHUP reloads the configuration (new sessions
-see the new limits, sessions in progress go on; a broken file keeps the
-old configuration); SIGTERM lets a transaction in progress finish, tells
+see the new limits, sessions in progress go on; a broken file, or a bad
+value only the workers would have tripped over, keeps the old
+configuration and workers); SIGTERM lets a transaction in progress finish, tells
 idle clients 421 and exits 0."""
 
 import re
 import signal
 import time
+
+import pytest
 
 from helpers import SMTPConn, all_mail_files, check, dot_stuff, make_message, queue_id_of, \
     read_files, wait_for_files, wait_until
@@ -92,6 +95,42 @@ def test_sighup_bad_config_keeps_running(postern):
     set_limit(postern, "max_recipients", 3)
     hup(postern)
     wait_until(lambda: rcpt_limit_reached(postern, 3), 20, "max_recipients = 3")
+
+
+@pytest.mark.parametrize("section,setting,error", [
+    ("policy", 'trusted_networks = "127.0.0.0/8, 192.0.2.0/33";',
+     "policy.trusted_networks: '192.0.2.0/33': the prefix is not 0..32"),
+    ("dns", 'servers = "127.0.0.1:53, resolver.example:53";',
+     "dns.servers: 'resolver.example:53' is not IPv4[:port], [IPv6]:port or IPv6"),
+])
+def test_sighup_bad_network_setting_keeps_workers(postern, section, setting, error):
+    """A value only the workers used to parse (and die of) is refused by the
+    reload itself: the running configuration and workers stay, and the log
+    says why with file:line."""
+    # A child is named once it runs; until then it shows the master's name.
+    wait_until(lambda: len(postern.children("postern-smtp")) == 2, 20, "two named workers")
+    workers = postern.children("postern-smtp")
+    good = postern.config_text
+    bad = good.rstrip("\n") + "\n%s = {\n\t%s\n};\n" % (section, setting)
+    line = bad.count("\n") - 1
+    postern.write_config(bad)
+    hup(postern)
+    wait_until(lambda: "event=reload_failed" in postern.log(), 20, "event=reload_failed")
+    failed = [l for l in postern.log().splitlines() if "event=reload_failed" in l]
+    assert len(failed) == 1, failed
+    assert 'error="%s:%d: %s"' % (postern.conf, line, error) in failed[0], failed[0]
+    assert "event=reloaded" not in postern.log()
+    # The same workers still serve, with the old configuration.
+    msg = make_message(subject="after refused reload")
+    with SMTPConn(postern.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<r1@test.example>"), 250, "2.1.5")
+        queue_id_of(c.data(msg))
+    wait_for_files(postern.maildir("r1@test.example"), 1)
+    assert postern.children("postern-smtp") == workers
+    assert "event=child_died" not in postern.log(), postern.log_tail()
+    assert postern.proc.poll() is None
 
 
 def test_sighup_keeps_listening(postern):

@@ -188,11 +188,11 @@ def silent_dns():
     s.sock.close()
 
 
-@pytest.mark.parametrize("dns_server", ["silent"], indirect=False)
+@pytest.mark.parametrize("dns_server", ["127.0.0.1:9"], indirect=False)
 def test_dns_down_tempfails_within_budget(postern_stopped, silent_dns):
     p = postern_stopped
     text = open(p.conf).read()
-    text = text.replace('servers = "silent"', 'servers = "%s"' % silent_dns.addr)
+    text = text.replace('servers = "127.0.0.1:9"', 'servers = "%s"' % silent_dns.addr)
     with open(p.conf, "w") as f:
         f.write(text)
     p.start()

@@ -1,13 +1,15 @@
 /* Unit tests of the ARC sealer and the streaming validator together:
  * chains of one to three sets with RSA and Ed25519 keys fed in every
- * chunk size, and what breaks them (RFC 8617 5.1, 5.2, 7.2.2). */
+ * chunk size through the header collector, and what breaks them
+ * (RFC 8617 5.1, 5.2, 7.2.2). */
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "../policy/zonetest.h"
 #include "auth/arc_seal.h"
 #include "auth/arc_verify.h"
-#include "auth/b64.h"
+#include "auth/msghead.h"
+#include "core/b64.h"
 
 static const char plain_msg[] = "From: Joe <joe@example.com>\r\n"
                                 "To: Suzie <suzie@example.net>\r\n"
@@ -50,31 +52,65 @@ static void zone_for(EVP_PKEY *key, const char *name, struct buf *zone)
 struct outcome {
 	struct arc_result res;
 	int called;
+	/* The header section given to the verifier, and what the latest
+	 * set's ARC-Authentication-Results says, read during the call. */
+	const char *head;
+	size_t hlen;
+	char aar[512];
 };
 
 static void done(void *arg, const struct arc_result *res)
 {
 	struct outcome *o = arg;
+	size_t len;
 
 	o->called++;
 	o->res = *res;
+	if (res->chain == NULL || res->chain->n == 0)
+		return;
+	const char *p = arc_set_aar_payload(&res->chain->sets[res->chain->n - 1], &len);
+	if (p == NULL)
+		return;
+	/* A view into the caller's section, which is still there. */
+	assert_true(p >= o->head && p + len <= o->head + o->hlen);
+	snprintf(o->aar, sizeof(o->aar), "%.*s", (int)len, p);
 }
 
-static void run(struct zonetest *zt, const char *msg, size_t step, struct outcome *o)
+/* Validates msg as the server does: its bytes in chunks of hstep through
+ * a header collector of max bytes, the header section to the verifier
+ * once the collector has it (or at the end of a message without an empty
+ * line, or NULL when it was too big), then the body in pieces of bstep.
+ * The collector outlives the verifier. */
+static void run_split(struct zonetest *zt, const char *msg, size_t hstep, size_t bstep, size_t max,
+                      struct outcome *o)
 {
-	struct arc_verify_options opt = {.max_header_bytes = 65536};
+	struct arc_verify_options opt = {.keys = NULL};
 	struct arc_verifier *v = arc_verify_new(&opt);
-	size_t len = strlen(msg);
+	struct msghead mh;
+	size_t len = strlen(msg), off = 0;
 
 	memset(o, 0, sizeof(*o));
-	for (size_t off = 0; off < len; off += step)
-		assert_int_equal(arc_verify_feed(v, msg + off, len - off < step ? len - off : step),
-		                 0);
+	msghead_init(&mh, max);
+	while (off < len && mh.state != MSGHEAD_DONE) {
+		size_t n = len - off < hstep ? len - off : hstep;
+		size_t used = msghead_feed(&mh, msg + off, n);
+		off += mh.state == MSGHEAD_DONE ? used : n;
+	}
+	o->head = msghead_section(&mh, &o->hlen);
+	arc_verify_header(v, o->head, o->hlen);
+	for (; off < len; off += bstep)
+		arc_verify_body(v, msg + off, len - off < bstep ? len - off : bstep);
 	arc_verify_finish(v, zt->base, zt->r, done, o);
 	assert_int_equal(o->called, 0); /* never from inside finish */
 	event_base_dispatch(zt->base);
 	assert_int_equal(o->called, 1);
 	arc_verify_free(v);
+	msghead_free(&mh);
+}
+
+static void run(struct zonetest *zt, const char *msg, size_t step, struct outcome *o)
+{
+	run_split(zt, msg, step, step, 65536, o);
 }
 
 /* msg with a new set on top; returns arc_seal's code. */
@@ -338,29 +374,106 @@ static void test_format(void **state)
 
 static void test_header_too_big(void **state)
 {
-	struct arc_verify_options opt = {.max_header_bytes = 64};
-	struct arc_verifier *v = arc_verify_new(&opt);
 	struct zonetest zt;
 	struct outcome o;
 	(void)state;
 
 	zonetest_open(&zt, "");
-	memset(&o, 0, sizeof(o));
-	assert_int_equal(arc_verify_feed(v, plain_msg, strlen(plain_msg)), -1);
-	arc_verify_finish(v, zt.base, zt.r, done, &o);
-	event_base_dispatch(zt.base);
-	assert_int_equal(o.called, 1);
+	/* Over the collector's limit: the verifier is told so (NULL). */
+	run_split(&zt, plain_msg, strlen(plain_msg), 1, 64, &o);
 	assert_int_equal(o.res.cv, ARC_CV_FAIL);
-	arc_verify_free(v);
+	assert_string_equal(o.res.reason, "header section too large");
+	assert_null(o.res.chain);
 	zonetest_close(&zt);
+}
+
+static void same_results(const struct outcome *a, const struct outcome *b, const char *what,
+                         size_t hstep, size_t bstep)
+{
+	const struct arc_result *x = &a->res, *y = &b->res;
+	int same = x->cv == y->cv && x->sets == y->sets && x->oldest_pass == y->oldest_pass &&
+	           x->temporary == y->temporary && strcmp(x->reason, y->reason) == 0 &&
+	           strcmp(x->ams_d, y->ams_d) == 0 && strcmp(x->ams_s, y->ams_s) == 0 &&
+	           strcmp(x->as_d, y->as_d) == 0 && strcmp(x->as_s, y->as_s) == 0 &&
+	           strcmp(a->aar, b->aar) == 0;
+
+	for (unsigned k = 0; same && k < x->sets; k++)
+		same = x->set[k].ams == y->set[k].ams && x->set[k].as == y->set[k].as &&
+		       strcmp(x->set[k].ams_reason, y->set[k].ams_reason) == 0 &&
+		       strcmp(x->set[k].as_reason, y->set[k].as_reason) == 0;
+	if (!same)
+		fail_msg("%s: header in pieces of %zu, body in pieces of %zu: cv=%s i=%u "
+		         "oldest=%d (%s); whole: cv=%s i=%u oldest=%d (%s)",
+		         what, hstep, bstep, arc_cv_name(y->cv), y->sets, y->oldest_pass, y->reason,
+		         arc_cv_name(x->cv), x->sets, x->oldest_pass, x->reason);
+}
+
+/* The header section collected in pieces by the caller's msghead, then
+ * given to the verifier, and the body split at odd places: the results
+ * are those of the message given whole, for chains that pass (one of them
+ * with an older AMS broken) and fail. */
+static void test_header_from_collector(void **state)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	struct zonetest zt;
+	struct buf zone, m1, m2, m3;
+	struct outcome whole, parts;
+	(void)state;
+
+	buf_init(&zone, 8192);
+	zone_for(key, "sel", &zone);
+	zonetest_open(&zt, zone.data);
+	assert_int_equal(seal(key, "sel", ARC_CV_NONE, plain_msg, &m1), ARC_SEAL_ADDED);
+	char *changed = strdup(m1.data);
+	patch(changed, "Subject: Is dinner", "Subject: [list] Is");
+	assert_int_equal(seal(key, "sel", ARC_CV_PASS, changed, &m2), ARC_SEAL_ADDED);
+	assert_int_equal(seal(key, "sel", ARC_CV_PASS, m2.data, &m3), ARC_SEAL_ADDED);
+	char *bad = strdup(m3.data);
+	patch(bad, "We lost", "We won!");
+	const struct {
+		const char *what, *msg;
+		enum arc_cv cv;
+		int oldest;
+	} cases[] = {{"one set", m1.data, ARC_CV_PASS, 0},
+	             {"three sets", m3.data, ARC_CV_PASS, 2},
+	             {"body changed", bad, ARC_CV_FAIL, -1},
+	             {"no ARC", plain_msg, ARC_CV_NONE, -1}};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		size_t len = strlen(cases[k].msg);
+		run_split(&zt, cases[k].msg, len, len, 65536, &whole);
+		if (whole.res.cv != cases[k].cv || whole.res.oldest_pass != cases[k].oldest)
+			fail_msg("%s given whole: cv=%s oldest=%d (%s)", cases[k].what,
+			         arc_cv_name(whole.res.cv), whole.res.oldest_pass,
+			         whole.res.reason);
+		if (cases[k].cv == ARC_CV_PASS)
+			assert_string_equal(whole.aar, " relay.example.org;\r\n"
+			                               " spf=pass smtp.mailfrom=joe@example.com");
+		for (size_t hstep = 1; hstep <= 7; hstep++)
+			for (size_t bstep = 1; bstep <= 7; bstep++) {
+				run_split(&zt, cases[k].msg, hstep, bstep, 65536, &parts);
+				same_results(&whole, &parts, cases[k].what, hstep, bstep);
+			}
+	}
+	free(bad);
+	free(changed);
+	zonetest_close(&zt);
+	buf_free(&zone);
+	buf_free(&m1);
+	buf_free(&m2);
+	buf_free(&m3);
+	EVP_PKEY_free(key);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rsa_chain),   cmocka_unit_test(test_ed25519_chain),
-	    cmocka_unit_test(test_oldest_pass), cmocka_unit_test(test_seal_rules),
-	    cmocka_unit_test(test_format),      cmocka_unit_test(test_header_too_big),
+	    cmocka_unit_test(test_rsa_chain),
+	    cmocka_unit_test(test_ed25519_chain),
+	    cmocka_unit_test(test_oldest_pass),
+	    cmocka_unit_test(test_seal_rules),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_header_too_big),
+	    cmocka_unit_test(test_header_from_collector),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

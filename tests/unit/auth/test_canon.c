@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "auth/b64.h"
+#include "core/b64.h"
 #include "auth/canon.h"
 
 /* From conformance/dkim/rfc/canonicalization-vectors.json. */

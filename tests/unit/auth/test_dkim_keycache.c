@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "auth/b64.h"
+#include "core/b64.h"
 #include "auth/dkim_keycache.h"
 
 #include <openssl/x509.h>

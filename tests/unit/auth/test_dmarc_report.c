@@ -1,6 +1,8 @@
 /* Unit tests of the DMARC aggregate report builders: XML structure and
  * escaping, the 7.2.1.1 file name, mailto URIs and the carrying message. */
 #include "auth/dmarc_report.h"
+#include "auth/dkim_verify.h"
+#include "auth/dmarc_record.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,6 +157,26 @@ static void test_reason_mapping(void **state)
 	assert_null(strstr(b.data, "forwarded<"));
 	assert_null(strstr(b.data, "<comment>"));
 	buf_free(&b);
+}
+
+/* The names the verifiers give observations (DKIM results, the applied
+ * policy) are all in the report's vocabulary. */
+static void test_verifier_names_in_vocabulary(void **state)
+{
+	struct dmarc_report_record r = record();
+	struct dmarc_report_dkim k = {"example.com", "s1", NULL};
+	struct buf b;
+
+	(void)state;
+	r.dkim = &k;
+	r.ndkim = 1;
+	for (int d = DKIM_PASS; d <= DKIM_POLICY; d++)
+		for (int p = DMARC_POLICY_NONE; p <= DMARC_POLICY_REJECT; p++) {
+			k.result = dkim_result_name((enum dkim_result)d);
+			r.disposition = dmarc_policy_name((enum dmarc_policy)p);
+			build(&b, &r, 1);
+			buf_free(&b);
+		}
 }
 
 /* The schema's pattern wants IPv6 in eight groups. */
@@ -344,6 +366,7 @@ int main(void)
 	    cmocka_unit_test(test_structure),
 	    cmocka_unit_test(test_escaping),
 	    cmocka_unit_test(test_reason_mapping),
+	    cmocka_unit_test(test_verifier_names_in_vocabulary),
 	    cmocka_unit_test(test_ipv6),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_filename),

@@ -1,5 +1,6 @@
 /* Unit tests of the header section collector: the empty line found
- * across every chunk border, a message without one, the size limit. */
+ * across every chunk border, a message without one, the size limit, and
+ * the section as the verifiers take it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +37,11 @@ static void feed_split(size_t a, size_t b)
 	assert_memory_equal(h.head.data, msg, HLEN);
 	assert_int_equal(blen, len - BODY);
 	assert_memory_equal(body, msg + BODY, blen);
+	size_t slen;
+	const char *s = msghead_section(&h, &slen);
+	assert_ptr_equal(s, h.head.data);
+	assert_int_equal(slen, BODY);
+	assert_int_equal(msghead_fields_len(s, slen), HLEN);
 	msghead_free(&h);
 }
 
@@ -60,6 +66,10 @@ static void test_empty_header_section(void **state)
 	assert_int_equal(h.state, MSGHEAD_DONE);
 	assert_int_equal(h.hlen, 0);
 	assert_int_equal(msghead_feed(&h, "more", 4), 0);
+	size_t slen;
+	const char *s = msghead_section(&h, &slen);
+	assert_int_equal(slen, 2);
+	assert_int_equal(msghead_fields_len(s, slen), 0);
 	msghead_free(&h);
 }
 
@@ -72,6 +82,18 @@ static void test_no_empty_line(void **state)
 	assert_int_equal(msghead_feed(&h, "A: b\r\nC: d\r\n", 12), 12);
 	assert_int_equal(h.state, MSGHEAD_OPEN);
 	assert_int_equal(h.head.len, 12);
+	/* At the end of the message, all of it is the section. */
+	size_t slen;
+	const char *s = msghead_section(&h, &slen);
+	assert_int_equal(slen, 12);
+	assert_int_equal(msghead_fields_len(s, slen), 12);
+	msghead_free(&h);
+	/* So is an empty message. */
+	msghead_init(&h, 64);
+	s = msghead_section(&h, &slen);
+	assert_non_null(s);
+	assert_int_equal(slen, 0);
+	assert_int_equal(msghead_fields_len(s, slen), 0);
 	msghead_free(&h);
 }
 
@@ -84,6 +106,9 @@ static void test_too_big(void **state)
 	assert_int_equal(msghead_feed(&h, "A: bbbbbbbbbbbb\r\n\r\nx", 20), 20);
 	assert_int_equal(h.state, MSGHEAD_TOO_BIG);
 	assert_int_equal(msghead_feed(&h, "y", 1), 1);
+	size_t slen = 1;
+	assert_null(msghead_section(&h, &slen));
+	assert_int_equal(slen, 0);
 	msghead_free(&h);
 
 	/* The empty line within the limit still counts. */

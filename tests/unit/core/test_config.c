@@ -118,6 +118,23 @@ static void test_errors(void **state)
 	     ":3: dnsbl bl.example: type 'url' is not ip or rhs"},
 	    {BASE "dnsbl = ( { zone = \"bl.example\"; color = 1; } );\n",
 	     "unknown setting 'color' in a dnsbl"},
+	    {BASE "policy = {\n trusted_networks = \"127.0.0.0/8, 10.0.0.0/33\";\n};\n",
+	     ":4: policy.trusted_networks: '10.0.0.0/33': the prefix is not 0..32"},
+	    {BASE "policy = { trusted_networks = \"localhost\"; };\n",
+	     ":3: policy.trusted_networks: 'localhost' is not an address or address/prefix"},
+	    {BASE "dns = {\n servers = \"127.0.0.1:53,ns.example:53\";\n};\n",
+	     ":4: dns.servers: 'ns.example:53' is not IPv4[:port], [IPv6]:port or IPv6"},
+	    {BASE "dns = { servers = \"127.0.0.1:0\"; };\n",
+	     ":3: dns.servers: '127.0.0.1:0': the port is not 1..65535"},
+	    {BASE "dns = { servers = \"127.0.0.1:65536\"; };\n", "the port is not 1..65535"},
+	    {BASE "dns = { servers = \"127.0.0.1:\"; };\n", "the port is not 1..65535"},
+	    {BASE "dns = { servers = \"[::1]:5x\"; };\n", "the port is not 1..65535"},
+	    {BASE "dns = { servers = \"[127.0.0.1]:53\"; };\n", "is not IPv4[:port]"},
+	    {BASE "dns = { servers = \"[::1\"; };\n", "is not IPv4[:port]"},
+	    {BASE "dns = { servers = \"[::1]\"; };\n", "'[::1]' is not IPv4[:port]"},
+	    {BASE "dns = { servers = \"[::1]53\"; };\n", "is not IPv4[:port]"},
+	    {BASE "dns = { servers = \"::1:53:\"; };\n", "is not IPv4[:port]"},
+	    {BASE "dns = { servers = \"127.0.0.1;127.0.0.2\"; };\n", "is not IPv4[:port]"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg;
@@ -159,6 +176,23 @@ static void test_policy(void **state)
 	buf_free(&errors);
 }
 
+/* Every form of dns.servers that c-ares takes, and trusted_networks in
+ * both families. */
+static void test_networks(void **state)
+{
+	struct config cfg;
+	struct buf errors;
+	assert_int_equal(load_text(BASE "dns = { servers = \"127.0.0.1:5353, 192.0.2.1 ,[::1]:53,"
+	                                "[2001:db8::1]:5353,2001:db8::2,::ffff:192.0.2.3\"; };\n"
+	                                "policy = { trusted_networks = \"10.0.0.0/8 ::1/128, "
+	                                "192.0.2.7\"; };\n",
+	                           &cfg, &errors),
+	                 0);
+	assert_string_equal(cfg.policy.trusted_networks, "10.0.0.0/8 ::1/128, 192.0.2.7");
+	config_free(&cfg);
+	buf_free(&errors);
+}
+
 static void test_reference(void **state)
 {
 	struct buf ref;
@@ -171,9 +205,9 @@ static void test_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_embedded),  cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_errors),    cmocka_unit_test(test_policy),
-	    cmocka_unit_test(test_reference),
+	    cmocka_unit_test(test_embedded), cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_errors),   cmocka_unit_test(test_policy),
+	    cmocka_unit_test(test_networks), cmocka_unit_test(test_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
-/* Unit tests of the DATA reader and the dot-stuffer, fed whole, byte by byte and split everywhere.
- */
+/* Unit tests of the DATA reader, the BDAT checks and the dot-stuffer, fed
+ * whole, byte by byte and split everywhere. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -346,6 +346,121 @@ static void test_stuff_round_trip(void **state)
 	}
 }
 
+/* BDAT: a message cut into chunks (or pieces of chunks) by '|'. */
+struct bdat_case {
+	const char *chunks;
+	uint64_t max_size;
+	enum data_error err; /* after data_bdat_finish */
+	uint64_t size;
+};
+
+static const struct bdat_case bdat_cases[] = {
+    {"a\r\nb\r\n", 100, DATA_ERR_NONE, 6},
+    {"", 100, DATA_ERR_NONE, 0},
+    /* CRLF split across pieces or chunks is one line end. */
+    {"a\r|\nb\r\n", 100, DATA_ERR_NONE, 6},
+    {"a\r|\n|b|\r|\n", 100, DATA_ERR_NONE, 6},
+    /* A CR at a chunk boundary followed by anything but LF is bare. */
+    {"a\r|b\r\n", 100, DATA_ERR_BARE_CR, 5},
+    {"a\r|\r\n", 100, DATA_ERR_BARE_CR, 4},
+    /* A CR that ends the last chunk is bare too. */
+    {"a\r\nb\r", 100, DATA_ERR_BARE_CR, 5},
+    {"a\r\nb|\r", 100, DATA_ERR_BARE_CR, 5},
+    /* Bare LF anywhere, at a piece's start included. */
+    {"a\nb\r\n", 100, DATA_ERR_BARE_LF, 5},
+    {"a|\nb\r\n", 100, DATA_ERR_BARE_LF, 5},
+    {"\n", 100, DATA_ERR_BARE_LF, 1},
+    {"a\r\n\n", 100, DATA_ERR_BARE_LF, 4},
+    /* Size: the limit itself is allowed; one byte more is not. */
+    {"abcd\r\n", 6, DATA_ERR_NONE, 6},
+    {"abcd\r\nx", 6, DATA_ERR_TOO_BIG, 7},
+    {"abc|d\r|\nx", 6, DATA_ERR_TOO_BIG, 7},
+    {"abcdefgh", 6, DATA_ERR_TOO_BIG, 8},
+    /* The first error in the byte stream wins. */
+    {"a\nbcdefgh", 6, DATA_ERR_BARE_LF, 9},
+    {"abcdefg\n", 6, DATA_ERR_TOO_BIG, 8},
+    {"abcdef\r", 6, DATA_ERR_TOO_BIG, 7},
+    {"abcd\r|x", 6, DATA_ERR_BARE_CR, 6},
+    /* The byte that shows this CR bare is already over the limit. */
+    {"abcde\r|x", 6, DATA_ERR_TOO_BIG, 7},
+    {"abcdef|\r\n", 6, DATA_ERR_TOO_BIG, 8},
+    /* After an error the size still counts every byte. */
+    {"\n|abc|def", 100, DATA_ERR_BARE_LF, 7},
+};
+
+/* Feeds c's chunks as given; also checks that feed returns the error so
+ * far, which only ever goes from none to one value. */
+static enum data_error bdat_run(const struct bdat_case *c, struct data_bdat *b)
+{
+	const char *p = c->chunks;
+	enum data_error seen = DATA_ERR_NONE;
+
+	data_bdat_init(b, c->max_size);
+	for (;;) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+		enum data_error e = data_bdat_feed(b, p, n);
+		assert_int_equal(e, b->error);
+		if (seen != DATA_ERR_NONE)
+			assert_int_equal(e, seen);
+		seen = e;
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+	}
+	return data_bdat_finish(b);
+}
+
+static void test_bdat_cases(void **state)
+{
+	for (size_t i = 0; i < sizeof(bdat_cases) / sizeof(bdat_cases[0]); i++) {
+		struct data_bdat b;
+		assert_int_equal(bdat_run(&bdat_cases[i], &b), bdat_cases[i].err);
+		assert_int_equal(b.size, bdat_cases[i].size);
+	}
+}
+
+/* Whole, byte by byte and cut at every point, each case gives the same
+ * result. */
+static void test_bdat_every_split(void **state)
+{
+	for (size_t i = 0; i < sizeof(bdat_cases) / sizeof(bdat_cases[0]); i++) {
+		const struct bdat_case *c = &bdat_cases[i];
+		char whole[64];
+		size_t len = 0;
+		struct data_bdat b;
+
+		for (const char *p = c->chunks; *p; p++)
+			if (*p != '|')
+				whole[len++] = *p;
+		for (size_t cut = 0; cut <= len; cut++) {
+			data_bdat_init(&b, c->max_size);
+			data_bdat_feed(&b, whole, cut);
+			data_bdat_feed(&b, whole + cut, len - cut);
+			assert_int_equal(data_bdat_finish(&b), c->err);
+			assert_int_equal(b.size, c->size);
+		}
+		data_bdat_init(&b, c->max_size);
+		for (size_t k = 0; k < len; k++)
+			data_bdat_feed(&b, whole + k, 1);
+		assert_int_equal(data_bdat_finish(&b), c->err);
+	}
+}
+
+/* finish is only for the LAST chunk: between chunks a trailing CR waits
+ * for the next one. */
+static void test_bdat_between_chunks(void **state)
+{
+	struct data_bdat b;
+
+	data_bdat_init(&b, 100);
+	assert_int_equal(data_bdat_feed(&b, "a\r", 2), DATA_ERR_NONE);
+	assert_int_equal(data_bdat_feed(&b, "", 0), DATA_ERR_NONE);
+	assert_int_equal(data_bdat_feed(&b, "\n", 1), DATA_ERR_NONE);
+	assert_int_equal(data_bdat_finish(&b), DATA_ERR_NONE);
+	assert_int_equal(b.size, 3);
+}
+
 static void test_error_text(void **state)
 {
 	assert_string_equal(data_error_text(DATA_ERR_NONE), "ok");
@@ -368,6 +483,9 @@ int main(void)
 	    cmocka_unit_test(test_stuff_table),
 	    cmocka_unit_test(test_stuff_split),
 	    cmocka_unit_test(test_stuff_round_trip),
+	    cmocka_unit_test(test_bdat_cases),
+	    cmocka_unit_test(test_bdat_every_split),
+	    cmocka_unit_test(test_bdat_between_chunks),
 	    cmocka_unit_test(test_error_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,8 @@
 /* Unit tests of the DMARC observation store against a real SQLite state
- * database in a fresh temporary directory per test. */
+ * database in a fresh temporary directory per test, and of its rows as
+ * the aggregate report writes them. */
 #include "store/dmarc_store.h"
+#include "auth/dmarc_report.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +193,141 @@ static void test_different_rows(void **state)
 	dmarc_store_rows_free(r, n);
 }
 
+/* The schema's enumerations (rua-schema.xsd) and RFC 7489's older reason
+ * names, each in an observation that differs from obs() in that field. */
+static const char *const vocab_dispositions[] = {"none", "quarantine", "reject"};
+static const char *const vocab_reasons[] = {"trusted_forwarder",
+                                            "mailing_list",
+                                            "local_policy",
+                                            "policy_test_mode",
+                                            "other",
+                                            "forwarded",
+                                            "sampled_out",
+                                            ""};
+static const char *const vocab_dkim[] = {"none",    "pass",      "fail",     "policy",
+                                         "neutral", "temperror", "permerror"};
+static const char *const vocab_spf[] = {"none",     "neutral",   "pass",     "fail",
+                                        "softfail", "temperror", "permerror"};
+static const char *const vocab_scopes[] = {"mfrom", "helo"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A record's text without its count, which is all that rows merged from
+ * several observations may differ in. */
+static void record_text(const char *rec, char *out, size_t outsize)
+{
+	const char *end = strstr(rec, "</record>");
+	const char *count = strstr(rec, "<count>");
+	const char *count_end = count ? strstr(count, "</count>") : NULL;
+
+	assert_non_null(end);
+	assert_true(count != NULL && count_end != NULL && count_end < end);
+	snprintf(out, outsize, "%.*s%.*s", (int)(count - rec), rec, (int)(end - count_end),
+	         count_end);
+}
+
+/* Store and report agree on the names (core/dmarc_vocab): every row the
+ * store keeps makes a report, and rows the store keeps apart are written
+ * apart.  The store used to keep "forwarded" and "trusted_forwarder" as
+ * two rows that the report then wrote as two identical records. */
+static void test_rows_report(void **state)
+{
+	static const struct dmarc_report_meta meta = {
+	    .org_name = "mx.example", .email = "dmarc@mx.example", .report_id = "r@mx.example"};
+	struct fixture *f = *state;
+	struct dmarc_obs o[40];
+	size_t n = 0, nrows, ndom;
+	struct dmarc_store_row *r;
+	struct dmarc_store_domain *d;
+	struct dmarc_report_record rec[32];
+	struct dmarc_report_dkim dk[32];
+	char err[256] = "", text[32][2048];
+	size_t nrec = 0;
+	struct buf b;
+
+	o[n++] = obs(DAY1);
+	for (size_t i = 0; i < NELEM(vocab_dispositions); i++) {
+		o[n] = obs(DAY1);
+		o[n++].disposition = vocab_dispositions[i];
+	}
+	for (size_t i = 0; i < NELEM(vocab_reasons); i++) {
+		o[n] = obs(DAY1);
+		o[n++].reason = vocab_reasons[i];
+	}
+	for (size_t i = 0; i < NELEM(vocab_dkim); i++) {
+		o[n] = obs(DAY1);
+		o[n++].dkim[0].result = vocab_dkim[i];
+	}
+	for (size_t i = 0; i < NELEM(vocab_spf); i++) {
+		o[n] = obs(DAY1);
+		o[n++].spf_result = vocab_spf[i];
+	}
+	for (size_t i = 0; i < NELEM(vocab_scopes); i++) {
+		o[n] = obs(DAY1);
+		o[n++].spf_scope = vocab_scopes[i];
+	}
+	/* Outside the vocabularies: skipped. */
+	o[n] = obs(DAY1);
+	o[n++].reason = "sampled";
+	o[n] = obs(DAY1);
+	o[n++].dkim[0].result = "Pass";
+	add(f, o, n);
+	domains(f, DAY1, &d, &ndom);
+	rows(f, DAY1, "example.com", &r, &nrows);
+	assert_int_equal(ndom, 1);
+	/* obs() itself, then two more dispositions, five reasons (the older
+	 * names and their successors one row each), six dkim and six spf
+	 * results and one scope. */
+	assert_int_equal(nrows, 1 + 2 + 5 + 6 + 6 + 1);
+	/* obs(), and its "none", "", "pass", "pass" and "mfrom". */
+	assert_int_equal(r[0].count, 6);
+	assert_null(r[0].obs.reason);
+
+	assert_true(nrows <= NELEM(rec));
+	for (size_t i = 0; i < nrows; i++) {
+		const struct dmarc_obs *ob = &r[i].obs;
+		assert_int_equal(ob->ndkim, 1);
+		dk[i] = (struct dmarc_report_dkim){ob->dkim[0].domain, ob->dkim[0].selector,
+		                                   ob->dkim[0].result};
+		rec[i] = (struct dmarc_report_record){
+		    .source_ip = ob->source_ip,
+		    .count = r[i].count,
+		    .disposition = ob->disposition,
+		    .reason = ob->reason,
+		    .envelope_from = ob->envelope_from,
+		    .header_from = ob->header_from,
+		    .dkim = &dk[i],
+		    .ndkim = 1,
+		    .spf_domain = ob->spf_domain,
+		    .spf_scope = ob->spf_scope,
+		    .spf_result = ob->spf_result,
+		};
+		if (ob->reason != NULL && (strcmp(ob->reason, "trusted_forwarder") == 0 ||
+		                           strcmp(ob->reason, "policy_test_mode") == 0))
+			assert_int_equal(r[i].count, 2);
+	}
+	const struct dmarc_report_policy pol = {.domain = d[0].policy_domain,
+	                                        .adkim = d[0].adkim,
+	                                        .aspf = d[0].aspf,
+	                                        .p = d[0].p,
+	                                        .sp = d[0].sp};
+	buf_init(&b, 1 << 20);
+	if (dmarc_report_xml(&meta, &pol, rec, nrows, &b, err, sizeof(err)) != 0)
+		fail_msg("dmarc_report_xml: %s", err);
+	for (const char *p = strstr(b.data, "<record>"); p; p = strstr(p + 1, "<record>")) {
+		assert_true(nrec < NELEM(text));
+		record_text(p, text[nrec++], sizeof(text[0]));
+	}
+	assert_int_equal(nrec, nrows);
+	for (size_t i = 0; i < nrec; i++)
+		for (size_t j = i + 1; j < nrec; j++)
+			if (strcmp(text[i], text[j]) == 0)
+				fail_msg("records %zu and %zu alike:\n%s", i, j, text[i]);
+	buf_free(&b);
+	dmarc_store_rows_free(r, nrows);
+	dmarc_store_domains_free(d, ndom);
+}
+
 /* Days are UTC days; each domain lists its own counts and record. */
 static void test_days_and_domains(void **state)
 {
@@ -345,6 +482,7 @@ int main(void)
 	    cmocka_unit_test(test_day),
 	    cmocka_unit_test_setup_teardown(test_identical_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_different_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rows_report, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_days_and_domains, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_latest_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_skipped, setup, teardown),

@@ -1,0 +1,38 @@
+/* Transactions: made at MAIL, freed whole at their end. */
+#include "server/txn.h"
+#include "core/xmalloc.h"
+#include "queue/spool.h"
+
+#include <stdlib.h>
+
+struct txn *txn_new(void)
+{
+	struct txn *t = xcalloc(1, sizeof(*t));
+	msghead_init(&t->head, TXN_HEADER_MAX);
+	return t;
+}
+
+void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt)
+{
+	t->rcpts = xrealloc(t->rcpts, (t->nrcpt + 1) * sizeof(*t->rcpts));
+	t->rcpts[t->nrcpt].addr = xstrdup(addr);
+	t->rcpts[t->nrcpt].orcpt = xstrdup(orcpt);
+	t->nrcpt++;
+	if (exempt)
+		t->nrcpt_exempt++;
+}
+
+void txn_free(struct txn *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nrcpt; i++) {
+		free(t->rcpts[i].addr);
+		free(t->rcpts[i].orcpt);
+	}
+	free(t->rcpts);
+	if (t->body)
+		spool_body_discard(t->body);
+	msghead_free(&t->head);
+	free(t);
+}

@@ -1,0 +1,47 @@
+/* One mail transaction (RFC 5321 3.3): from MAIL to the end of the
+ * message or RSET.  A new transaction is a new structure, so nothing of
+ * the previous one survives by accident. */
+#ifndef POSTERN_TXN_H
+#define POSTERN_TXN_H
+
+#include "auth/msghead.h"
+#include "core/id.h"
+#include "smtp/cmd.h"
+#include "smtp/data.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct spool_body;
+struct spool_rcpt;
+
+struct txn {
+	char queue_id[ID_LEN + 1]; /* "" until the body begins */
+	char mail_from[ADDR_PATH_MAX + 1];
+	struct mail_params mail;
+	struct spool_rcpt *rcpts;
+	size_t nrcpt;
+	size_t nrcpt_exempt; /* recipients that are postmaster or abuse */
+	struct spool_body *body;
+	/* The header section, collected once for every filter (FS_HEADER
+	 * onwards); the body begins after it. */
+	struct msghead head;
+	int body_started;
+	int body_error; /* spool write failed during DATA/BDAT */
+	struct data_reader data;
+	struct data_bdat bdat;
+	uint64_t bdat_left; /* bytes still to read of the current chunk */
+	int bdat_last;
+	int bdat_failed;  /* a chunk was refused: the rest are only read */
+	int bdat_started; /* bdat is initialised */
+};
+
+/* Header sections longer than this are not examined (none of ours is
+ * near it); such a message gets no DKIM or DMARC result. */
+#define TXN_HEADER_MAX (256 * 1024)
+
+struct txn *txn_new(void);
+void txn_free(struct txn *t);
+void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt);
+
+#endif

@@ -1,0 +1,464 @@
+/* Unit tests of the policy service over socket pairs, with the sender
+ * checks resolving through a zone file: each kind of request gets its
+ * reply, one check serves every recipient of a message, PREPEND comes
+ * once per message, pipelined requests are answered in order, and bad
+ * input closes its connection and nothing else. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "dns/dns.h"
+#include "policyd/server.h"
+
+static const char CONF[] = "hostname = \"mx.test.example\";\n"
+                           "state_dir = \"/tmp\";\n"
+                           "listeners = ( { role = \"mx\"; address = \"127.0.0.1:2525\"; } );\n"
+                           "domains = ( { name = \"test.example\"; } );\n"
+                           "policy = {\n"
+                           "  trusted_networks = \"127.0.0.0/8, 192.0.2.99/32\";\n"
+                           "  spf_fail = \"reject\";\n"
+                           "  spf_softfail = \"score 3\";\n"
+                           "  iprev_temperror = \"tempfail\";\n"
+                           "  rdns_generic = \"reject\";\n"
+                           "  helo_invalid = \"reject\";\n"
+                           "};\n";
+
+static const char ZONE[] = "10.2.0.192.in-addr.arpa PTR mail.good-sender.net\n"
+                           "mail.good-sender.net A 192.0.2.10\n"
+                           "mail.good-sender.net TXT \"v=spf1 a -all\"\n"
+                           "good-sender.net TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+                           "spf-fail.net TXT \"v=spf1 -all\"\n"
+                           "soft-sender.net TXT \"v=spf1 ~all\"\n"
+                           "12.2.0.192.in-addr.arpa PTR 192-0-2-12.dyn.pool-isp.net\n"
+                           "192-0-2-12.dyn.pool-isp.net A 192.0.2.12\n"
+                           "11.2.0.192.in-addr.arpa TIMEOUT\n"
+                           "eleven.good-sender.net A 192.0.2.11\n";
+
+struct fixture {
+	struct config cfg;
+	struct event_base *base;
+	struct dns_resolver *dns;
+	struct policyd_server *srv;
+	char zone[64];
+};
+
+static void write_temp(char *path, size_t size, const char *text)
+{
+	snprintf(path, size, "/tmp/postern-policyd-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char conf[64], err[256] = "";
+	struct buf errors;
+
+	write_temp(conf, sizeof(conf), CONF);
+	buf_init(&errors, 65536);
+	if (config_load(conf, &f->cfg, &errors) < 0)
+		fail_msg("config: %s", errors.data);
+	buf_free(&errors);
+	unlink(conf);
+	write_temp(f->zone, sizeof(f->zone), ZONE);
+	f->base = event_base_new();
+	f->dns = dns_resolver_zone(f->base, f->zone, err, sizeof(err));
+	if (f->dns == NULL)
+		fail_msg("zone: %s", err);
+	f->srv = policyd_server_new(&f->cfg, f->base, f->dns, err, sizeof(err));
+	if (f->srv == NULL)
+		fail_msg("server: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	policyd_server_free(f->srv);
+	dns_resolver_free(f->dns);
+	event_base_free(f->base);
+	config_free(&f->cfg);
+	unlink(f->zone);
+	free(f);
+	return 0;
+}
+
+/* A connection to the server; the test holds the client's end. */
+static int client(struct fixture *f)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	policyd_server_attach(f->srv, sv[0], "test");
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	return sv[1];
+}
+
+static void say(int fd, const char *text)
+{
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+}
+
+static char *rcpt_request(const char *instance, const char *ip, const char *helo,
+                          const char *sender, const char *rcpt)
+{
+	static char buf[2048];
+	snprintf(buf, sizeof(buf),
+	         "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+	         "helo_name=%s\nqueue_id=\nsender=%s\nrecipient=%s\nrecipient_count=0\n"
+	         "client_address=%s\nclient_name=unknown\ninstance=%s\nsasl_username=\n\n",
+	         helo, sender, rcpt, ip, instance);
+	return buf;
+}
+
+/* Runs the loop until the client has n whole replies (or the server
+ * closed: then returns what came, and *closed is set).  Replies are
+ * returned one per line. */
+static char *await(struct fixture *f, int fd, int n, int *closed)
+{
+	static char got[8192];
+	size_t len = 0;
+	time_t deadline = time(NULL) + 5;
+
+	*closed = 0;
+	got[0] = '\0';
+	for (;;) {
+		int have = 0;
+		for (char *p = got; (p = strstr(p, "\n\n")) != NULL; p += 2)
+			have++;
+		if (have >= n)
+			break;
+		assert_true(time(NULL) < deadline);
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, 2) <= 0)
+			continue;
+		ssize_t r = read(fd, got + len, sizeof(got) - 1 - len);
+		if (r == 0) {
+			*closed = 1;
+			break;
+		}
+		if (r > 0) {
+			len += (size_t)r;
+			got[len] = '\0';
+		}
+	}
+	/* "a\n\nb\n\n" -> "a\nb" */
+	char *out = got, *w = got;
+	for (char *p = got; *p; p++) {
+		if (p[0] == '\n' && p[1] == '\n') {
+			*w++ = '\n';
+			p++;
+		} else {
+			*w++ = *p;
+		}
+	}
+	if (w > got && w[-1] == '\n')
+		w--;
+	*w = '\0';
+	return out;
+}
+
+static char *ask(struct fixture *f, int fd, const char *text)
+{
+	int closed;
+	say(fd, text);
+	char *r = await(f, fd, 1, &closed);
+	assert_false(closed);
+	return r;
+}
+
+static void test_good_sender_dunno(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("i1", "192.0.2.10", "mail.good-sender.net",
+	                                     "alice@good-sender.net", "user@test.example")),
+	                    "action=DUNNO");
+	close(fd);
+}
+
+static void test_spf_fail_rejected_every_recipient(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+	const char *r;
+
+	r = ask(f, fd,
+	        rcpt_request("i2", "192.0.2.10", "mail.good-sender.net", "x@spf-fail.net",
+	                     "user@test.example"));
+	assert_non_null(strstr(r, "action=550 5.7.23 "));
+	/* The second recipient of the message: the same answer. */
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("i2", "192.0.2.10", "mail.good-sender.net",
+	                                     "x@spf-fail.net", "other@test.example")),
+	                    r);
+	/* Postmaster and abuse are reached whatever the verdict. */
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("i2", "192.0.2.10", "mail.good-sender.net",
+	                                     "x@spf-fail.net", "postmaster@test.example")),
+	                    "action=DUNNO");
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("i2", "192.0.2.10", "mail.good-sender.net",
+	                                     "x@spf-fail.net", "Abuse@elsewhere.example")),
+	                    "action=DUNNO");
+	close(fd);
+}
+
+static void test_prepend_once_per_message(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+	const char *r;
+
+	r = ask(f, fd,
+	        rcpt_request("i3", "192.0.2.10", "mail.good-sender.net", "s@soft-sender.net",
+	                     "user@test.example"));
+	assert_true(strncmp(r, "action=PREPEND Authentication-Results: mx.test.example; ", 56) ==
+	            0);
+	assert_non_null(strstr(r, "spf=softfail smtp.mailfrom=s@soft-sender.net"));
+	assert_non_null(strstr(r, "policy.score=3"));
+	assert_null(strchr(r, '\r'));
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("i3", "192.0.2.10", "mail.good-sender.net",
+	                                     "s@soft-sender.net", "two@test.example")),
+	                    "action=DUNNO");
+	/* The next message of the same client gets its own. */
+	r = ask(f, fd,
+	        rcpt_request("i4", "192.0.2.10", "mail.good-sender.net", "s@soft-sender.net",
+	                     "user@test.example"));
+	assert_true(strncmp(r, "action=PREPEND ", 15) == 0);
+	/* Without instance= every request is a message of its own. */
+	for (int i = 0; i < 2; i++) {
+		r = ask(f, fd,
+		        rcpt_request("", "192.0.2.10", "mail.good-sender.net", "s@soft-sender.net",
+		                     "user@test.example"));
+		assert_true(strncmp(r, "action=PREPEND ", 15) == 0);
+	}
+	close(fd);
+}
+
+static void test_helo_generic_and_tempfail(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+
+	assert_non_null(strstr(ask(f, fd,
+	                           rcpt_request("i5", "192.0.2.10", "localhost",
+	                                        "alice@good-sender.net", "user@test.example")),
+	                       "action=550 5.7.1 "));
+	assert_non_null(strstr(ask(f, fd,
+	                           rcpt_request("i6", "192.0.2.12", "mail.good-sender.net",
+	                                        "alice@good-sender.net", "user@test.example")),
+	                       "action=550 5.7.25 "));
+	assert_non_null(strstr(ask(f, fd,
+	                           rcpt_request("i7", "192.0.2.11", "eleven.good-sender.net",
+	                                        "alice@good-sender.net", "user@test.example")),
+	                       "action=451 4.7.25 "));
+	close(fd);
+}
+
+static void test_exempt_and_other_states(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+	char req[2048];
+
+	/* A trusted network. */
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("i8", "192.0.2.99", "localhost", "x@spf-fail.net",
+	                                     "user@test.example")),
+	                    "action=DUNNO");
+	/* Authenticated. */
+	snprintf(
+	    req, sizeof(req), "%s",
+	    rcpt_request("i9", "192.0.2.10", "localhost", "x@spf-fail.net", "user@test.example"));
+	char *sasl = strstr(req, "sasl_username=");
+	memcpy(sasl, "sasl_username=u\n\n", 18);
+	assert_string_equal(ask(f, fd, req), "action=DUNNO");
+	/* States where postern gives no verdict. */
+	static const char *const states[] = {"CONNECT",        "EHLO", "MAIL", "DATA",
+	                                     "END-OF-MESSAGE", "VRFY", "ETRN"};
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		snprintf(
+		    req, sizeof(req),
+		    "request=smtpd_access_policy\nprotocol_state=%s\nclient_address=192.0.2.10\n"
+		    "helo_name=localhost\nsender=x@spf-fail.net\ninstance=i10\n\n",
+		    states[i]);
+		assert_string_equal(ask(f, fd, req), "action=DUNNO");
+	}
+	/* No client address. */
+	assert_string_equal(
+	    ask(f, fd, rcpt_request("i11", "", "localhost", "x@spf-fail.net", "user@test.example")),
+	    "action=DUNNO");
+	close(fd);
+}
+
+static void test_pipelined_in_order(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f), closed;
+	char all[8192];
+
+	/* A check that waits, then requests answered from the cache or at
+	 * once: the replies keep the order of the requests. */
+	snprintf(all, sizeof(all), "%s",
+	         rcpt_request("p1", "192.0.2.10", "mail.good-sender.net", "x@spf-fail.net",
+	                      "user@test.example"));
+	strcat(all, "request=smtpd_access_policy\nprotocol_state=VRFY\n\n");
+	strcat(all, rcpt_request("p1", "192.0.2.10", "mail.good-sender.net", "x@spf-fail.net",
+	                         "postmaster@test.example"));
+	strcat(all, rcpt_request("p1", "192.0.2.10", "mail.good-sender.net", "x@spf-fail.net",
+	                         "b@test.example"));
+	say(fd, all);
+	char *r = await(f, fd, 4, &closed);
+	assert_false(closed);
+	char *l1 = strtok(r, "\n"), *l2 = strtok(NULL, "\n"), *l3 = strtok(NULL, "\n"),
+	     *l4 = strtok(NULL, "\n");
+	assert_non_null(l4);
+	assert_non_null(strstr(l1, "action=550 5.7.23"));
+	assert_string_equal(l2, "action=DUNNO");
+	assert_string_equal(l3, "action=DUNNO");
+	assert_string_equal(l4, l1);
+	close(fd);
+}
+
+static void test_two_connections_one_check(void **state)
+{
+	struct fixture *f = *state;
+	int a = client(f), b = client(f), closed;
+	const char *req = rcpt_request("shared", "192.0.2.10", "mail.good-sender.net",
+	                               "s@soft-sender.net", "user@test.example");
+
+	/* Both ask before the check has answered: one check, one PREPEND. */
+	say(a, req);
+	say(b, req);
+	char ra[4096], rb[4096];
+	snprintf(ra, sizeof(ra), "%s", await(f, a, 1, &closed));
+	snprintf(rb, sizeof(rb), "%s", await(f, b, 1, &closed));
+	int prepends =
+	    (strncmp(ra, "action=PREPEND ", 15) == 0) + (strncmp(rb, "action=PREPEND ", 15) == 0);
+	assert_int_equal(prepends, 1);
+	assert_true(strcmp(ra, "action=DUNNO") == 0 || strcmp(rb, "action=DUNNO") == 0);
+	close(a);
+	close(b);
+}
+
+static void test_bad_input_closes(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+	    "request=smtpd_access_policy\nthis line has no equals sign\n\n",
+	    "protocol_state=RCPT\nsender=a@example.net\n\n",
+	    "request=other_policy\n\n",
+	};
+	int closed;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int fd = client(f);
+		say(fd, bad[i]);
+		char *r = await(f, fd, 1, &closed);
+		assert_true(closed);
+		assert_string_equal(r, "");
+		close(fd);
+	}
+	/* An oversized value, sent without ever ending the line. */
+	int fd = client(f);
+	char big[4096];
+	memset(big, 'v', sizeof(big));
+	say(fd, "request=smtpd_access_policy\nsender=");
+	for (int i = 0; i < 2; i++)
+		if (send(fd, big, sizeof(big), MSG_NOSIGNAL) < 0)
+			break;
+	await(f, fd, 1, &closed);
+	assert_true(closed);
+	close(fd);
+	/* The other connections go on. */
+	fd = client(f);
+	assert_string_equal(ask(f, fd, "request=smtpd_access_policy\nprotocol_state=DATA\n\n"),
+	                    "action=DUNNO");
+	close(fd);
+}
+
+static void test_client_gone_while_waiting(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f), closed;
+
+	say(fd, rcpt_request("gone", "192.0.2.10", "mail.good-sender.net", "alice@good-sender.net",
+	                     "user@test.example"));
+	close(fd);
+	/* The check ends with nobody to tell; the verdict stays for the next. */
+	for (int i = 0; i < 50; i++)
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	fd = client(f);
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("gone", "192.0.2.10", "mail.good-sender.net",
+	                                     "alice@good-sender.net", "user@test.example")),
+	                    "action=DUNNO");
+	(void)closed;
+	close(fd);
+}
+
+static void test_listen_parse(void **state)
+{
+	struct policyd_listen l;
+	char err[256];
+
+	assert_int_equal(
+	    policyd_listen_parse("unix:/run/postern/policyd.sock", &l, err, sizeof(err)), 0);
+	assert_true(l.is_unix);
+	assert_string_equal(l.path, "/run/postern/policyd.sock");
+	assert_int_equal(policyd_listen_parse("127.0.0.1:10040", &l, err, sizeof(err)), 0);
+	assert_false(l.is_unix);
+	assert_string_equal(l.host, "127.0.0.1");
+	assert_int_equal(l.port, 10040);
+	assert_int_equal(policyd_listen_parse("inet:127.0.0.2:1", &l, err, sizeof(err)), 0);
+	assert_int_equal(policyd_listen_parse("[::1]:10040", &l, err, sizeof(err)), 0);
+	assert_string_equal(l.host, "::1");
+	assert_int_equal(policyd_listen_parse("192.0.2.1:10040", &l, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "loopback"));
+	assert_int_equal(policyd_listen_parse("[2001:db8::1]:25", &l, err, sizeof(err)), -1);
+	assert_int_equal(policyd_listen_parse("127.0.0.1:0", &l, err, sizeof(err)), -1);
+	assert_int_equal(policyd_listen_parse("127.0.0.1:65536", &l, err, sizeof(err)), -1);
+	assert_int_equal(policyd_listen_parse("127.0.0.1:", &l, err, sizeof(err)), -1);
+	assert_int_equal(policyd_listen_parse("localhost:25", &l, err, sizeof(err)), -1);
+	assert_int_equal(policyd_listen_parse("unix:", &l, err, sizeof(err)), -1);
+	assert_int_equal(policyd_listen_parse("10040", &l, err, sizeof(err)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_good_sender_dunno, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spf_fail_rejected_every_recipient, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_prepend_once_per_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_helo_generic_and_tempfail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exempt_and_other_states, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_connections_one_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input_closes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_gone_while_waiting, setup, teardown),
+	    cmocka_unit_test(test_listen_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
