@@ -40,8 +40,11 @@ integration: build
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 # The sender-check transcripts (tests/policy/README.md): every policy rule
-# replayed through `postern policy test` against its expected output.
-policy-tests: build
+# replayed through `postern policy test` against its expected output, with
+# the sanitizer build too (a leak or undefined behaviour fails the run).
+policy-tests: build build-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		POSTERN_BIN=$(CURDIR)/build-asan/postern $(PY) tests/policy/run.py
 	POSTERN_BIN=$(CURDIR)/$(BUILD)/postern $(PY) tests/policy/run.py
 
 # The SPF test suites of RFC 7208 and RFC 4408 (tests/conformance/README.md),

@@ -17,6 +17,9 @@
 #   BENCH_IDLE=N          idle connections held open against postern (10000;
 #                         0 skips the idle test)
 #   BENCH_POSTERN=PATH    postern binary (./build/postern)
+#   BENCH_POSTERN_BEFORE=PATH  a second postern binary (an earlier build),
+#                         measured in each load right after the first, without
+#                         checks: a change's before and after in one run
 #   BENCH_POSTERN_CONF_EXTRA="..."  lines appended to postern's config
 #   BENCH_POSTERN_USER=NAME  user postern's processes run as (default
 #                         "postern" if it exists, else "": stay root)
@@ -46,6 +49,7 @@ else
 fi
 WARMUP=${BENCH_WARMUP:-200}
 POSTERN=${BENCH_POSTERN:-$ROOT/build/postern}
+BEFORE=${BENCH_POSTERN_BEFORE:-}
 # postern drops to this user when started as root; "" keeps root. Default:
 # "postern" when that user exists, else "" (this script creates no users).
 if [ -z "${BENCH_POSTERN_USER+x}" ]; then
@@ -433,6 +437,12 @@ print_ratios() {
 			"$(ratio "${R[$i.postern.sccpu]}" "${R[$i.postfix.sccpu]}")" \
 			"$(ratio "${R[$i.postern.scpu]}" "${R[$i.postfix.scpu]}")"
 	fi
+	if [ -n "${R[$i.before.rate]:-}" ] && [ -n "${R[$i.postfix.rate]:-}" ]; then
+		printf '  before/Postfix: rate x%s; postern/before: rate x%s, server CPU per message x%s\n' \
+			"$(ratio "${R[$i.before.rate]}" "${R[$i.postfix.rate]}")" \
+			"$(ratio "${R[$i.postern.rate]}" "${R[$i.before.rate]}")" \
+			"$(ratio "${R[$i.postern.scpu]}" "${R[$i.before.scpu]}")"
+	fi
 	if [ -n "${R[$i.checks.rate]:-}" ] && [ -n "${R[$i.postern.rate]:-}" ]; then
 		printf '  postern+checks/postern: rate x%s, CPU per message x%s (machine) x%s (server+client) x%s (server)\n' \
 			"$(ratio "${R[$i.checks.rate]}" "${R[$i.postern.rate]}")" \
@@ -496,6 +506,7 @@ run_postern() {
 
 # --- main ------------------------------------------------------------------
 echo "postern accept benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(uname -r)  $(nproc) cores"
+[ -n "$BEFORE" ] && { [ -x "$BEFORE" ] || die "$BEFORE does not exist"; echo "before: $BEFORE"; }
 echo "postern: $([ "$SKIP_POSTERN" = 1 ] && echo skipped || echo "$POSTERN")" \
 	" Postfix: $(dpkg-query -W -f '${Version}' postfix 2>/dev/null)" \
 	" netns: ${NS:-none (plain loopback)}  warm-up: $WARMUP msgs  ulimit -n: $NOFILE"
@@ -522,6 +533,12 @@ for l in "${LOADS[@]}"; do
 	echo "== load $idx: $(describe_load "$s" "$b" "$m" "$f") =="
 	if [ "$SKIP_POSTERN" != 1 ]; then
 		run_postern "$idx" postern 0 "$s" "$b" "$m" "$f"
+		if [ -n "$BEFORE" ]; then
+			after=$POSTERN
+			POSTERN=$BEFORE
+			run_postern "$idx" before 0 "$s" "$b" "$m" "$f"
+			POSTERN=$after
+		fi
 		[ "$CHECKS" = 1 ] && run_postern "$idx" checks 1 "$s" "$b" "$m" "$f"
 	fi
 	log "  Postfix ..."
@@ -544,6 +561,7 @@ for l in "${LOADS[@]}"; do
 	sink_stop
 	print_header
 	[ "$SKIP_POSTERN" != 1 ] && print_row postern "$idx.postern"
+	[ -n "$BEFORE" ] && print_row before "$idx.before"
 	[ "$CHECKS" = 1 ] && print_row postern+chk "$idx.checks"
 	print_row Postfix "$idx.postfix"
 	print_row smtp-sink "$idx.sink"

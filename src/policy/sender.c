@@ -53,8 +53,13 @@ struct sender_check {
 	char helo[256];
 	char iprev_res[16], iprev_name[256], rdns[24], helo_class[40], helo_dns_res[24];
 	char csa_res[16], spf_helo_res[16], spf_mail_res[16], spf_rdns_res[16];
-	char dnsbl_res[256];                      /* listing zones of the session's subjects */
-	char rdns_domain[256];                    /* asked of the domain blocklists already */
+	char dnsbl_res[256]; /* listing zones of the session's subjects */
+	/* Each domain is asked of the domain blocklists once: the rDNS
+	 * name's registrable domain, the HELO name, the sender domain. */
+	char rdns_domain[256];
+	int iprev_running;                        /* the rDNS domain is not known yet */
+	int mail_rhs_waiting;                     /* the sender domain waits for it */
+	char helo_rhs[256];                       /* the HELO name, when it was asked */
 	int dnsbl_temperror, dnsbl_txn_temperror; /* a list did not answer */
 	char dnsbl_shown[512];                    /* what sender_check_results gave */
 	char dnsbl_txn_res[256];                  /* of the sender domain */
@@ -294,6 +299,8 @@ static void iprev_note(struct sender_check *c, enum iprev_code code, const char 
 		apply(c, PR_RDNS_GENERIC, 0, claimed, 1);
 }
 
+static void mail_rhs_start(struct sender_check *c);
+
 static void iprev_done(void *arg, const struct iprev_result *res)
 {
 	struct sender_check *c = lookup_finish(arg);
@@ -302,10 +309,14 @@ static void iprev_done(void *arg, const struct iprev_result *res)
 	iprev_note(c, res->code, res->name, res->name ? res->name : (res->nptr ? res->ptr[0] : ""));
 	/* RHSBL for the domain the confirmed name belongs to. */
 	const char *rdns_domain = res->code == IPREV_PASS ? suffix_registrable(res->name) : NULL;
+	c->iprev_running = 0;
 	if (rdns_domain && sc->objects.nrhs) {
 		snprintf(c->rdns_domain, sizeof(c->rdns_domain), "%s", rdns_domain);
-		dnsbl_start_rhs(c, &c->session_lookups, rdns_domain, dnsbl_session_done);
+		if (strcasecmp(rdns_domain, c->helo_rhs) != 0)
+			dnsbl_start_rhs(c, &c->session_lookups, rdns_domain, dnsbl_session_done);
 	}
+	if (c->mail_rhs_waiting)
+		mail_rhs_start(c);
 	/* Unified SPF: may this address send as the name it claims? */
 	if (res->code == IPREV_PASS) {
 		char sender[300];
@@ -325,7 +336,9 @@ struct sender_check *sender_check_new(const struct sender_env *env, const char *
 	verdict_init(&c->session_v);
 	verdict_init(&c->txn_v);
 	struct lookup *l = lookup_new(&c->session_lookups, c);
+	c->iprev_running = 1;
 	if (lookup_started(l, iprev_start(env->dns, ip, iprev_done, l), cancel_iprev) < 0) {
+		c->iprev_running = 0;
 		/* Not an address the DNS can be asked about (a scoped IPv6
 		 * address): RFC 8601 3 calls that a permanent error. */
 		iprev_note(c, IPREV_PERMERROR, NULL, "");
@@ -421,7 +434,10 @@ void sender_check_helo(struct sender_check *c, const char *helo)
 	lookup_started(l, csa_start(c->env.dns, c->helo, c->ip, csa_done, l), cancel_csa);
 	spf_start(c, &c->session_lookups, "", c->helo, spf_helo_done);
 	if (sc->objects.nrhs)
-		dnsbl_start_rhs(c, &c->session_lookups, c->helo, dnsbl_session_done);
+		if (strcasecmp(c->helo, c->rdns_domain) != 0) {
+			snprintf(c->helo_rhs, sizeof(c->helo_rhs), "%s", c->helo);
+			dnsbl_start_rhs(c, &c->session_lookups, c->helo, dnsbl_session_done);
+		}
 }
 
 static void spf_mail_done(void *arg, const struct spf_outcome *out)
@@ -449,6 +465,16 @@ static void dnsbl_mail_done(void *arg, const struct dnsbl_result *res)
 	finished(c);
 }
 
+/* The sender domain, unless the session's lookups asked about it. */
+static void mail_rhs_start(struct sender_check *c)
+{
+	const char *domain = strrchr(c->mailfrom, '@') + 1;
+
+	c->mail_rhs_waiting = 0;
+	if (strcasecmp(domain, c->rdns_domain) != 0 && strcasecmp(domain, c->helo_rhs) != 0)
+		dnsbl_start_rhs(c, &c->txn_lookups, domain, dnsbl_mail_done);
+}
+
 void sender_check_mail(struct sender_check *c, const char *mail_from)
 {
 	const struct sender_conf *sc = c->env.conf;
@@ -462,17 +488,21 @@ void sender_check_mail(struct sender_check *c, const char *mail_from)
 		spf_start(c, &c->txn_lookups, c->mailfrom, NULL, spf_mail_done);
 	else
 		snprintf(c->spf_mail_res, sizeof(c->spf_mail_res), "%s", c->spf_helo_res);
-	/* A domain the session's lookups already asked about (the rDNS
-	 * domain, the HELO name) is not counted twice. */
-	const char *at = strrchr(c->mailfrom, '@');
-	if (sc->objects.nrhs && at && strcasecmp(at + 1, c->rdns_domain) != 0 &&
-	    strcasecmp(at + 1, c->helo) != 0)
-		dnsbl_start_rhs(c, &c->txn_lookups, at + 1, dnsbl_mail_done);
+	if (sc->objects.nrhs && strrchr(c->mailfrom, '@')) {
+		/* Which domains the session asks is known once the rDNS
+		 * name is. */
+		if (c->iprev_running)
+			c->mail_rhs_waiting = 1;
+		else
+			mail_rhs_start(c);
+	}
 }
 
 void sender_check_reset(struct sender_check *c)
 {
 	lookup_set_cancel(&c->txn_lookups);
+	c->waiter = NULL;
+	c->mail_rhs_waiting = 0;
 	c->in_txn = 0;
 	c->spf_mail_res[0] = '\0';
 	c->dnsbl_txn_res[0] = '\0';

@@ -395,6 +395,44 @@ def test_min_free_space_refuses_mail(postern_stopped):
     assert p.queue_empty()
 
 
+# -- 7. reverse lookups do not hold up other sessions ----------------------
+
+def test_rdns_burst_does_not_delay_other_sessions(postern_stopped):
+    """Every client's reverse lookup goes through the worker's asynchronous
+    resolver.  They used to be blocking getnameinfo calls on the worker's
+    two-thread pool, shared with the account lookups, so that 200
+    connections from addresses whose PTR lookups hang delayed an open
+    session's RCPT by seconds.  Here 200 trusted clients whose rDNS never
+    answers (the silent name server) connect; each still gets its banner,
+    and the open session's RCPT (an account lookup on the pool) is answered
+    at once."""
+    p = postern_stopped
+    with open(p.conf) as f:
+        text = f.read()
+    p.write_config(text.replace('trusted_networks = "127.0.0.1/32"',
+                                'trusted_networks = "127.0.0.0/8"', 1))
+    p.start()
+    with SMTPConn(p.ports["mx"]) as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+        burst = []
+        try:
+            t0 = time.monotonic()
+            for i in range(200):
+                burst.append(conn_from(p.ports["mx"], "127.0.%d.%d" % (1 + i // 250, 3 + i % 250),
+                                       timeout=5))
+                check(burst[-1].banner, 220)
+            banners = time.monotonic() - t0
+            assert banners < 10, "200 banners took %.1f s: the banner waits for rDNS" % banners
+            t0 = time.monotonic()
+            check(c.cmd("RCPT TO:<user@test.example>"), 250, "2.1.5")
+            waited = time.monotonic() - t0
+            assert waited < 2, "RCPT waited %.1f s behind 200 hanging reverse lookups" % waited
+        finally:
+            for b in burst:
+                abort(b)
+
+
 # -- 10. RCPT gets its reply when the checks can run ------------------------
 
 NET_ZONE = """\

@@ -172,23 +172,22 @@ static void test_value_and_name_limits(void **state)
 {
 	char *v = repeat('v', POLICYD_VALUE_MAX), *big = repeat('v', POLICYD_VALUE_MAX + 1);
 	char *name = repeat('n', POLICYD_NAME_MAX), *bigname = repeat('n', POLICYD_NAME_MAX + 1);
-	char *s = malloc(POLICYD_REQUEST_MAX);
+	static char s[POLICYD_REQUEST_MAX];
 	size_t used;
 
-	snprintf(s, POLICYD_REQUEST_MAX, "request=smtpd_access_policy\nsender=%s\n\n", v);
+	snprintf(s, sizeof(s), "request=smtpd_access_policy\nsender=%s\n\n", v);
 	assert_int_equal(parse(s, &used), POLICYD_OK);
 	assert_int_equal(strlen(req.sender), POLICYD_VALUE_MAX);
-	snprintf(s, POLICYD_REQUEST_MAX, "request=smtpd_access_policy\nsender=%s\n\n", big);
+	snprintf(s, sizeof(s), "request=smtpd_access_policy\nsender=%s\n\n", big);
 	assert_int_equal(parse(s, &used), POLICYD_VALUE_LONG);
-	snprintf(s, POLICYD_REQUEST_MAX, "request=smtpd_access_policy\n%s=x\n\n", name);
+	snprintf(s, sizeof(s), "request=smtpd_access_policy\n%s=x\n\n", name);
 	assert_int_equal(parse(s, &used), POLICYD_OK);
-	snprintf(s, POLICYD_REQUEST_MAX, "request=smtpd_access_policy\n%s=x\n\n", bigname);
+	snprintf(s, sizeof(s), "request=smtpd_access_policy\n%s=x\n\n", bigname);
 	assert_int_equal(parse(s, &used), POLICYD_NAME_LONG);
 	free(v);
 	free(big);
 	free(name);
 	free(bigname);
-	free(s);
 }
 
 static void test_line_limit_before_newline(void **state)
