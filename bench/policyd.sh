@@ -8,9 +8,13 @@
 # Environment:
 #   BENCH_REQUESTS=N     requests of each measured policyd run (200000)
 #   BENCH_CONNS=N        connections the load generator keeps open (50)
-#   BENCH_RCPTS="1 10"   recipients per message, one run each: 1 = every
-#                        request a new message (a full check on cached DNS
-#                        answers), 10 = nine of ten from the verdict cache
+#   BENCH_LOADS="1:noreuse 1 10"
+#                        the policyd runs, each RCPTS[:noreuse]: recipients
+#                        per message (1 = every request a new message), and
+#                        ":noreuse" for policyd_cache_seconds = 0 (every
+#                        message a whole check on cached DNS answers); else
+#                        the default, a finished check reused by the next
+#                        messages of the same client, HELO name and sender
 #   BENCH_MESSAGES=N     messages of each Postfix run (3000; 0 skips Postfix)
 #   BENCH_SESSIONS=N     smtp-source sessions (20)
 #   BENCH_PAIRS=N        Postfix without/with pairs, alternated (2)
@@ -25,7 +29,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 REQUESTS=${BENCH_REQUESTS:-200000}
 CONNS=${BENCH_CONNS:-50}
-RCPTS=${BENCH_RCPTS:-1 10}
+LOADS=${BENCH_LOADS:-1:noreuse 1 10}
 MESSAGES=${BENCH_MESSAGES:-3000}
 SESSIONS=${BENCH_SESSIONS:-20}
 PAIRS=${BENCH_PAIRS:-2}
@@ -135,17 +139,31 @@ policy = { trusted_networks = ""; };
 dnsbl = ( { zone = "bl.bench-lists.net"; type = "ip"; weight = 10; },
           { zone = "dbl.bench-lists.net"; type = "rhs"; weight = 10; } );
 EOF
+# The same without reuse across messages.
+{ cat "$T/postern.conf"; echo "policyd_cache_seconds = 0;"; } >"$T/postern-noreuse.conf"
 
-# policyd on CPU 0; the load generator and nsd share CPU 1.
-(cd "$T" && exec $NETNS_RUN setsid taskset -c 0 "$POSTERN" -c "$T/postern.conf" policyd \
-	--listen "127.0.0.1:$PORT_POLICYD" --foreground >"$T/policyd.log" 2>&1) &
-POLICYD_PID=$!
-wait_port "$PORT_POLICYD" 20 "$POLICYD_PID" || {
-	tail -5 "$T/policyd.log" >&2
-	die "policyd did not listen on 127.0.0.1:$PORT_POLICYD"
+# policyd_run MODE: policyd ("reuse", the default configuration, or
+# "noreuse") on CPU 0, unless it runs already; the load generator and nsd
+# share CPU 1.  POLICYD_PID is the policyd process itself (setsid and
+# taskset exec into it); one log for all.
+POLICYD_MODE=""
+policyd_run() {
+	local conf=$T/postern.conf
+	[ "$1" = noreuse ] && conf=$T/postern-noreuse.conf
+	[ "$POLICYD_MODE" = "$1" ] && return 0
+	if [ -n "$POLICYD_PID" ]; then
+		stop_pid "$POLICYD_PID" 10
+		POLICYD_PID=""
+	fi
+	(cd "$T" && exec $NETNS_RUN setsid taskset -c 0 "$POSTERN" -c "$conf" policyd \
+		--listen "127.0.0.1:$PORT_POLICYD" --foreground >>"$T/policyd.log" 2>&1) &
+	POLICYD_PID=$!
+	wait_port "$PORT_POLICYD" 20 "$POLICYD_PID" || {
+		tail -5 "$T/policyd.log" >&2
+		die "policyd did not listen on 127.0.0.1:$PORT_POLICYD"
+	}
+	POLICYD_MODE=$1
 }
-# The policyd process itself (setsid and taskset exec into it).
-PPID_POLICYD=$POLICYD_PID
 
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
@@ -158,21 +176,27 @@ echo "HELO and sender from bench/lib.sh's zones; dns.cache_entries = 100000."
 # --- requests per second on one core ---------------------------------------
 echo
 echo "== policyd: $REQUESTS requests over $CONNS connections, one outstanding per connection =="
-printf '  %-16s %9s %9s %11s %11s %6s %8s  %s\n' load "req/s" "busy" "CPU us/req" \
-	"req/CPU-s" UDP "nsd q" replies
-for r in $RCPTS; do
+printf '  %-26s %8s %5s %10s %9s %7s %4s %5s  %s\n' load "req/s" "busy" "CPU us/req" \
+	"req/CPU-s" checks UDP "nsd q" replies
+for load in $LOADS; do
+	r=${load%%:*}
+	mode=reuse
+	[ "${load#*:}" = noreuse ] && mode=noreuse
+	policyd_run "$mode"
+	checks0=$(grep -c 'event=policyd_check' "$T/policyd.log")
 	nstat_snapshot "$T/n0"
 	q0=$(nsd_queries "$T/dns")
-	c0=$(proc_ticks "$PPID_POLICYD")
+	c0=$(proc_ticks "$POLICYD_PID")
 	$NETNS_RUN taskset -c 1 "$T/policyd_load" -c "$CONNS" -n "$REQUESTS" -r "$r" -w 2000 \
 		"127.0.0.1:$PORT_POLICYD" >"$T/load.$r" 2>"$T/load.$r.err" &
 	CLIENT_PID=$!
 	wait "$CLIENT_PID"
 	rc=$?
 	CLIENT_PID=""
-	c1=$(proc_ticks "$PPID_POLICYD")
+	c1=$(proc_ticks "$POLICYD_PID")
 	q1=$(nsd_queries "$T/dns")
 	nstat_snapshot "$T/n1"
+	checks=$(($(grep -c 'event=policyd_check' "$T/policyd.log") - checks0))
 	if [ "$rc" != 0 ]; then
 		warn "load generator failed: $(cat "$T/load.$r.err" "$T/load.$r")"
 		continue
@@ -189,11 +213,14 @@ for r in $RCPTS; do
 	busy=$(fcalc "100 * $cpu / $el" 0)
 	udp=$(nstat_delta "$T/n0" "$T/n1" UdpOutDatagrams)
 	[ "$q0" != "?" ] && [ "$q1" != "?" ] && nq=$((q1 - q0)) || nq="?"
-	printf '  %-16s %9s %8s%% %11s %11s %6s %8s  %s\n' "$r rcpt/message" "$rate" "$busy" "$us" \
-		"$per" "$udp" "$nq" "$replies"
+	printf '  %-26s %8s %4s%% %10s %9s %7s %4s %5s  %s\n' \
+		"$r rcpt/message, reuse $([ "$mode" = reuse ] && echo on || echo off)" "$rate" \
+		"$busy" "$us" "$per" "$checks" "$udp" "$nq" "$replies"
 done
 echo "  req/s: wall-clock rate; busy: policyd's CPU time / wall time (100% = its core);"
-echo "  req/CPU-s: requests per second of policyd CPU; UDP/nsd q: DNS traffic (warm: ~0)."
+echo "  req/CPU-s: requests per second of policyd CPU; checks: whole checks made (the other"
+echo "  messages reused one); UDP/nsd q: DNS traffic (warm: ~0).  All three columns count"
+echo "  the 2,000 warm-up requests too.  Reuse: policyd_cache_seconds (default 60; off: 0)."
 
 # --- Postfix with and without check_policy_service --------------------------
 postfix_start() { # DIR POLICY(0|1)
@@ -221,9 +248,11 @@ postfix_start() { # DIR POLICY(0|1)
 }
 
 if [ "$MESSAGES" -gt 0 ]; then
+	# The service as configured by default: reuse across messages on.
+	policyd_run reuse
 	echo
 	echo "== Postfix: smtp-source -c -s $SESSIONS -l 10240 -m $MESSAGES, without and with check_policy_service =="
-	printf '  %-22s %9s %9s %8s  %s\n' run "msg/s" seconds checks errors
+	printf '  %-22s %9s %9s %14s  %s\n' run "msg/s" seconds "checks/reused" errors
 	declare -A sum=([0]=0 [1]=0)
 	run=0
 	for ((p = 1; p <= PAIRS; p++)); do
@@ -231,6 +260,7 @@ if [ "$MESSAGES" -gt 0 ]; then
 			run=$((run + 1))
 			dir="$T/postfix-$run"
 			before=$(grep -c 'event=policyd_check' "$T/policyd.log")
+			before_r=$(grep -c 'event=policyd_reuse' "$T/policyd.log")
 			postfix_start "$dir" "$pol"
 			src=(smtp-source -M "$HELO" -f "$SENDER" -t b@test.example -s "$SESSIONS" -l 10240)
 			$NETNS_RUN "${src[@]}" -m "$WARMUP_MSGS" "127.0.0.1:$PORT_POSTFIX" >/dev/null 2>"$dir/warm.err"
@@ -243,14 +273,16 @@ if [ "$MESSAGES" -gt 0 ]; then
 			rate=$(fcalc "$MESSAGES / $el" 0)
 			sum[$pol]=$(fcalc "${sum[$pol]} + $rate" 0)
 			checks=$(($(grep -c 'event=policyd_check' "$T/policyd.log") - before))
+			reused=$(($(grep -c 'event=policyd_reuse' "$T/policyd.log") - before_r))
 			err=$(grep -v '^$' "$dir/src.err" | head -1)
 			[ "$rc" != 0 ] && err="exit $rc $err"
-			printf '  %-22s %9s %9s %8s  %s\n' \
+			printf '  %-22s %9s %9s %14s  %s\n' \
 				"$([ "$pol" = 1 ] && echo "with policyd" || echo "without") (pair $p)" \
-				"$rate" "$el" "$([ "$pol" = 1 ] && echo "$checks" || echo -)" "${err:--}"
+				"$rate" "$el" "$([ "$pol" = 1 ] && echo "$checks/$reused" || echo -)" "${err:--}"
 		done
 	done
 	echo "  with/without (mean of $PAIRS pairs): x$(fcalc "${sum[1]} / ${sum[0]}" 3)"
-	echo "  checks: event=policyd_check lines during the run (warm-up of $WARMUP_MSGS included)"
+	echo "  checks/reused: messages with a check of their own (event=policyd_check) and with"
+	echo "  another's (event=policyd_reuse), warm-up of $WARMUP_MSGS included"
 fi
 exit 0

@@ -3,7 +3,9 @@
  * each and waits for its reply before sending the next, until REQUESTS
  * replies have come back.  Each message (instance=) has RCPTS recipients;
  * the clients, HELO names and senders cycle through a few fixed ones, so
- * that after the warm-up every DNS answer is cached.  Loopback or a unix
+ * that after the warm-up every DNS answer is cached (and, when the service
+ * reuses a finished check for the next messages of the same client, HELO
+ * name and sender, every verdict).  Loopback or a unix
  * socket only; libc only (built by bench/policyd.sh with cc).
  *
  *   policyd_load -c CONNS -n REQUESTS [-r RCPTS] [-w WARMUP] unix:PATH|127.0.0.1:PORT

@@ -167,6 +167,9 @@ static const struct param params[] = {
     S("dmarc.report_org", dmarc_report_org, "", "org_name of aggregate reports; empty: hostname"),
     S("dmarc.report_email", dmarc_report_email, "",
       "sender of aggregate reports; empty: the postmaster address"),
+    I("policyd_cache_seconds", policyd_cache_seconds, 60, 0, 3600,
+      "seconds policyd reuses a finished check for another message with the same client, HELO "
+      "and sender; 0: per message only"),
 };
 
 static const char *const list_names[] = {"listeners", "domains", "tls",  "limits", "spool",

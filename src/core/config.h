@@ -113,6 +113,8 @@ struct config {
 	char *dmarc_report_org;   /* "" : hostname */
 	char *dmarc_report_email; /* "" : postmaster */
 
+	long policyd_cache_seconds; /* 0: a check serves one message only */
+
 	struct dkim_signing_conf *dkim_signing;
 	size_t ndkim_signing;
 

@@ -2,6 +2,8 @@
  * escaping that keeps a line one line (see log.h). */
 #include "core/log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,11 @@ const char *log_value(char *dst, size_t dstsize, const char *src)
 		else
 			quote = 1;
 	}
+	if (!quote && i < dstsize) {
+		/* Whole: i is its length. */
+		memcpy(dst, s, i + 1);
+		return dst;
+	}
 	if (!quote) {
 		/* Cut at a character boundary, never inside a sequence. */
 		for (i = 0; s[i] != '\0'; i += n) {
@@ -181,26 +188,145 @@ const char *log_value(char *dst, size_t dstsize, const char *src)
  * control byte (CR and LF above all) and no DEL reaches the output, so a
  * line cannot be ended early nor a forged one started.  Cut at a whole
  * escape when out is full. */
-static void escape_controls(const char *in, char *out, size_t outsize)
+static size_t escape_controls(const char *in, char *out, size_t outsize)
 {
+	const unsigned char *p = (const unsigned char *)in;
 	size_t o = 0;
 
-	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7F) {
-			if (put_hex(out, &o, outsize - 1, *p) < 0)
-				break;
-		} else {
-			if (o + 1 > outsize - 1)
-				break;
-			out[o++] = (char)*p;
-		}
+	while (*p != '\0') {
+		/* A run of bytes that stand as they are, copied at once. */
+		size_t n = 0;
+		while (p[n] >= 0x20 && p[n] != 0x7F)
+			n++;
+		if (n > outsize - 1 - o)
+			n = outsize - 1 - o;
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+		if (*p == '\0')
+			break;
+		if (*p >= 0x20 && *p != 0x7F)
+			break; /* out is full */
+		if (put_hex(out, &o, outsize - 1, *p) < 0)
+			break;
+		p++;
 	}
 	out[o] = '\0';
+	return o;
+}
+
+/* The process id on every line, asked of the kernel once per process:
+ * a fork resets it in the child (pthread_atfork), and a thread keeps its
+ * own copy, so that nothing here is shared between threads. */
+static _Thread_local pid_t line_pid;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+	line_pid = 0;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static pid_t current_pid(void)
+{
+	if (line_pid == 0) {
+		pthread_once(&atfork_once, watch_forks);
+		line_pid = getpid();
+	}
+	return line_pid;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of the second last written, per thread: formatted
+ * again only when the second changes. */
+static _Thread_local time_t stamp_sec = (time_t)-1;
+static _Thread_local char stamp[32];
+static _Thread_local size_t stamp_len;
+
+static size_t put_str(char *out, size_t o, const char *s, size_t n)
+{
+	memcpy(out + o, s, n);
+	return o + n;
+}
+
+/* The decimal digits of v (at least width of them, zero-padded). */
+static size_t put_uint(char *out, size_t o, unsigned long v, int width)
+{
+	char digits[24];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 || n < width);
+	while (n > 0)
+		out[o++] = digits[--n];
+	return o;
+}
+
+/* Longest process name the line's prefix is built for by hand; a longer
+ * one (none is) goes through fprintf. */
+#define PROCESS_NAME_MAX 128
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ proc=" NAME " pid=" PID " level=" LEVEL " " */
+#define PREFIX_MAX (64 + PROCESS_NAME_MAX + 64)
+
+/* "2024-01-01T00:00:00.000Z proc=smtp pid=1 level=info " at out; returns
+ * its length, as fprintf("%s.%03dZ proc=%s pid=%d level=%s ") would write
+ * it, or 0 when the process name is too long for the room. */
+static size_t line_prefix(char *out, enum log_level lvl)
+{
+	struct timeval tv;
+	size_t o = 0, plen = strlen(log_process);
+	const char *level = level_name(lvl);
+	pid_t pid = current_pid();
+
+	if (plen > PROCESS_NAME_MAX)
+		return 0;
+	gettimeofday(&tv, NULL);
+	if (tv.tv_sec != stamp_sec || stamp_len == 0) {
+		struct tm tm;
+		gmtime_r(&tv.tv_sec, &tm);
+		stamp_len = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		stamp_sec = tv.tv_sec;
+	}
+	o = put_str(out, o, stamp, stamp_len);
+	out[o++] = '.';
+	o = put_uint(out, o, (unsigned long)(tv.tv_usec / 1000), 3);
+	o = put_str(out, o, "Z proc=", 7);
+	o = put_str(out, o, log_process, plen);
+	o = put_str(out, o, " pid=", 5);
+	o = put_uint(out, o, (unsigned long)pid, 1);
+	o = put_str(out, o, " level=", 7);
+	o = put_str(out, o, level, strlen(level));
+	out[o++] = ' ';
+	return o;
+}
+
+/* The whole line in one write(2), as an unbuffered stderr would do. */
+static void write_line(const char *line, size_t len)
+{
+	int fd = fileno(stderr);
+
+	while (len > 0) {
+		ssize_t n = write(fd, line, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		line += n;
+		len -= (size_t)n;
+	}
 }
 
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
-	char raw[4096], line[4 * sizeof(raw)];
+	/* line: the prefix, the message with its control bytes escaped (each
+	 * byte of raw at most 4), the LF. */
+	char raw[4096], line[PREFIX_MAX + 4 * sizeof(raw) + 1];
+	size_t o;
 	int n;
 
 	if (lvl == LOG_LVL_DEBUG && !log_verbose)
@@ -208,22 +334,31 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
 		return;
-	escape_controls(raw, line, sizeof(line));
 	if (log_syslog) {
 		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+		escape_controls(raw, line, 4 * sizeof(raw));
 		syslog(prio[lvl], "proc=%s level=%s %s", log_process, level_name(lvl), line);
 		return;
 	}
-	struct timeval tv;
-	struct tm tm;
-	char ts[32];
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	/* One fprintf per line so that lines from several processes do not
-	 * interleave inside a line (stderr is unbuffered, one write). */
-	fprintf(stderr, "%s.%03dZ proc=%s pid=%d level=%s %s\n", ts, (int)(tv.tv_usec / 1000),
-	        log_process, (int)getpid(), level_name(lvl), line);
+	o = line_prefix(line, lvl);
+	if (o == 0) {
+		struct timeval tv;
+		struct tm tm;
+		char ts[32];
+		escape_controls(raw, line, 4 * sizeof(raw));
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03dZ proc=%s pid=%d level=%s %s\n", ts,
+		        (int)(tv.tv_usec / 1000), log_process, (int)getpid(), level_name(lvl),
+		        line);
+		return;
+	}
+	o += escape_controls(raw, line + o, 4 * sizeof(raw));
+	line[o++] = '\n';
+	/* One write per line so that lines from several processes do not
+	 * interleave inside a line. */
+	write_line(line, o);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)

@@ -41,18 +41,19 @@ struct dns_cache *dns_cache_new(size_t max_entries)
 }
 
 /* Names compare case-insensitively (RFC 4343) and "a.example." is
- * "a.example". */
-static char *make_key(const char *name)
+ * "a.example".  The key goes to buf when it fits in size bytes (a lookup
+ * needs it only while it looks), else to a new allocation. */
+static char *make_key(const char *name, char *buf, size_t size)
 {
 	size_t n = strlen(name);
 	char *key;
 
 	if (n > 1 && name[n - 1] == '.')
 		n--;
-	key = xstrndup(name, n);
+	key = n < size ? buf : xmalloc(n + 1);
 	for (size_t i = 0; i < n; i++)
-		if (key[i] >= 'A' && key[i] <= 'Z')
-			key[i] = (char)(key[i] - 'A' + 'a');
+		key[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
+	key[n] = '\0';
 	return key;
 }
 
@@ -117,7 +118,7 @@ void dns_cache_put(struct dns_cache *c, const char *name, enum dns_type type,
 
 	if (!res->cacheable || res->ttl == 0)
 		return;
-	key = make_key(name);
+	key = make_key(name, NULL, 0);
 	hash = hash_key(key, type);
 	pp = find(c, key, type, hash);
 	if (*pp)
@@ -142,12 +143,14 @@ void dns_cache_put(struct dns_cache *c, const char *name, enum dns_type type,
 int dns_cache_get(struct dns_cache *c, const char *name, enum dns_type type, time_t now,
                   struct dns_result *res)
 {
-	char *key = make_key(name);
+	char buf[256]; /* any valid name (RFC 1035 2.3.4: 255 octets, dots included) */
+	char *key = make_key(name, buf, sizeof(buf));
 	uint32_t hash = hash_key(key, type);
 	struct entry **pp = find(c, key, type, hash), *e = *pp;
 	time_t elapsed;
 
-	free(key);
+	if (key != buf)
+		free(key);
 	if (e == NULL)
 		return 0;
 	if (now >= e->expires) {

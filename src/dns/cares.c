@@ -52,7 +52,6 @@ struct cares_resolver {
 struct cares_query {
 	struct dns_query base; /* first: dns.c sees only this */
 	struct cares_query *prev, *next;
-	char *name; /* as asked, without a final dot */
 	enum dns_type type;
 	dns_done_fn done;
 	void *arg;
@@ -67,6 +66,7 @@ struct cares_query {
 	/* A lookup waiting for another's answer: that query, and the chain of
 	 * its followers. */
 	struct cares_query *leader, *follow_next, *follow_prev;
+	char name[]; /* as asked, without a final dot */
 };
 
 static time_t now_mono(void)
@@ -124,7 +124,8 @@ static void unfollow(struct cares_query *q)
 	q->leader = q->follow_next = q->follow_prev = NULL;
 }
 
-static void query_free(struct cares_query *q)
+/* Takes q out of every list of the resolver. */
+static void query_unlink(struct cares_query *q)
 {
 	struct cares_resolver *r = (struct cares_resolver *)q->base.resolver;
 
@@ -152,35 +153,34 @@ static void query_free(struct cares_query *q)
 		else
 			r->ready_tail = q->ready_prev;
 	}
+}
+
+static void query_free(struct cares_query *q)
+{
+	query_unlink(q);
 	dns_result_free(&q->res);
-	free(q->name);
 	free(q);
 }
 
 static void deliver(struct cares_query *q)
 {
-	struct dns_result res = q->res;
-	char *name = q->name;
 	struct dns_answer ans = {
-	    .status = res.status,
-	    .qname = name,
+	    .status = q->res.status,
+	    .qname = q->name,
 	    .qtype = q->type,
-	    .canonical = res.canonical ? res.canonical : name,
-	    .rrs = res.rrs,
-	    .nrr = res.nrr,
+	    .canonical = q->res.canonical ? q->res.canonical : q->name,
+	    .rrs = q->res.rrs,
+	    .nrr = q->res.nrr,
 	    .from_cache = q->from_cache,
 	};
-	dns_done_fn done = q->done;
-	void *arg = q->arg;
 
-	/* The query is gone before the callback runs, so that the callback
-	 * may start lookups or free the resolver; ans lives until it returns. */
-	q->res = (struct dns_result){0};
-	q->name = NULL;
-	query_free(q);
-	done(arg, &ans);
-	dns_result_free(&res);
-	free(name);
+	/* The query leaves the resolver before the callback runs, so that the
+	 * callback may start lookups or free the resolver; its memory, which
+	 * ans points into, lives until the callback returns. */
+	query_unlink(q);
+	q->done(q->arg, &ans);
+	dns_result_free(&q->res);
+	free(q);
 }
 
 static void resolver_destroy(struct cares_resolver *r);
@@ -314,14 +314,17 @@ static struct dns_query *cares_lookup(struct dns_resolver *base, const char *nam
                                       enum dns_type type, dns_done_fn done, void *arg)
 {
 	struct cares_resolver *r = (struct cares_resolver *)base;
-	struct cares_query *q = xcalloc(1, sizeof(*q)), *leader;
 	size_t n = strlen(name);
+	struct cares_query *q, *leader;
 
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	q = xcalloc(1, sizeof(*q) + n + 1);
+	memcpy(q->name, name, n);
 	q->base.resolver = base;
 	q->type = type;
 	q->done = done;
 	q->arg = arg;
-	q->name = xstrndup(name, n > 1 && name[n - 1] == '.' ? n - 1 : n);
 	q->next = r->queries;
 	if (r->queries)
 		r->queries->prev = q;

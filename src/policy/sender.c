@@ -26,6 +26,20 @@
 /* RFC 5321 4.5.3.1.3: a path is at most 256 octets. */
 #define SENDER_ADDR_MAX 256
 
+/* Checks kept after sender_check_free for the next sender_check_new, per
+ * thread.  A check is about 4 KB: glibc serves that from its bins, not
+ * from the per-thread cache, and such a request first consolidates the
+ * fast bins, which the many small allocations of each check keep full.
+ * Not under AddressSanitizer, which is to see every use after free. */
+#define SPARE_CHECKS 4
+#if defined(__SANITIZE_ADDRESS__)
+#define SENDER_NO_SPARES 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SENDER_NO_SPARES 1
+#endif
+#endif
+
 struct sender_conf {
 	struct netlist trusted;
 	struct policy_objects objects; /* rDNS patterns, DNSBL lists */
@@ -65,6 +79,45 @@ struct sender_check {
 	char dnsbl_txn_res[256];                  /* of the sender domain */
 	char mailfrom[SENDER_ADDR_MAX + 1];
 };
+
+/* snprintf(dst, size, "%s", src) without the formatting machinery: src
+ * cut to size - 1 bytes. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+#ifndef SENDER_NO_SPARES
+static _Thread_local struct sender_check *spare_checks[SPARE_CHECKS];
+static _Thread_local size_t nspare_checks;
+#endif
+
+/* A zeroed check. */
+static struct sender_check *check_alloc(void)
+{
+#ifndef SENDER_NO_SPARES
+	if (nspare_checks > 0) {
+		struct sender_check *c = spare_checks[--nspare_checks];
+		memset(c, 0, sizeof(*c));
+		return c;
+	}
+#endif
+	return xcalloc(1, sizeof(struct sender_check));
+}
+
+static void check_release(struct sender_check *c)
+{
+#ifndef SENDER_NO_SPARES
+	if (nspare_checks < SPARE_CHECKS) {
+		spare_checks[nspare_checks++] = c;
+		return;
+	}
+#endif
+	free(c);
+}
 
 struct sender_conf *sender_conf_new(const struct config *cfg, char *err, size_t errsize)
 {
@@ -258,7 +311,7 @@ static void dnsbl_start_rhs(struct sender_check *c, struct lookup_set *set, cons
 static void spf_rdns_done(void *arg, const struct spf_outcome *out)
 {
 	struct sender_check *c = lookup_finish(arg);
-	snprintf(c->spf_rdns_res, sizeof(c->spf_rdns_res), "%s", spf_result_name(out->result));
+	copy_str(c->spf_rdns_res, sizeof(c->spf_rdns_res), spf_result_name(out->result));
 	if (out->result == SPF_FAIL)
 		apply(c, PR_SPF_RDNS_FAIL, 0, c->iprev_name, 1);
 	finished(c);
@@ -284,9 +337,9 @@ static void iprev_note(struct sender_check *c, enum iprev_code code, const char 
 {
 	char reason[128];
 
-	snprintf(c->iprev_res, sizeof(c->iprev_res), "%s", iprev_code_name(code));
+	copy_str(c->iprev_res, sizeof(c->iprev_res), iprev_code_name(code));
 	if (code == IPREV_PASS)
-		snprintf(c->iprev_name, sizeof(c->iprev_name), "%s", confirmed);
+		copy_str(c->iprev_name, sizeof(c->iprev_name), confirmed);
 	if (code == IPREV_FAIL || code == IPREV_PERMERROR)
 		apply(c, PR_IPREV_FAIL, 0, c->ip, 1);
 	else if (code == IPREV_TEMPERROR)
@@ -294,7 +347,7 @@ static void iprev_note(struct sender_check *c, enum iprev_code code, const char 
 	/* The class is judged on the name the address claims, confirmed or not. */
 	enum rdns_class rc =
 	    rdns_classify(claimed, c->ip, c->env.conf->objects.rdns, reason, sizeof(reason));
-	snprintf(c->rdns, sizeof(c->rdns), "%s", rdns_class_name(rc));
+	copy_str(c->rdns, sizeof(c->rdns), rdns_class_name(rc));
 	if (rc == RDNS_GENERIC || rc == RDNS_STATIC_GENERIC)
 		apply(c, PR_RDNS_GENERIC, 0, claimed, 1);
 }
@@ -311,7 +364,7 @@ static void iprev_done(void *arg, const struct iprev_result *res)
 	const char *rdns_domain = res->code == IPREV_PASS ? suffix_registrable(res->name) : NULL;
 	c->iprev_running = 0;
 	if (rdns_domain && sc->objects.nrhs) {
-		snprintf(c->rdns_domain, sizeof(c->rdns_domain), "%s", rdns_domain);
+		copy_str(c->rdns_domain, sizeof(c->rdns_domain), rdns_domain);
 		if (strcasecmp(rdns_domain, c->helo_rhs) != 0)
 			dnsbl_start_rhs(c, &c->session_lookups, rdns_domain, dnsbl_session_done);
 	}
@@ -328,11 +381,11 @@ static void iprev_done(void *arg, const struct iprev_result *res)
 
 struct sender_check *sender_check_new(const struct sender_env *env, const char *ip)
 {
-	struct sender_check *c = xcalloc(1, sizeof(*c));
+	struct sender_check *c = check_alloc();
 	const struct sender_conf *sc = env->conf;
 
 	c->env = *env;
-	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	copy_str(c->ip, sizeof(c->ip), ip);
 	verdict_init(&c->session_v);
 	verdict_init(&c->txn_v);
 	struct lookup *l = lookup_new(&c->session_lookups, c);
@@ -359,7 +412,7 @@ struct sender_check *sender_check_new(const struct sender_env *env, const char *
 static void helo_dns_done(void *arg, enum helo_dns_result res)
 {
 	struct sender_check *c = lookup_finish(arg);
-	snprintf(c->helo_dns_res, sizeof(c->helo_dns_res), "%s", helo_dns_result_name(res));
+	copy_str(c->helo_dns_res, sizeof(c->helo_dns_res), helo_dns_result_name(res));
 	if (res == HELO_DNS_NXDOMAIN || res == HELO_DNS_NO_ADDRESS)
 		apply(c, PR_HELO_NXDOMAIN, 0, c->helo, 1);
 	else if (res == HELO_DNS_NO_MATCH)
@@ -372,7 +425,7 @@ static void helo_dns_done(void *arg, enum helo_dns_result res)
 static void csa_done(void *arg, enum csa_result res, enum csa_reason why)
 {
 	struct sender_check *c = lookup_finish(arg);
-	snprintf(c->csa_res, sizeof(c->csa_res), "%s", csa_result_name(res));
+	copy_str(c->csa_res, sizeof(c->csa_res), csa_result_name(res));
 	if (res == CSA_UNAUTHORIZED)
 		apply(c, PR_CSA_UNAUTHORIZED, 0, c->helo, 1);
 	else if (res == CSA_TEMPERROR)
@@ -383,11 +436,11 @@ static void csa_done(void *arg, enum csa_result res, enum csa_reason why)
 static void spf_helo_done(void *arg, const struct spf_outcome *out)
 {
 	struct sender_check *c = lookup_finish(arg);
-	snprintf(c->spf_helo_res, sizeof(c->spf_helo_res), "%s", spf_result_name(out->result));
+	copy_str(c->spf_helo_res, sizeof(c->spf_helo_res), spf_result_name(out->result));
 	/* RFC 7208 2.4: for the null sender the HELO result is the one that
 	 * counts for MAIL FROM too. */
 	if (c->in_txn && c->mailfrom[0] == '\0')
-		snprintf(c->spf_mail_res, sizeof(c->spf_mail_res), "%s", c->spf_helo_res);
+		copy_str(c->spf_mail_res, sizeof(c->spf_mail_res), c->spf_helo_res);
 	spf_apply(c, out->result, PR_SPF_HELO_FAIL, PR_SPF_HELO_SOFTFAIL, PR_SPF_HELO_TEMPERROR,
 	          PR_COUNT, c->helo, 1);
 	finished(c);
@@ -400,13 +453,13 @@ void sender_check_helo(struct sender_check *c, const char *helo)
 	if (c->helo_started || helo == NULL || helo[0] == '\0')
 		return;
 	c->helo_started = 1;
-	snprintf(c->helo, sizeof(c->helo), "%s", helo);
+	copy_str(c->helo, sizeof(c->helo), helo);
 	struct helo_context ctx = {.client_ip = c->ip,
 	                           .hostname = c->env.cfg->hostname,
 	                           .local_domains = sc->local_domains,
 	                           .our_addrs = sc->our_addrs};
 	enum helo_class hc = helo_classify(c->helo, &ctx);
-	snprintf(c->helo_class, sizeof(c->helo_class), "%s", helo_class_name(hc));
+	copy_str(c->helo_class, sizeof(c->helo_class), helo_class_name(hc));
 	switch (hc) {
 	case HELO_SYNTAX:
 	case HELO_BARE_WORD:
@@ -435,7 +488,7 @@ void sender_check_helo(struct sender_check *c, const char *helo)
 	spf_start(c, &c->session_lookups, "", c->helo, spf_helo_done);
 	if (sc->objects.nrhs)
 		if (strcasecmp(c->helo, c->rdns_domain) != 0) {
-			snprintf(c->helo_rhs, sizeof(c->helo_rhs), "%s", c->helo);
+			copy_str(c->helo_rhs, sizeof(c->helo_rhs), c->helo);
 			dnsbl_start_rhs(c, &c->session_lookups, c->helo, dnsbl_session_done);
 		}
 }
@@ -443,7 +496,7 @@ void sender_check_helo(struct sender_check *c, const char *helo)
 static void spf_mail_done(void *arg, const struct spf_outcome *out)
 {
 	struct sender_check *c = lookup_finish(arg);
-	snprintf(c->spf_mail_res, sizeof(c->spf_mail_res), "%s", spf_result_name(out->result));
+	copy_str(c->spf_mail_res, sizeof(c->spf_mail_res), spf_result_name(out->result));
 	spf_apply(c, out->result, PR_SPF_FAIL, PR_SPF_SOFTFAIL, PR_SPF_TEMPERROR, PR_SPF_PERMERROR,
 	          out->result == SPF_FAIL && out->explanation ? out->explanation : c->mailfrom, 0);
 	finished(c);
@@ -482,12 +535,12 @@ void sender_check_mail(struct sender_check *c, const char *mail_from)
 	sender_check_reset(c);
 	c->in_txn = 1;
 	c->txn_v = c->session_v;
-	snprintf(c->mailfrom, sizeof(c->mailfrom), "%s", mail_from);
+	copy_str(c->mailfrom, sizeof(c->mailfrom), mail_from);
 	/* RFC 7208 2.4: with a null reverse-path the HELO identity is checked. */
 	if (c->mailfrom[0])
 		spf_start(c, &c->txn_lookups, c->mailfrom, NULL, spf_mail_done);
 	else
-		snprintf(c->spf_mail_res, sizeof(c->spf_mail_res), "%s", c->spf_helo_res);
+		copy_str(c->spf_mail_res, sizeof(c->spf_mail_res), c->spf_helo_res);
 	if (sc->objects.nrhs && strrchr(c->mailfrom, '@')) {
 		/* Which domains the session asks is known once the rDNS
 		 * name is. */
@@ -521,6 +574,18 @@ enum policy_action sender_check_decide(const struct sender_check *c, struct verd
 	return verdict_decide(sender_check_verdict(c), &c->env.cfg->policy, reply);
 }
 
+int sender_check_temporary(const struct sender_check *c)
+{
+	const char *const results[] = {c->iprev_res,    c->helo_dns_res,
+	                               c->csa_res,      c->spf_helo_res,
+	                               c->spf_rdns_res, c->in_txn ? c->spf_mail_res : ""};
+
+	for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
+		if (strcmp(results[i], "temperror") == 0)
+			return 1;
+	return c->dnsbl_temperror || (c->in_txn && c->dnsbl_txn_temperror);
+}
+
 int sender_recipient_exempt(const struct config *cfg, const char *recipient, int any_domain)
 {
 	const char *at = strrchr(recipient, '@');
@@ -539,11 +604,11 @@ int sender_recipient_exempt(const struct config *cfg, const char *recipient, int
  * "temperror" when nothing is listed but a list did not answer. */
 static void dnsbl_zones(const struct sender_check *c, char *out, size_t size)
 {
-	snprintf(out, size, "%s", c->dnsbl_res);
+	copy_str(out, size, c->dnsbl_res);
 	if (c->dnsbl_txn_res[0])
 		list_append(out, size, c->dnsbl_txn_res);
 	if (!out[0] && (c->dnsbl_temperror || c->dnsbl_txn_temperror))
-		snprintf(out, size, "temperror");
+		copy_str(out, size, "temperror");
 }
 
 void sender_check_results(struct sender_check *c, struct sender_results *out)
@@ -636,7 +701,7 @@ void sender_check_free(struct sender_check *c)
 	lookup_set_cancel(&c->txn_lookups);
 	if (c->later)
 		event_free(c->later);
-	free(c);
+	check_release(c);
 }
 
 static void run_done(void *arg)

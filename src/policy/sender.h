@@ -79,6 +79,11 @@ int sender_check_wait(struct sender_check *c, void (*done)(void *arg), void *arg
 const struct verdict *sender_check_verdict(const struct sender_check *c);
 enum policy_action sender_check_decide(const struct sender_check *c, struct verdict_reply *reply);
 
+/* 1 when a result so far (the session's, and the open transaction's) is
+ * a temporary error: a lookup failed or timed out, so that the same check
+ * made again later may well end otherwise. */
+int sender_check_temporary(const struct sender_check *c);
+
 /* 1 when recipient (a formatted address, or "postmaster" alone) is one
  * that RFC 5321 4.5.1 and RFC 2142 keep reachable whatever the verdict:
  * postmaster or abuse at one of our domains (any_domain: at any domain,

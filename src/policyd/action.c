@@ -20,13 +20,23 @@ int policyd_action_refuse(enum policy_action a, const struct verdict_reply *r, s
 	/* Postfix takes "4NN text" and "5NN text"; an enhanced status code
 	 * at the start of the text is sent as the reply's own. */
 	rc = buf_printf(out, "action=%d", code);
-	if (ecode != NULL && ecode[0] != '\0')
-		rc |= buf_printf(out, " %s", ecode);
+	if (ecode != NULL && ecode[0] != '\0') {
+		rc |= buf_append(out, " ", 1);
+		rc |= buf_append_str(out, ecode);
+	}
 	if (r->text[0] != '\0')
 		rc |= buf_append(out, " ", 1);
-	for (const unsigned char *p = (const unsigned char *)r->text; *p; p++) {
-		char ch = *p < 32 || *p == 127 ? ' ' : (char)*p;
-		rc |= buf_append(out, &ch, 1);
+	for (const unsigned char *p = (const unsigned char *)r->text; *p;) {
+		/* A run of bytes kept as they are, then a control byte as a space. */
+		size_t n = 0;
+		while (p[n] >= 32 && p[n] != 127)
+			n++;
+		rc |= buf_append(out, p, n);
+		p += n;
+		if (*p) {
+			rc |= buf_append(out, " ", 1);
+			p++;
+		}
 	}
 	return rc != 0 ? -1 : 0;
 }
@@ -52,10 +62,19 @@ int policyd_action_prepend(const char *field, size_t len, struct buf *out)
 				rc |= buf_append(out, " ", 1);
 			continue;
 		}
+		/* A run of bytes kept as they are. */
+		size_t n = 0;
+		while (i + n < len && (unsigned char)field[i + n] >= 32 &&
+		       (unsigned char)field[i + n] != 127)
+			n++;
+		if (n > 0) {
+			rc |= buf_append(out, field + i, n);
+			i += n;
+			continue;
+		}
+		/* A tab is a space; other control bytes go. */
 		if (c == '\t')
-			c = ' ';
-		if (c >= 32 && c != 127)
-			rc |= buf_append(out, &c, 1);
+			rc |= buf_append(out, " ", 1);
 		i++;
 	}
 	if (rc != 0) {

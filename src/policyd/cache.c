@@ -1,6 +1,6 @@
-/* The verdict cache: a hash table of entries chained by key, and a list
+/* The verdict caches: a hash table of entries chained by key, and a list
  * from the oldest entry to the newest along which entries are expired and
- * evicted. */
+ * evicted; verdicts counted by reference. */
 #include "policyd/cache.h"
 #include "core/hash.h"
 #include "core/xmalloc.h"
@@ -30,18 +30,34 @@ struct policyd_cache *policyd_cache_new(size_t max, unsigned ttl)
 	return c;
 }
 
-void policyd_entry_free(struct policyd_entry *e)
+struct policyd_verdict *policyd_verdict_new(void)
 {
-	if (e == NULL)
-		return;
-	free(e->reply);
-	free(e->prepend);
-	free(e);
+	struct policyd_verdict *v = xcalloc(1, sizeof(*v));
+
+	v->pending = 1;
+	v->refs = 1;
+	return v;
 }
 
-struct policyd_entry *policyd_entry_new(void)
+void policyd_verdict_hold(struct policyd_verdict *v)
 {
-	return xcalloc(1, sizeof(struct policyd_entry));
+	v->refs++;
+}
+
+void policyd_verdict_drop(struct policyd_verdict *v)
+{
+	if (v == NULL || --v->refs > 0)
+		return;
+	free(v->reply);
+	free(v->prepend);
+	free(v->log);
+	free(v);
+}
+
+static void entry_free(struct policyd_entry *e)
+{
+	policyd_verdict_drop(e->verdict);
+	free(e);
 }
 
 void policyd_cache_free(struct policyd_cache *c)
@@ -50,7 +66,7 @@ void policyd_cache_free(struct policyd_cache *c)
 		return;
 	for (struct policyd_entry *e = c->oldest, *next; e; e = next) {
 		next = e->newer;
-		policyd_entry_free(e);
+		entry_free(e);
 	}
 	free(c->buckets);
 	free(c);
@@ -80,7 +96,7 @@ static void link_newest(struct policyd_cache *c, struct policyd_entry *e)
 	c->newest = e;
 }
 
-static void remove_entry(struct policyd_cache *c, struct policyd_entry *e)
+void policyd_cache_remove(struct policyd_cache *c, struct policyd_entry *e)
 {
 	struct policyd_entry **pp = &c->buckets[e->hash & c->mask];
 
@@ -89,7 +105,7 @@ static void remove_entry(struct policyd_cache *c, struct policyd_entry *e)
 	*pp = e->hnext;
 	unlink_age(c, e);
 	c->count--;
-	policyd_entry_free(e);
+	entry_free(e);
 }
 
 struct policyd_entry *policyd_cache_get(struct policyd_cache *c, const void *key, size_t keylen,
@@ -100,8 +116,8 @@ struct policyd_entry *policyd_cache_get(struct policyd_cache *c, const void *key
 	for (struct policyd_entry *e = c->buckets[h & c->mask]; e; e = e->hnext) {
 		if (e->hash != h || e->keylen != keylen || memcmp(e->key, key, keylen) != 0)
 			continue;
-		if (!e->pending && now >= e->expires) {
-			remove_entry(c, e);
+		if (!e->verdict->pending && now >= e->expires) {
+			policyd_cache_remove(c, e);
 			return NULL;
 		}
 		return e;
@@ -110,7 +126,7 @@ struct policyd_entry *policyd_cache_get(struct policyd_cache *c, const void *key
 }
 
 struct policyd_entry *policyd_cache_put(struct policyd_cache *c, const void *key, size_t keylen,
-                                        time_t now)
+                                        struct policyd_verdict *v, time_t now)
 {
 	struct policyd_entry *e, *next;
 
@@ -118,17 +134,18 @@ struct policyd_entry *policyd_cache_put(struct policyd_cache *c, const void *key
 	 * expired ones are at its start; pending entries are stepped over. */
 	for (e = c->oldest; e != NULL; e = next) {
 		next = e->newer;
-		if (e->pending)
+		if (e->verdict->pending)
 			continue;
 		if (c->count < c->max && now < e->expires)
 			break;
-		remove_entry(c, e);
+		policyd_cache_remove(c, e);
 	}
 	e = xcalloc(1, sizeof(*e) + keylen);
 	memcpy(e->key, key, keylen);
 	e->keylen = keylen;
 	e->hash = hash_fnv1a(HASH_FNV1A_SEED, key, keylen);
-	e->pending = 1;
+	e->verdict = v;
+	policyd_verdict_hold(v);
 	e->expires = now + c->ttl;
 	e->hnext = c->buckets[e->hash & c->mask];
 	c->buckets[e->hash & c->mask] = e;
@@ -139,7 +156,6 @@ struct policyd_entry *policyd_cache_put(struct policyd_cache *c, const void *key
 
 void policyd_cache_done(struct policyd_cache *c, struct policyd_entry *e, time_t now)
 {
-	e->pending = 0;
 	e->expires = now + c->ttl;
 	/* Keep the list in order of expiry. */
 	unlink_age(c, e);

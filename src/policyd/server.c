@@ -1,6 +1,7 @@
 /* The policy service's connections and checks: reads requests, answers
  * what needs no lookup at once, shares one check among every request of a
- * message, and writes the replies in order. */
+ * message (and, for policyd_cache_seconds, with the next messages of the
+ * same client, HELO name and sender), and writes the replies in order. */
 #include "policyd/server.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -41,22 +42,27 @@ struct policyd_conn {
 	struct event *rev, *wev;
 	int reading; /* rev is added */
 	struct buf in, out;
-	struct policyd_entry *waiting; /* the verdict awaited, or NULL */
+	struct policyd_verdict *waiting; /* the verdict awaited, or NULL */
+	struct policyd_entry *message;   /* while waiting: the message's entry, or NULL */
 	struct policyd_conn *wnext, *wprev;
 	struct policyd_conn *next, *prev;
 	int busy; /* inside conn_process: freed by it, not by a callee */
 	int dead;
 };
 
-/* A check in progress, for one cache entry. */
+/* A check in progress.  Its entries cannot be evicted while the verdict
+ * is pending. */
 struct policyd_job {
 	struct policyd_server *srv;
-	struct policyd_entry *entry;
-	int detached; /* the entry is in no cache (a request without instance=) */
+	struct policyd_verdict *verdict; /* one reference */
+	struct policyd_entry *message;   /* in srv->messages, or NULL (no instance=) */
+	struct policyd_entry *shared;    /* in srv->checks, or NULL */
 	struct sender_check *check;
 	unsigned long conn_id;
-	char *ip, *helo, *sender, *instance, *queue_id;
+	/* The request's attributes the check and its log line use, in text. */
+	const char *ip, *helo, *sender, *instance, *queue_id;
 	struct policyd_job *next, *prev;
+	char text[];
 };
 
 struct policyd_server {
@@ -64,10 +70,14 @@ struct policyd_server {
 	struct event_base *base;
 	struct sender_conf *sconf;
 	struct sender_env env;
-	struct policyd_cache *cache;
+	/* Verdicts by message (instance=, client, HELO name, sender), and by
+	 * client, HELO name and sender for the next messages (NULL when
+	 * policyd_cache_seconds is 0). */
+	struct policyd_cache *messages, *checks;
 	struct policyd_conn *conns;
 	size_t nconns;
 	unsigned long next_id;
+	unsigned long nchecks;
 	struct policyd_job *jobs;
 	struct buf scratch, field, logline;
 	struct policyd_request req; /* the request being handled */
@@ -79,28 +89,32 @@ static void conn_process(struct policyd_conn *c);
 
 static void conn_unwait(struct policyd_conn *c)
 {
-	struct policyd_entry *e = c->waiting;
+	struct policyd_verdict *v = c->waiting;
 
-	if (e == NULL)
+	if (v == NULL)
 		return;
 	if (c->wprev)
 		c->wprev->wnext = c->wnext;
 	else
-		e->waiters = c->wnext;
+		v->waiters = c->wnext;
 	if (c->wnext)
 		c->wnext->wprev = c->wprev;
 	c->wnext = c->wprev = NULL;
 	c->waiting = NULL;
+	c->message = NULL;
 }
 
-static void conn_wait(struct policyd_conn *c, struct policyd_entry *e)
+/* c's request waits for v, for the message of entry e (NULL: a request
+ * without instance=, a message of its own). */
+static void conn_wait(struct policyd_conn *c, struct policyd_verdict *v, struct policyd_entry *e)
 {
-	c->waiting = e;
+	c->waiting = v;
+	c->message = e;
 	c->wprev = NULL;
-	c->wnext = e->waiters;
-	if (e->waiters)
-		e->waiters->wprev = c;
-	e->waiters = c;
+	c->wnext = v->waiters;
+	if (v->waiters)
+		v->waiters->wprev = c;
+	v->waiters = c;
 }
 
 static void conn_free(struct policyd_conn *c)
@@ -153,8 +167,9 @@ static void conn_reply(struct policyd_conn *c, const char *line)
 	}
 }
 
-/* The reply for one recipient from a finished verdict: a refusal for
- * every recipient, the PREPEND for the first one only.
+/* The reply for one recipient from a finished verdict, for the message of
+ * entry e (NULL: a request without instance=, a message of its own): a
+ * refusal for every recipient, the PREPEND for the first one only.
  *
  * Why the first RCPT: Postfix asks once per recipient and nothing in a
  * request says which recipient is the last.  PREPEND cannot be given at
@@ -164,13 +179,15 @@ static void conn_reply(struct policyd_conn *c, const char *line)
  * forget.  A PREPEND given at RCPT belongs to the message, and Postfix
  * keeps it even when that recipient is refused later by another
  * restriction, so one PREPEND per instance= is one field per message. */
-static void conn_answer(struct policyd_conn *c, struct policyd_entry *e, int detached)
+static void conn_answer(struct policyd_conn *c, const struct policyd_verdict *v,
+                        struct policyd_entry *e)
 {
-	if (e->reply != NULL) {
-		conn_reply(c, e->reply);
-	} else if (e->prepend != NULL && (detached || !e->prepended)) {
-		e->prepended = 1;
-		conn_reply(c, e->prepend);
+	if (v->reply != NULL) {
+		conn_reply(c, v->reply);
+	} else if (v->prepend != NULL && (e == NULL || !e->prepended)) {
+		if (e != NULL)
+			e->prepended = 1;
+		conn_reply(c, v->prepend);
 	} else {
 		conn_reply(c, POLICYD_DUNNO);
 	}
@@ -199,56 +216,67 @@ static void job_free(struct policyd_job *j)
 		srv->jobs = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
-	free(j->ip);
-	free(j->helo);
-	free(j->sender);
-	free(j->instance);
-	free(j->queue_id);
+	policyd_verdict_drop(j->verdict);
 	free(j);
+}
+
+/* The log line of a message: its own check's (event=policyd_check), or
+ * one that reuses another message's (event=policyd_reuse). */
+static void log_message(const char *event, unsigned long conn_id, const char *instance,
+                        const char *queue_id, const char *ip, const char *helo, const char *sender,
+                        const struct policyd_verdict *v, const char *fields)
+{
+	char b1[LOG_VALUE_SIZE(64)], b2[LOG_VALUE_SIZE(64)], b3[LOG_VALUE_SIZE(64)];
+	char b4[LOG_VALUE_SIZE(HELO_MAX)], b5[LOG_VALUE_SIZE(SENDER_MAX)];
+
+	log_info("event=%s conn=%lu instance=%s queue_id=%s client=%s helo_name=%s "
+	         "sender=%s action=%s code=%d %s",
+	         event, conn_id, log_value(b1, sizeof(b1), instance),
+	         log_value(b2, sizeof(b2), queue_id), log_value(b3, sizeof(b3), ip),
+	         log_value(b4, sizeof(b4), helo), log_value(b5, sizeof(b5), sender), v->what,
+	         v->code, fields);
 }
 
 /* The verdict of j's check, as the replies it leads to, and its log line. */
 static void job_verdict(struct policyd_job *j)
 {
 	struct policyd_server *srv = j->srv;
-	struct policyd_entry *e = j->entry;
+	struct policyd_verdict *v = j->verdict;
 	struct verdict_reply rep;
 	enum policy_action a = sender_check_decide(j->check, &rep);
-	const struct verdict *v = sender_check_verdict(j->check);
-	const char *what = "dunno";
-	char b1[LOG_VALUE_SIZE(64)], b2[LOG_VALUE_SIZE(64)], b3[LOG_VALUE_SIZE(64)];
-	char b4[LOG_VALUE_SIZE(HELO_MAX)], b5[LOG_VALUE_SIZE(SENDER_MAX)];
+	const struct verdict *sv = sender_check_verdict(j->check);
 
+	v->what = "dunno";
 	buf_reset(&srv->scratch);
 	if (a == PA_REJECT || a == PA_TEMPFAIL) {
 		if (policyd_action_refuse(a, &rep, &srv->scratch) == 0) {
-			e->reply = xstrdup(srv->scratch.data);
-			what = a == PA_REJECT ? "reject" : "tempfail";
+			v->reply = xstrdup(srv->scratch.data);
+			v->what = a == PA_REJECT ? "reject" : "tempfail";
 		}
-	} else if (v->tags[0] != '\0' || v->score > 0) {
+	} else if (sv->tags[0] != '\0' || sv->score > 0) {
 		buf_reset(&srv->field);
 		if (sender_check_authres(j->check, NULL, NULL, &srv->field) == 0 &&
 		    policyd_action_prepend(srv->field.data, srv->field.len, &srv->scratch) == 0) {
-			e->prepend = xstrdup(srv->scratch.data);
-			what = "prepend";
+			v->prepend = xstrdup(srv->scratch.data);
+			v->what = "prepend";
 		} else {
 			log_warn("event=policyd_authres_full conn=%lu client=%s", j->conn_id,
 			         j->ip);
 		}
 	}
-	if (e->reply == NULL && e->prepend == NULL && (a == PA_REJECT || a == PA_TEMPFAIL)) {
+	if (v->reply == NULL && v->prepend == NULL && (a == PA_REJECT || a == PA_TEMPFAIL)) {
 		/* Never a silent acceptance of what the policy refuses. */
-		e->reply = xstrdup("action=451 4.3.0 Temporary policy service problem");
-		what = "tempfail";
+		v->reply = xstrdup("action=451 4.3.0 Temporary policy service problem");
+		v->what = "tempfail";
 	}
+	v->code = a == PA_REJECT || a == PA_TEMPFAIL ? rep.code : 0;
+	v->reusable = a != PA_TEMPFAIL && !sender_check_temporary(j->check);
 	buf_reset(&srv->logline);
 	sender_check_log(j->check, &srv->logline);
-	log_info("event=policyd_check conn=%lu instance=%s queue_id=%s client=%s helo_name=%s "
-	         "sender=%s action=%s code=%d %s",
-	         j->conn_id, log_value(b1, sizeof(b1), j->instance),
-	         log_value(b2, sizeof(b2), j->queue_id), log_value(b3, sizeof(b3), j->ip),
-	         log_value(b4, sizeof(b4), j->helo), log_value(b5, sizeof(b5), j->sender), what,
-	         a == PA_REJECT || a == PA_TEMPFAIL ? rep.code : 0, srv->logline.data);
+	if (v->reusable && j->shared != NULL)
+		v->log = xstrdup(srv->logline.data);
+	log_message("policyd_check", j->conn_id, j->instance, j->queue_id, j->ip, j->helo,
+	            j->sender, v, srv->logline.data);
 }
 
 /* Every result is in: the waiting connections get their replies, then go
@@ -257,25 +285,30 @@ static void job_done(void *arg)
 {
 	struct policyd_job *j = arg;
 	struct policyd_server *srv = j->srv;
-	struct policyd_entry *e = j->entry;
+	struct policyd_verdict *v = j->verdict;
 	struct policyd_conn *list, *c, *next;
+	time_t now = time(NULL);
 
 	job_verdict(j);
 	sender_check_free(j->check);
 	j->check = NULL;
-	/* Replies first, while the entry is still pending and so cannot be
-	 * evicted by a request handled below. */
-	list = e->waiters;
-	e->waiters = NULL;
+	/* Replies first, while the verdict is still pending and so its
+	 * entries cannot be evicted by a request handled below. */
+	list = v->waiters;
+	v->waiters = NULL;
 	for (c = list; c; c = c->wnext) {
 		c->waiting = NULL;
-		conn_answer(c, e, j->detached);
+		conn_answer(c, v, c->message);
+		c->message = NULL;
 	}
-	e->job = NULL;
-	if (j->detached)
-		policyd_entry_free(e);
-	else
-		policyd_cache_done(srv->cache, e, time(NULL));
+	v->job = NULL;
+	v->pending = 0;
+	if (j->message != NULL)
+		policyd_cache_done(srv->messages, j->message, now);
+	if (j->shared != NULL && v->reusable)
+		policyd_cache_done(srv->checks, j->shared, now);
+	else if (j->shared != NULL)
+		policyd_cache_remove(srv->checks, j->shared); /* to be checked again */
 	job_free(j);
 	for (c = list; c; c = next) {
 		next = c->wnext;
@@ -285,27 +318,47 @@ static void job_done(void *arg)
 	}
 }
 
-static void job_start(struct policyd_conn *c, struct policyd_entry *e, int detached,
-                      const struct policyd_request *req)
+/* Copies s to *p and moves *p past its NUL. */
+static const char *copy_string(char **p, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *copy = memcpy(*p, s, n);
+
+	*p += n;
+	return copy;
+}
+
+/* Checks the client, HELO name and sender of req for v (pending), the
+ * verdict of message entry e (NULL: a request without instance=) and of
+ * shared, its entry in srv->checks (or NULL); c waits for it. */
+static void job_start(struct policyd_conn *c, struct policyd_verdict *v, struct policyd_entry *e,
+                      struct policyd_entry *shared, const struct policyd_request *req)
 {
 	struct policyd_server *srv = c->srv;
-	struct policyd_job *j = xcalloc(1, sizeof(*j));
+	size_t size = strlen(req->client_address) + strlen(req->helo_name) + strlen(req->sender) +
+	              strlen(req->instance) + strlen(req->queue_id) + 5;
+	/* One allocation: the job and its strings. */
+	struct policyd_job *j = xcalloc(1, sizeof(*j) + size);
+	char *p = j->text;
 
+	j->ip = copy_string(&p, req->client_address);
+	j->helo = copy_string(&p, req->helo_name);
+	j->sender = copy_string(&p, req->sender);
+	j->instance = copy_string(&p, req->instance);
+	j->queue_id = copy_string(&p, req->queue_id);
 	j->srv = srv;
-	j->entry = e;
-	j->detached = detached;
+	j->verdict = v;
+	policyd_verdict_hold(v);
+	j->message = e;
+	j->shared = shared;
 	j->conn_id = c->id;
-	j->ip = xstrdup(req->client_address);
-	j->helo = xstrdup(req->helo_name);
-	j->sender = xstrdup(req->sender);
-	j->instance = xstrdup(req->instance);
-	j->queue_id = xstrdup(req->queue_id);
 	j->next = srv->jobs;
 	if (srv->jobs)
 		srv->jobs->prev = j;
 	srv->jobs = j;
-	e->job = j;
-	conn_wait(c, e);
+	v->job = j;
+	srv->nchecks++;
+	conn_wait(c, v, e);
 
 	j->check = sender_check_new(&srv->env, j->ip);
 	sender_check_helo(j->check, j->helo);
@@ -317,21 +370,36 @@ static void job_start(struct policyd_conn *c, struct policyd_entry *e, int detac
 
 /* ---- requests ---------------------------------------------------------- */
 
-/* The message's key: every request of one message carries the same
- * instance=, and the verdict depends on the client, HELO and sender. */
-static size_t make_key(const struct policyd_request *req, char *key, size_t size)
+/* The keys of the verdicts at key (room for four values of at most
+ * POLICYD_VALUE_MAX bytes and their NULs): instance=, which every request
+ * of one message carries, then the client, HELO name and sender, on which
+ * the checks depend.  The key by message is the whole, of the length
+ * returned; the key by client, HELO name and sender starts at
+ * *shared_off. */
+static size_t make_key(const struct policyd_request *req, char *key, size_t *shared_off)
 {
-	int n = snprintf(key, size, "%s%c%s%c%s%c%s", req->instance, 0, req->client_address, 0,
-	                 req->helo_name, 0, req->sender);
-	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+	const char *const parts[] = {req->instance, req->client_address, req->helo_name,
+	                             req->sender};
+	size_t len = 0;
+
+	for (size_t i = 0; i < 4; i++) {
+		size_t n = strlen(parts[i]) + 1;
+		memcpy(key + len, parts[i], n);
+		len += n;
+		if (i == 0)
+			*shared_off = len;
+	}
+	/* The last NUL is not part of the key. */
+	return len - 1;
 }
 
 static void handle_request(struct policyd_conn *c, const struct policyd_request *req)
 {
 	struct policyd_server *srv = c->srv;
-	char key[4 * POLICYD_VALUE_MAX + 4];
-	struct policyd_entry *e;
-	size_t keylen;
+	char key[4 * (POLICYD_VALUE_MAX + 1)];
+	struct policyd_entry *e = NULL, *shared = NULL;
+	struct policyd_verdict *v;
+	size_t keylen, off = 0;
 	time_t now;
 
 	/* Verdicts are given at RCPT, where postmaster and abuse can still be
@@ -354,24 +422,48 @@ static void handle_request(struct policyd_conn *c, const struct policyd_request 
 		conn_reply(c, "action=550 5.1.7 Sender address too long");
 		return;
 	}
-	if (req->instance[0] == '\0') {
-		/* Nothing tells this message's requests apart from the next
-		 * message's: checked every time. */
-		job_start(c, policyd_entry_new(), 1, req);
-		return;
-	}
-	keylen = make_key(req, key, sizeof(key));
+	keylen = make_key(req, key, &off);
 	now = time(NULL);
-	e = policyd_cache_get(srv->cache, key, keylen, now);
-	if (e != NULL && e->pending) {
-		conn_wait(c, e);
-		return;
+	/* Another request of a message already seen.  Without instance=
+	 * nothing tells this message's requests apart from the next
+	 * message's: each is a message of its own. */
+	if (req->instance[0] != '\0') {
+		e = policyd_cache_get(srv->messages, key, keylen, now);
+		if (e != NULL && e->verdict->pending) {
+			conn_wait(c, e->verdict, e);
+			return;
+		}
+		if (e != NULL) {
+			conn_answer(c, e->verdict, e);
+			return;
+		}
 	}
-	if (e != NULL) {
-		conn_answer(c, e, 0);
-		return;
+	/* A new message: a finished check of the same client, HELO name and
+	 * sender, or a check of its own. */
+	if (srv->checks != NULL) {
+		shared = policyd_cache_get(srv->checks, key + off, keylen - off, now);
+		if (shared != NULL && !shared->verdict->pending) {
+			v = shared->verdict; /* held by shared, which no put below evicts */
+			if (req->instance[0] != '\0')
+				e = policyd_cache_put(srv->messages, key, keylen, v, now);
+			conn_answer(c, v, e);
+			log_message("policyd_reuse", c->id, req->instance, req->queue_id,
+			            req->client_address, req->helo_name, req->sender, v, v->log);
+			return;
+		}
 	}
-	job_start(c, policyd_cache_put(srv->cache, key, keylen, now), 0, req);
+	v = policyd_verdict_new();
+	if (req->instance[0] != '\0')
+		e = policyd_cache_put(srv->messages, key, keylen, v, now);
+	/* Being checked for another message (shared is pending): this one is
+	 * checked too, its lookups merged with that check's in the resolver,
+	 * so that only a finished check is ever reused. */
+	if (srv->checks != NULL && shared == NULL)
+		shared = policyd_cache_put(srv->checks, key + off, keylen - off, v, now);
+	else
+		shared = NULL;
+	job_start(c, v, e, shared, req);
+	policyd_verdict_drop(v);
 }
 
 /* Handles every whole request read so far, in order, one at a time: a
@@ -490,6 +582,11 @@ size_t policyd_server_connections(const struct policyd_server *srv)
 	return srv->nconns;
 }
 
+unsigned long policyd_server_checks(const struct policyd_server *srv)
+{
+	return srv->nchecks;
+}
+
 struct policyd_server *policyd_server_new(const struct config *cfg, struct event_base *base,
                                           struct dns_resolver *dns, char *err, size_t errsize)
 {
@@ -503,7 +600,10 @@ struct policyd_server *policyd_server_new(const struct config *cfg, struct event
 	srv->cfg = cfg;
 	srv->base = base;
 	srv->env = (struct sender_env){.cfg = cfg, .conf = srv->sconf, .base = base, .dns = dns};
-	srv->cache = policyd_cache_new(POLICYD_CACHE_ENTRIES, POLICYD_CACHE_TTL);
+	srv->messages = policyd_cache_new(POLICYD_CACHE_ENTRIES, POLICYD_CACHE_TTL);
+	if (cfg->policyd_cache_seconds > 0)
+		srv->checks =
+		    policyd_cache_new(POLICYD_CACHE_ENTRIES, (unsigned)cfg->policyd_cache_seconds);
 	buf_init(&srv->scratch, 16384);
 	buf_init(&srv->field, 16384);
 	buf_init(&srv->logline, 16384);
@@ -519,13 +619,11 @@ void policyd_server_free(struct policyd_server *srv)
 	while (srv->jobs) {
 		struct policyd_job *j = srv->jobs;
 		sender_check_free(j->check);
-		if (j->detached)
-			policyd_entry_free(j->entry);
-		else
-			j->entry->job = NULL;
+		j->verdict->job = NULL;
 		job_free(j);
 	}
-	policyd_cache_free(srv->cache);
+	policyd_cache_free(srv->messages);
+	policyd_cache_free(srv->checks);
 	sender_conf_free(srv->sconf);
 	buf_free(&srv->scratch);
 	buf_free(&srv->field);

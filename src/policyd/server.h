@@ -4,7 +4,9 @@
  * request at RCPT is checked (client address, HELO name, sender) unless
  * the client is trusted or authenticated or the recipient is postmaster
  * or abuse; the verdict of a message is computed once and reused for its
- * other recipients.  Bad input is logged and closes its connection. */
+ * other recipients, and for the next messages of the same client, HELO
+ * name and sender for policyd_cache_seconds unless a lookup failed.  Bad
+ * input is logged and closes its connection. */
 #ifndef POSTERN_POLICYD_SERVER_H
 #define POSTERN_POLICYD_SERVER_H
 
@@ -16,8 +18,10 @@ struct event_base;
 struct dns_resolver;
 struct policyd_server;
 
-/* Verdicts kept, and for how long: long enough for every RCPT of one
- * message (each is one SMTP command of at most smtpd_timeout). */
+/* Verdicts kept per message, and for how long: long enough for every RCPT
+ * of one message (each is one SMTP command of at most smtpd_timeout).  As
+ * many are kept by client, HELO name and sender, for
+ * policyd_cache_seconds. */
 #define POLICYD_CACHE_ENTRIES 16384
 #define POLICYD_CACHE_TTL 600
 
@@ -29,6 +33,9 @@ struct policyd_server *policyd_server_new(const struct config *cfg, struct event
  * server).  peer names it in the log ("unix", "127.0.0.1:40000"). */
 void policyd_server_attach(struct policyd_server *srv, int fd, const char *peer);
 size_t policyd_server_connections(const struct policyd_server *srv);
+/* Checks started so far (a message answered from another's check starts
+ * none). */
+unsigned long policyd_server_checks(const struct policyd_server *srv);
 /* Closes every connection and cancels every check. */
 void policyd_server_free(struct policyd_server *srv);
 

@@ -452,3 +452,12 @@ def dovecot(request, ports):
         print("dovecot files kept in %s" % d.base)
     else:
         shutil.rmtree(d.base, ignore_errors=True)
+
+
+@pytest.fixture
+def silent_dns():
+    """helpers.SilentDNS for one test."""
+    from helpers import SilentDNS
+    s = SilentDNS()
+    yield s
+    s.close()

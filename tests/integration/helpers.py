@@ -344,3 +344,16 @@ def wait_until(pred, timeout=20.0, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
         time.sleep(0.05)
+
+
+class SilentDNS:
+    """A UDP socket on loopback that reads queries and never answers: a
+    name server that is down, for the tests of DNS failures."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()

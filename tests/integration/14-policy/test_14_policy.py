@@ -172,22 +172,6 @@ def test_dnsbl_listed_rejected(postern):
     assert "score 10: dnsbl_listed" in postern.log()
 
 
-class SilentDNS:
-    """A UDP socket that reads queries and never answers."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-
-
-@pytest.fixture
-def silent_dns():
-    s = SilentDNS()
-    yield s
-    s.sock.close()
-
-
 @pytest.mark.parametrize("dns_server", ["127.0.0.1:9"], indirect=False)
 def test_dns_down_tempfails_within_budget(postern_stopped, silent_dns):
     p = postern_stopped

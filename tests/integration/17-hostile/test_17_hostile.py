@@ -12,7 +12,6 @@ clients that must be checked connect from 127.0.0.2 and ask a loopback name
 server that never answers (dns.timeout_ms 20000, one try), so that their
 RCPT waits for the checks for as long as a test needs."""
 
-import base64
 import os
 import re
 import select
@@ -36,22 +35,6 @@ CHECKED_SRC = "127.0.0.2"  # not in policy.trusted_networks
 
 
 # -- fixtures --------------------------------------------------------------
-
-class SilentDNS:
-    """A UDP socket on loopback that reads queries and never answers."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-
-
-@pytest.fixture
-def silent_dns():
-    s = SilentDNS()
-    yield s
-    s.sock.close()
-
 
 @pytest.fixture
 def postern_conf(silent_dns, workdir):
@@ -219,6 +202,8 @@ def test_input_not_buffered_while_rcpt_waits_for_checks(postern):
         peak = Peak(pid)
         sent, why = stream(c.sock, b"NOOP\r\n" * 10000, 200 * MiB, 10.0, 2.0, peak)
         peak()
+        print("slow-DNS stream: sent %.1f MB, worker RSS %.1f -> peak %.1f MiB (+%.2f MiB)"
+              % (sent / 1e6, peak.base / MiB, peak.peak / MiB, peak.growth / MiB))
         assert peak.growth < RSS_GROWTH_MAX, (
             "the worker's RSS grew by %.1f MiB (from %.1f to %.1f MiB) while the session waited "
             "for its checks and the client sent %.1f MB (stopped: %s): input is buffered without "
@@ -243,6 +228,8 @@ def test_output_bounded_for_client_that_never_reads(postern):
         peak = Peak(pid)
         sent, why = stream(c.sock, b"NOOP\r\n" * 10000, 6000000 * 6, 10.0, 2.0, peak)
         peak()
+        print("unread NOOPs: sent %d, worker RSS %.1f -> peak %.1f MiB (+%.2f MiB)"
+              % (sent // 6, peak.base / MiB, peak.peak / MiB, peak.growth / MiB))
         assert peak.growth < RSS_GROWTH_MAX, (
             "the worker's RSS grew by %.1f MiB (from %.1f to %.1f MiB) for a client that sent "
             "%d NOOPs and read no reply (stopped: %s): unsent replies are buffered without bound"

@@ -4,9 +4,11 @@ connect from 127.0.0.1 and take the address under test with XCLIENT:
 a good sender is delivered; SPF fail, a generic rDNS name, HELO
 localhost and a DNSBL listing are refused with postern's reply; a
 scored sender is delivered with one Authentication-Results field per
-message and one check for all its recipients; a DNS server that never
-answers and a stopped policy service both make Postfix tempfail, so
-nothing passes unchecked; bad input closes only its own connection."""
+message and one check for all its recipients, and its next messages are
+answered from that check; a DNS server that never answers and a stopped
+policy service both make Postfix tempfail, so nothing passes unchecked,
+and a failed check is made again for the next message; bad input closes
+only its own connection."""
 import os
 import pwd
 import re
@@ -365,6 +367,38 @@ def test_scored_sender_gets_one_authentication_results(scenario, policyd):
     assert len(lines) == 1 and "action=prepend" in lines[0], lines
 
 
+def reuses_logged(p, sender):
+    return [l for l in p.log().splitlines()
+            if "event=policyd_reuse" in l and " sender=%s " % sender in l]
+
+
+def test_next_message_reuses_check(scenario, policyd):
+    """The next messages of the same client, HELO name and sender are
+    answered from the first one's check (policyd_cache_seconds, default
+    60): each still gets its own Authentication-Results field, once, and
+    its own log line."""
+    before = set(box_files(scenario))
+    c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
+    for i in range(3):
+        mail(c, "again@soft-sender.net")
+        for rcpt in ("user@test.example", "second@test.example"):
+            check(c.cmd("RCPT TO:<%s>" % rcpt), 250, "2.1.5")
+        check(c.data(make_message(frm="again@soft-sender.net", subject="reuse %d" % i)), 250,
+              "2.0.0")
+    c.close()
+    for rcpt in ("user@test.example", "second@test.example"):
+        for data in delivered_to(scenario, rcpt, before, count=3):
+            fields = re.findall(r"^Authentication-Results:.*$", header_section(data), re.M)
+            assert len(fields) == 1, header_section(data)
+            assert "spf=softfail smtp.mailfrom=again@soft-sender.net" in fields[0], fields
+            assert "policy.score=3" in fields[0], fields
+    checks = checks_logged(policyd, "again@soft-sender.net")
+    reuses = reuses_logged(policyd, "again@soft-sender.net")
+    assert len(checks) == 1 and len(reuses) == 2, (checks, reuses)
+    for line in reuses:
+        assert "action=prepend" in line and "spf_mailfrom=softfail" in line, line
+
+
 def test_spf_fail_refused_postmaster_reachable(scenario, policyd):
     c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
     mail(c, "someone@spf-fail.net")
@@ -424,6 +458,25 @@ def test_dns_never_answers_tempfails(scenario, policyd_for):
         c.close()
         assert re.search(r"event=policyd_check .* action=tempfail code=451", p.log()), p.log()
         assert set(box_files(scenario)) == before
+    finally:
+        silent.sock.close()
+
+
+def test_dns_failure_not_reused(scenario, policyd_for):
+    """A check whose lookups failed answers only its own message: the next
+    message of the same client, HELO name and sender is checked again."""
+    silent = SilentDNS()
+    try:
+        p = policyd_for(silent.addr)
+        c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
+        for _ in range(2):
+            mail(c, "bob@good-sender.net")
+            r = c.cmd("RCPT TO:<user@test.example>")
+            assert 400 <= r.code < 500, r
+            check(c.cmd("RSET"), 250)
+        c.close()
+        assert len(checks_logged(p, "bob@good-sender.net")) == 2, p.log()
+        assert not reuses_logged(p, "bob@good-sender.net"), p.log()
     finally:
         silent.sock.close()
 

@@ -2,7 +2,10 @@
  * checks resolving through a zone file: each kind of request gets its
  * reply, one check serves every recipient of a message, PREPEND comes
  * once per message, pipelined requests are answered in order, and bad
- * input closes its connection and nothing else. */
+ * input closes its connection and nothing else; a finished check serves
+ * the next messages of the same client, HELO name and sender for
+ * policyd_cache_seconds, never one with a temporary error, and with
+ * policyd_cache_seconds = 0 every message has a check of its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,7 +36,8 @@ static const char CONF[] = "hostname = \"mx.test.example\";\n"
                            "  iprev_temperror = \"tempfail\";\n"
                            "  rdns_generic = \"reject\";\n"
                            "  helo_invalid = \"reject\";\n"
-                           "};\n";
+                           "};\n"
+                           "dnsbl = ( { zone = \"dbl.test.example\"; type = \"rhs\"; } );\n";
 
 static const char ZONE[] = "10.2.0.192.in-addr.arpa PTR mail.good-sender.net\n"
                            "mail.good-sender.net A 192.0.2.10\n"
@@ -44,7 +48,9 @@ static const char ZONE[] = "10.2.0.192.in-addr.arpa PTR mail.good-sender.net\n"
                            "12.2.0.192.in-addr.arpa PTR 192-0-2-12.dyn.pool-isp.net\n"
                            "192-0-2-12.dyn.pool-isp.net A 192.0.2.12\n"
                            "11.2.0.192.in-addr.arpa TIMEOUT\n"
-                           "eleven.good-sender.net A 192.0.2.11\n";
+                           "eleven.good-sender.net A 192.0.2.11\n"
+                           /* The blocklist does not answer about it. */
+                           "slow-list.net.dbl.test.example TIMEOUT\n";
 
 struct fixture {
 	struct config cfg;
@@ -63,13 +69,15 @@ static void write_temp(char *path, size_t size, const char *text)
 	close(fd);
 }
 
-static int setup(void **state)
+/* The server of CONF with more settings after it. */
+static int setup_with(void **state, const char *more)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char conf[64], err[256] = "";
+	char conf[64], err[256] = "", text[4096];
 	struct buf errors;
 
-	write_temp(conf, sizeof(conf), CONF);
+	snprintf(text, sizeof(text), "%s%s", CONF, more);
+	write_temp(conf, sizeof(conf), text);
 	buf_init(&errors, 65536);
 	if (config_load(conf, &f->cfg, &errors) < 0)
 		fail_msg("config: %s", errors.data);
@@ -85,6 +93,21 @@ static int setup(void **state)
 		fail_msg("server: %s", err);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, "");
+}
+
+static int setup_reuse_1s(void **state)
+{
+	return setup_with(state, "policyd_cache_seconds = 1;\n");
+}
+
+static int setup_no_reuse(void **state)
+{
+	return setup_with(state, "policyd_cache_seconds = 0;\n");
 }
 
 static int teardown(void **state)
@@ -418,6 +441,176 @@ static void test_client_gone_while_waiting(void **state)
 	close(fd);
 }
 
+/* Runs the loop a little, for checks whose client has gone. */
+static void spin(struct fixture *f)
+{
+	for (int i = 0; i < 50; i++)
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+static void test_reuse_across_messages(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f), other = client(f), closed;
+	const char *r;
+	char first[4096];
+
+	/* The first message of a client, HELO name and sender is checked. */
+	snprintf(first, sizeof(first), "%s",
+	         ask(f, fd,
+	             rcpt_request("m1", "192.0.2.10", "mail.good-sender.net", "s@soft-sender.net",
+	                          "user@test.example")));
+	assert_true(strncmp(first, "action=PREPEND ", 15) == 0);
+	assert_int_equal(policyd_server_checks(f->srv), 1);
+	/* The next ones, on any connection, have its verdict: the same field,
+	 * once per message, and no check. */
+	for (int i = 0; i < 3; i++) {
+		char inst[16];
+		snprintf(inst, sizeof(inst), "m%d", i + 2);
+		assert_string_equal(ask(f, i % 2 ? other : fd,
+		                        rcpt_request(inst, "192.0.2.10", "mail.good-sender.net",
+		                                     "s@soft-sender.net", "user@test.example")),
+		                    first);
+		assert_string_equal(ask(f, i % 2 ? other : fd,
+		                        rcpt_request(inst, "192.0.2.10", "mail.good-sender.net",
+		                                     "s@soft-sender.net", "two@test.example")),
+		                    "action=DUNNO");
+	}
+	/* Without instance= too, each request a message of its own. */
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("", "192.0.2.10", "mail.good-sender.net",
+	                                     "s@soft-sender.net", "user@test.example")),
+	                    first);
+	assert_int_equal(policyd_server_checks(f->srv), 1);
+	/* A refusal is reused as well. */
+	r = ask(f, fd,
+	        rcpt_request("m5", "192.0.2.10", "mail.good-sender.net", "x@spf-fail.net",
+	                     "user@test.example"));
+	assert_non_null(strstr(r, "action=550 5.7.23 "));
+	assert_string_equal(ask(f, other,
+	                        rcpt_request("m6", "192.0.2.10", "mail.good-sender.net",
+	                                     "x@spf-fail.net", "user@test.example")),
+	                    r);
+	assert_int_equal(policyd_server_checks(f->srv), 2);
+	/* Any difference in client, HELO name or sender is another check. */
+	ask(f, fd,
+	    rcpt_request("m7", "192.0.2.10", "mail.good-sender.net", "t@soft-sender.net",
+	                 "user@test.example"));
+	ask(f, fd,
+	    rcpt_request("m8", "192.0.2.10", "eleven.good-sender.net", "s@soft-sender.net",
+	                 "user@test.example"));
+	assert_int_equal(policyd_server_checks(f->srv), 4);
+	/* Only a finished check is reused: two messages asked about before
+	 * the first answer have a check each, and the next message has one
+	 * of theirs. */
+	say(fd, rcpt_request("n1", "192.0.2.10", "mail.good-sender.net", "alice@good-sender.net",
+	                     "user@test.example"));
+	say(other, rcpt_request("n2", "192.0.2.10", "mail.good-sender.net", "alice@good-sender.net",
+	                        "user@test.example"));
+	assert_string_equal(await(f, fd, 1, &closed), "action=DUNNO");
+	assert_string_equal(await(f, other, 1, &closed), "action=DUNNO");
+	assert_int_equal(policyd_server_checks(f->srv), 6);
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("n3", "192.0.2.10", "mail.good-sender.net",
+	                                     "alice@good-sender.net", "user@test.example")),
+	                    "action=DUNNO");
+	assert_int_equal(policyd_server_checks(f->srv), 6);
+	close(fd);
+	close(other);
+	spin(f);
+}
+
+static void test_reuse_expires(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+	const char *req1 = rcpt_request("e1", "192.0.2.10", "mail.good-sender.net",
+	                                "s@soft-sender.net", "user@test.example");
+	char first[4096];
+
+	snprintf(first, sizeof(first), "%s", ask(f, fd, req1));
+	time_t done = time(NULL);
+	assert_true(strncmp(first, "action=PREPEND ", 15) == 0);
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("e2", "192.0.2.10", "mail.good-sender.net",
+	                                     "s@soft-sender.net", "user@test.example")),
+	                    first);
+	assert_int_equal(policyd_server_checks(f->srv), 1);
+	/* policyd_cache_seconds = 1: past it the next message is checked. */
+	while (time(NULL) < done + 2)
+		usleep(50000);
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("e3", "192.0.2.10", "mail.good-sender.net",
+	                                     "s@soft-sender.net", "user@test.example")),
+	                    first);
+	assert_int_equal(policyd_server_checks(f->srv), 2);
+	/* The messages seen keep their own verdict (for their other
+	 * recipients) whatever the time. */
+	assert_string_equal(ask(f, fd,
+	                        rcpt_request("e1", "192.0.2.10", "mail.good-sender.net",
+	                                     "s@soft-sender.net", "two@test.example")),
+	                    "action=DUNNO");
+	assert_int_equal(policyd_server_checks(f->srv), 2);
+	close(fd);
+}
+
+static void test_no_reuse_of_temperror(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+	const char *r;
+
+	/* The reverse lookup times out: tempfail, for every recipient of the
+	 * message, and the next message is checked again. */
+	for (int i = 0; i < 2; i++) {
+		char inst[16];
+		snprintf(inst, sizeof(inst), "t%d", i);
+		for (int k = 0; k < 2; k++)
+			assert_non_null(
+			    strstr(ask(f, fd,
+			               rcpt_request(inst, "192.0.2.11", "eleven.good-sender.net",
+			                            "alice@good-sender.net",
+			                            k ? "two@test.example" : "user@test.example")),
+			           "action=451 4.7.25 "));
+		assert_int_equal(policyd_server_checks(f->srv), (unsigned long)i + 1);
+	}
+	/* A blocklist that does not answer only tags (dnsbl_temperror): the
+	 * message is accepted, and still the next one is checked again. */
+	for (int i = 0; i < 2; i++) {
+		char inst[16];
+		snprintf(inst, sizeof(inst), "d%d", i);
+		r = ask(f, fd,
+		        rcpt_request(inst, "192.0.2.10", "mail.good-sender.net", "s@slow-list.net",
+		                     "user@test.example"));
+		assert_true(strncmp(r, "action=PREPEND ", 15) == 0);
+		assert_non_null(strstr(r, "policy.dnsbl=temperror"));
+		assert_int_equal(policyd_server_checks(f->srv), (unsigned long)i + 3);
+	}
+	close(fd);
+}
+
+static void test_no_reuse_when_off(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+
+	/* policyd_cache_seconds = 0: one check per message, as many PREPENDs. */
+	for (int i = 0; i < 3; i++) {
+		char inst[16];
+		snprintf(inst, sizeof(inst), "o%d", i);
+		assert_true(strncmp(ask(f, fd,
+		                        rcpt_request(inst, "192.0.2.10", "mail.good-sender.net",
+		                                     "s@soft-sender.net", "user@test.example")),
+		                    "action=PREPEND ", 15) == 0);
+		assert_string_equal(ask(f, fd,
+		                        rcpt_request(inst, "192.0.2.10", "mail.good-sender.net",
+		                                     "s@soft-sender.net", "two@test.example")),
+		                    "action=DUNNO");
+		assert_int_equal(policyd_server_checks(f->srv), (unsigned long)i + 1);
+	}
+	close(fd);
+}
+
 static void test_listen_parse(void **state)
 {
 	struct policyd_listen l;
@@ -458,6 +651,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_two_connections_one_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input_closes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_gone_while_waiting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reuse_across_messages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reuse_expires, setup_reuse_1s, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_reuse_of_temperror, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_reuse_when_off, setup_no_reuse, teardown),
 	    cmocka_unit_test(test_listen_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
