@@ -21,7 +21,7 @@ import time
 import pytest
 
 from conftest import free_ports, postern_bin, short_tmpdir, wait_port
-from helpers import SMTPConn, check, make_message, maildir_files, wait_for_files
+from helpers import SilentDNS, SMTPConn, check, make_message, maildir_files
 from nsd import running_nsd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -431,15 +431,6 @@ def test_dnsbl_listed_refused(scenario, policyd):
     check(c.cmd("RCPT TO:<user@test.example>"), 550, "5.7.1", text="score 10")
     c.close()
     assert re.search(r"event=policyd_check .* dnsbl=bl.test-lists.net ", policyd.log())
-
-
-class SilentDNS:
-    """A UDP socket that reads queries and never answers."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
 
 
 def test_dns_never_answers_tempfails(scenario, policyd_for):
