@@ -164,43 +164,14 @@ cleanup() {
 	[ -n "$SINK_PID" ] && stop_pid "$SINK_PID" 5
 	[ -n "$NSD_PID" ] && nsd_stop
 	postfix_stop
-	if [ -n "$NS" ]; then
-		# Anything still inside our private namespace was started by us.
-		local left
-		left=$(ip netns pids "$NS" 2>/dev/null)
-		if [ -n "$left" ]; then
-			warn "killing leftover processes in $NS: $left"
-			# shellcheck disable=SC2086
-			kill -KILL $left 2>/dev/null
-			sleep 0.5
-		fi
-		ip netns del "$NS" 2>/dev/null || warn "could not delete network namespace $NS"
-	fi
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		log "kept $T"
-	else
-		rm -rf "$T"
-	fi
+	netns_teardown
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # --- network namespace -----------------------------------------------------
 NS_NAME="postern-bench-$$"
-if ip netns add "$NS_NAME" 2>"$T/netns.err"; then
-	NS=$NS_NAME
-	if ip netns exec "$NS" ip link set lo up 2>>"$T/netns.err"; then
-		NETNS_RUN="ip netns exec $NS"
-		# Per-namespace settings: a backlog as large as the servers ask for.
-		$NETNS_RUN sysctl -qw net.core.somaxconn=4096 2>/dev/null
-	else
-		warn "could not bring lo up in $NS ($(head -1 "$T/netns.err")); falling back to plain loopback"
-		ip netns del "$NS" 2>/dev/null
-		NS=""
-	fi
-else
-	warn "could not create a network namespace ($(head -1 "$T/netns.err")): running on plain loopback; UDP and ListenOverflows counters then include the rest of the machine, and resolver look-ups may leave it"
-fi
+netns_start "$NS_NAME"
 if [ -z "$NETNS_RUN" ]; then
 	somax=$(cat /proc/sys/net/core/somaxconn)
 	[ "$somax" -lt 4096 ] && warn "net.core.somaxconn is $somax: listen backlogs are cut to it"

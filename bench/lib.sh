@@ -85,6 +85,48 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# netns_start NAME: a private network namespace with only lo, so that
+# nothing a benchmark runs can leave the machine: sets NS and NETNS_RUN
+# ("ip netns exec NS"), or warns and leaves both empty (plain loopback).
+# $T must exist (for the error text).
+netns_start() {
+	if ip netns add "$1" 2>"$T/netns.err"; then
+		NS=$1
+		if ip netns exec "$NS" ip link set lo up 2>>"$T/netns.err"; then
+			NETNS_RUN="ip netns exec $NS"
+			# Per-namespace settings: a backlog as large as the servers ask for.
+			$NETNS_RUN sysctl -qw net.core.somaxconn=4096 2>/dev/null
+		else
+			warn "could not bring lo up in $NS ($(head -1 "$T/netns.err")); falling back to plain loopback"
+			ip netns del "$NS" 2>/dev/null
+			NS=""
+		fi
+	else
+		warn "could not create a network namespace ($(head -1 "$T/netns.err")): running on plain loopback; UDP and ListenOverflows counters then include the rest of the machine, and resolver look-ups may leave it"
+	fi
+}
+
+# netns_teardown: kills whatever is still inside NS (everything there was
+# started by the benchmark), deletes NS, and removes $T unless BENCH_KEEP=1.
+netns_teardown() {
+	if [ -n "$NS" ]; then
+		local left
+		left=$(ip netns pids "$NS" 2>/dev/null)
+		if [ -n "$left" ]; then
+			warn "killing leftover processes in $NS: $left"
+			# shellcheck disable=SC2086
+			kill -KILL $left 2>/dev/null
+			sleep 0.5
+		fi
+		ip netns del "$NS" 2>/dev/null || warn "could not delete network namespace $NS"
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		log "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+
 # write_helpers DIR: the Python helper used for process-tree CPU and memory
 # sampling and for the idle-connections client.
 write_helpers() {

@@ -89,35 +89,14 @@ cleanup() {
 	[ -n "$POLICYD_PID" ] && stop_pid "$POLICYD_PID" 10
 	[ -n "$NSD_PID" ] && nsd_stop
 	postfix_stop
-	if [ -n "$NS" ]; then
-		local left
-		left=$(ip netns pids "$NS" 2>/dev/null)
-		if [ -n "$left" ]; then
-			warn "killing leftover processes in $NS: $left"
-			# shellcheck disable=SC2086
-			kill -KILL $left 2>/dev/null
-			sleep 0.5
-		fi
-		ip netns del "$NS" 2>/dev/null || warn "could not delete network namespace $NS"
-	fi
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		log "kept $T"
-	else
-		rm -rf "$T"
-	fi
+	netns_teardown
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # A private network namespace with only lo: nothing can leave the machine.
 NS_NAME="postern-bench-policyd-$$"
-if ip netns add "$NS_NAME" 2>"$T/netns.err" && ip netns exec "$NS_NAME" ip link set lo up; then
-	NS=$NS_NAME
-	NETNS_RUN="ip netns exec $NS"
-	$NETNS_RUN sysctl -qw net.core.somaxconn=4096 2>/dev/null
-else
-	warn "no network namespace ($(head -1 "$T/netns.err")): plain loopback"
-fi
+netns_start "$NS_NAME"
 
 # --- the pieces ------------------------------------------------------------
 cc -O2 -Wall -Wextra -o "$T/policyd_load" "$ROOT/bench/policyd_load.c" ||
