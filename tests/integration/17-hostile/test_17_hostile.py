@@ -16,6 +16,7 @@ import os
 import re
 import select
 import socket
+import subprocess
 import time
 
 import pytest
@@ -418,6 +419,36 @@ def test_rdns_burst_does_not_delay_other_sessions(postern_stopped):
         finally:
             for b in burst:
                 abort(b)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs (root only)")
+def test_disk_full_during_data_is_452(postern_stopped):
+    """A disk that fills up while a message streams in: the spool write
+    fails with ENOSPC and DATA is answered 452 4.3.1 (RFC 3463: mail system
+    full, try again), nothing is queued, and the session goes on."""
+    p = postern_stopped
+    small = os.path.join(p.tmp, "small")
+    os.mkdir(small)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small], check=True)
+    try:
+        with open(p.conf) as f:
+            text = f.read()
+        text = re.sub(r'state_dir = "[^"]*";', 'state_dir = "%s";' % small, text, count=1)
+        p.write_config(text.replace("limits = {", "limits = {\n\tmin_free_space = 0;", 1))
+        p.start()
+        with SMTPConn(p.ports["mx"]) as c:
+            c.ehlo()
+            check(c.cmd("MAIL FROM:<sender@other.example>"), 250, "2.1.0")
+            check(c.cmd("RCPT TO:<postmaster@test.example>"), 250, "2.1.5")
+            check(c.cmd("DATA"), 354)
+            line = b"x" * 998 + b"\r\n"
+            c.send(b"Subject: too big for the disk\r\n\r\n" + line * 8192 + b".\r\n")
+            check(c.reply(), 452, "4.3.1")
+            check(c.cmd("NOOP"), 250, "2.0.0")
+        assert p.queue_empty()
+    finally:
+        p.stop()
+        subprocess.run(["umount", "-l", small], check=False)
 
 
 # -- 10. RCPT gets its reply when the checks can run ------------------------
