@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers for bench/accept.sh and bench/spf.sh (sourced, not run). Everything
+# Helpers for the bench/*.sh scripts (sourced, not run). Everything
 # here works on processes and files that the calling script itself started
 # or created.
 
@@ -496,4 +496,58 @@ nsd_queries() {
 nsd_stop() {
 	stop_pid "$NSD_PID" 10
 	NSD_PID=""
+}
+
+# postfix_start DIR PORT [LINE...]: a private Postfix instance from
+# bench/postfix/*.cf.in in DIR, listening on 127.0.0.1:PORT in the
+# benchmark's namespace (process limit BENCH_POSTFIX_PROCESS_LIMIT, else
+# 100), each LINE added to its main.cf.  Sets POSTFIX_DIR and
+# POSTFIX_MASTER (the master's pid); dies when Postfix does not start.
+postfix_start() {
+	local dir=$1 port=$2 pid="" i=0
+	shift 2
+	mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
+	chown postfix "$dir/data"
+	sed -e "s|@CONFIG_DIR@|$dir/etc|g" -e "s|@QUEUE_DIR@|$dir/queue|g" \
+		-e "s|@DATA_DIR@|$dir/data|g" -e "s|@LOG_FILE@|$dir/maillog|g" \
+		-e "s|@PROCESS_LIMIT@|${BENCH_POSTFIX_PROCESS_LIMIT:-100}|g" \
+		"$ROOT/bench/postfix/main.cf.in" >"$dir/etc/main.cf"
+	if [ "$#" -gt 0 ]; then
+		printf '%s\n' "$@" >>"$dir/etc/main.cf"
+	fi
+	sed -e "s|@LISTEN@|127.0.0.1:$port|g" "$ROOT/bench/postfix/master.cf.in" >"$dir/etc/master.cf"
+	POSTFIX_DIR=$dir
+	if ! $NETNS_RUN postfix -c "$dir/etc" start >"$dir/start.log" 2>&1; then
+		cat "$dir/start.log" "$dir/maillog" 2>/dev/null | tail -20 | sed 's/^/  /' >&2
+		die "Postfix did not start (config $dir/etc)"
+	fi
+	while [ -z "$pid" ] && [ "$i" -lt 100 ]; do
+		pid=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null)
+		i=$((i + 1))
+		[ -z "$pid" ] && sleep 0.1
+	done
+	[ -n "$pid" ] || die "Postfix started but wrote no master.pid"
+	POSTFIX_MASTER=$pid
+	wait_port "$port" 30 "$pid" || die "Postfix did not listen on 127.0.0.1:$port"
+}
+
+# postfix_stop: stops the instance postfix_start started, if it runs
+# (waiting 10 s for its master, then killing the master's process group).
+postfix_stop() {
+	local dir=${POSTFIX_DIR:-} pid i=0
+	[ -n "$dir" ] || return 0
+	POSTFIX_DIR=""
+	# shellcheck disable=SC2034 # the scripts' to read
+	POSTFIX_MASTER=""
+	pid=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null)
+	postfix -c "$dir/etc" stop >/dev/null 2>&1
+	while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ]; then
+			warn "Postfix master $pid still running; killing its process group"
+			kill -KILL -- "-$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.1
+	done
 }

@@ -65,23 +65,6 @@ POLICYD_PID=""
 CLIENT_PID=""
 POSTFIX_DIR=""
 
-postfix_stop() {
-	local dir=$POSTFIX_DIR pid i=0
-	[ -n "$dir" ] || return 0
-	POSTFIX_DIR=""
-	pid=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null)
-	postfix -c "$dir/etc" stop >/dev/null 2>&1
-	while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ]; then
-			warn "Postfix master $pid still running; killing its process group"
-			kill -KILL -- "-$pid" 2>/dev/null
-			break
-		fi
-		sleep 0.1
-	done
-}
-
 # shellcheck disable=SC2317 # called from the trap
 cleanup() {
 	trap - EXIT INT TERM
@@ -202,30 +185,6 @@ echo "  messages reused one); UDP/nsd q: DNS traffic (warm: ~0).  All three colu
 echo "  the 2,000 warm-up requests too.  Reuse: policyd_cache_seconds (default 60; off: 0)."
 
 # --- Postfix with and without check_policy_service --------------------------
-postfix_start() { # DIR POLICY(0|1)
-	local dir=$1 pid="" i=0
-	mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
-	chown postfix "$dir/data"
-	sed -e "s|@CONFIG_DIR@|$dir/etc|g" -e "s|@QUEUE_DIR@|$dir/queue|g" \
-		-e "s|@DATA_DIR@|$dir/data|g" -e "s|@LOG_FILE@|$dir/maillog|g" \
-		-e "s|@PROCESS_LIMIT@|100|g" "$ROOT/bench/postfix/main.cf.in" >"$dir/etc/main.cf"
-	if [ "$2" = 1 ]; then
-		# After the relay check, every recipient is asked about.
-		echo "smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$PORT_POLICYD" \
-			>>"$dir/etc/main.cf"
-	fi
-	sed -e "s|@LISTEN@|127.0.0.1:$PORT_POSTFIX|g" "$ROOT/bench/postfix/master.cf.in" >"$dir/etc/master.cf"
-	POSTFIX_DIR=$dir
-	$NETNS_RUN postfix -c "$dir/etc" start >"$dir/start.log" 2>&1 ||
-		die "Postfix did not start: $(tail -3 "$dir/start.log" "$dir/maillog" 2>/dev/null)"
-	while [ -z "$pid" ] && [ "$i" -lt 100 ]; do
-		pid=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null)
-		i=$((i + 1))
-		[ -z "$pid" ] && sleep 0.1
-	done
-	wait_port "$PORT_POSTFIX" 30 "$pid" || die "Postfix did not listen on 127.0.0.1:$PORT_POSTFIX"
-}
-
 if [ "$MESSAGES" -gt 0 ]; then
 	# The service as configured by default: reuse across messages on.
 	policyd_run reuse
@@ -240,7 +199,12 @@ if [ "$MESSAGES" -gt 0 ]; then
 			dir="$T/postfix-$run"
 			before=$(grep -c 'event=policyd_check' "$T/policyd.log")
 			before_r=$(grep -c 'event=policyd_reuse' "$T/policyd.log")
-			postfix_start "$dir" "$pol"
+			if [ "$pol" = 1 ]; then
+				# After the relay check, every recipient is asked about.
+				postfix_start "$dir" "$PORT_POSTFIX" "smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:$PORT_POLICYD"
+			else
+				postfix_start "$dir" "$PORT_POSTFIX"
+			fi
 			src=(smtp-source -M "$HELO" -f "$SENDER" -t b@test.example -s "$SESSIONS" -l 10240)
 			$NETNS_RUN "${src[@]}" -m "$WARMUP_MSGS" "127.0.0.1:$PORT_POSTFIX" >/dev/null 2>"$dir/warm.err"
 			t0=$(now)

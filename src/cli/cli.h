@@ -3,8 +3,7 @@
  * returns the process exit code: 0 done, 1 failed, 2 a usage error (the
  * usage on stderr).  --help or -h among the arguments prints the usage on
  * stdout and exits 0: main.c answers it from the cli_*_usage texts before
- * any configuration is read; a subcommand without such a text answers it
- * itself. */
+ * any configuration is read. */
 #ifndef POSTERN_CLI_H
 #define POSTERN_CLI_H
 
@@ -22,12 +21,12 @@ int cli_dkim(int argc, char **argv, const struct config *cfg);
 int cli_arc(int argc, char **argv, const struct config *cfg);
 int cli_dmarc(int argc, char **argv, const struct config *cfg);
 int cli_policy(int argc, char **argv, const struct config *cfg);
-int cli_policyd(int argc, char **argv, const char *config_path);
+int cli_policyd(int argc, char **argv, const struct config *cfg);
 int cli_version(int argc, char **argv);
 
 extern const char cli_serve_usage[], cli_check_config_usage[], cli_user_usage[], cli_queue_usage[],
     cli_dns_usage[], cli_spf_usage[], cli_dkim_usage[], cli_arc_usage[], cli_dmarc_usage[],
-    cli_version_usage[];
+    cli_policy_usage[], cli_policyd_usage[], cli_version_usage[];
 
 /* common.c: what several subcommands share.  Messages on stderr start
  * with "postern WHAT: ". */

@@ -2,6 +2,7 @@
  * subcommands that need them. */
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "dns/dns_conf.h"
 
 #include <errno.h>
@@ -51,10 +52,16 @@ struct dns_resolver *cli_resolver(const char *what, struct event_base *base, con
                                   const char *servers, const struct config *cfg)
 {
 	char err[256];
-	struct dns_resolver *r =
-	    zone != NULL ? dns_resolver_zone(base, zone, err, sizeof(err))
-	                 : dns_resolver_from_config(base, cfg, servers, err, sizeof(err));
+	struct dns_resolver *r;
 
+	/* Checked as dns.servers is, and named as the user wrote it. */
+	if (zone == NULL && servers != NULL &&
+	    config_check_dns_servers(servers, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern %s: --server: %s\n", what, err);
+		return NULL;
+	}
+	r = zone != NULL ? dns_resolver_zone(base, zone, err, sizeof(err))
+	                 : dns_resolver_from_config(base, cfg, servers, err, sizeof(err));
 	if (r == NULL)
 		fprintf(stderr, "postern %s: %s\n", what, err);
 	return r;

@@ -61,9 +61,7 @@ static int version(int argc, char **argv, const char *config_path)
 	return cli_version(argc, argv);
 }
 
-/* run_path gets the -c path; run_cfg the configuration loaded from it.
- * usage NULL: the subcommand answers --help itself, after the
- * configuration is read. */
+/* run_path gets the -c path; run_cfg the configuration loaded from it. */
 static const struct command {
 	const char *name;
 	const char *usage;
@@ -79,8 +77,8 @@ static const struct command {
     {"dkim", cli_dkim_usage, NULL, cli_dkim},
     {"arc", cli_arc_usage, NULL, cli_arc},
     {"dmarc", cli_dmarc_usage, NULL, cli_dmarc},
-    {"policy", NULL, NULL, cli_policy},
-    {"policyd", NULL, cli_policyd, NULL},
+    {"policy", cli_policy_usage, NULL, cli_policy},
+    {"policyd", cli_policyd_usage, NULL, cli_policyd},
     {"version", cli_version_usage, version, NULL},
 };
 
@@ -121,7 +119,7 @@ int main(int argc, char **argv)
 		if (strcmp(cmd, c->name) != 0)
 			continue;
 		/* Help needs no configuration, and runs nothing. */
-		if (c->usage != NULL && cli_wants_help(sub_argc, sub_argv)) {
+		if (cli_wants_help(sub_argc, sub_argv)) {
 			fputs(c->usage, stdout);
 			return 0;
 		}

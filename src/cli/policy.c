@@ -22,19 +22,13 @@
 /* A step is short; anything longer is not a transcript line. */
 #define STEP_MAX 2048
 
-static const char usage_text[] =
+const char cli_policy_usage[] =
     "usage: postern [-c CONFIG] policy test [--zone FILE | --server HOST[:PORT]] < TRANSCRIPT\n"
     "       one step a line: client IP | helo NAME | ehlo NAME | tls | auth USER |\n"
     "       mail ADDRESS | mail <> | rcpt ADDRESS | rcpt postmaster | rset | quit\n"
     "       ('#' comments and blank lines are copied to the output)\n"
     "       --zone FILE: DNS answers from a zone file; --server: that DNS server;\n"
     "       neither: the dns.* settings\n";
-
-static int usage(FILE *out)
-{
-	fputs(usage_text, out);
-	return out == stdout ? 0 : 2;
-}
 
 /* Where the session is, as server/commands.c's states: which steps the
  * server would accept next. */
@@ -133,7 +127,7 @@ static void print_results(const struct driver *d)
 	if (d->check == NULL)
 		return;
 	buf_init(&b, 64 * 1024);
-	if (sender_check_authres(d->check, NULL, NULL, &b) == 0) {
+	if (sender_check_authres(d->check, &b) == 0) {
 		const char *p = b.data;
 		printf("  ");
 		while (*p) {
@@ -438,20 +432,16 @@ int cli_policy(int argc, char **argv, const struct config *cfg)
 	char err[512];
 	int rc;
 
-	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0))
-		return usage(stdout);
 	if (argc < 1 || strcmp(argv[0], "test") != 0)
-		return usage(stderr);
+		return cli_usage_error(cli_policy_usage);
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return usage(stdout);
 		if (strcmp(argv[i], "--zone") == 0 && i + 1 < argc && zone == NULL && !server)
 			zone = argv[++i];
 		else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc && server == NULL &&
 		         !zone)
 			server = argv[++i];
 		else
-			return usage(stderr);
+			return cli_usage_error(cli_policy_usage);
 	}
 
 	memset(&d, 0, sizeof(d));

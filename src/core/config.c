@@ -42,6 +42,43 @@ struct param {
 		name, P_INT, offsetof(struct config, field), NULL, def, min, max, doc, NULL        \
 	}
 
+/* A port: 1..65535 in at most five decimal digits.  The one port check of
+ * the listeners and of dns.servers. */
+static int port_ok(const char *port)
+{
+	size_t digits = strspn(port, "0123456789");
+	long n = digits > 0 && digits <= 5 ? strtol(port, NULL, 10) : 0;
+
+	return port[digits] == '\0' && n >= 1 && n <= 65535;
+}
+
+/* Splits addr in place into *host and *port: "[host]:port" (returns 1),
+ * "host:port" with one colon, or a host alone, *port NULL, when there is
+ * no colon or several (a bare IPv6 address) (returns 0).  -1 when a
+ * bracket is not closed by "]:".  Neither part is checked here. */
+static int split_address(char *addr, char **host, char **port)
+{
+	char *colon;
+
+	*host = addr;
+	*port = NULL;
+	if (addr[0] == '[') {
+		char *end = strchr(addr, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		*end = '\0';
+		*host = addr + 1;
+		*port = end + 2;
+		return 1;
+	}
+	colon = strchr(addr, ':');
+	if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		*colon = '\0';
+		*port = colon + 1;
+	}
+	return 0;
+}
+
 /* One nameserver of dns.servers as c-ares reads it (ares_set_servers_ports_csv):
  * IPv4 or IPv4:port, [IPv6]:port, or a bare IPv6 address (c-ares refuses
  * brackets without a port).  Names are refused: the resolver cannot look
@@ -50,37 +87,21 @@ static int check_dns_server(const char *text, size_t len, char *err, size_t errs
 {
 	char item[INET6_ADDRSTRLEN + 8]; /* room for "[", "]:" and five digits */
 	unsigned char bin[16];
-	char *host = item, *port = NULL, *colon;
-	int family = AF_INET;
+	char *host, *port;
+	int form, family;
 
 	if (len >= sizeof(item))
 		goto bad;
 	memcpy(item, text, len);
 	item[len] = '\0';
-	colon = strchr(item, ':');
-	if (item[0] == '[') {
-		char *end = strchr(item, ']');
-		if (end == NULL || end[1] != ':')
-			goto bad;
-		port = end + 2;
-		*end = '\0';
-		host = item + 1;
-		family = AF_INET6;
-	} else if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-		family = AF_INET6; /* two colons or more: a bare IPv6 address, no port */
-	} else if (colon != NULL) {
-		*colon = '\0';
-		port = colon + 1;
-	}
+	if ((form = split_address(item, &host, &port)) < 0)
+		goto bad;
+	family = form == 1 || (port == NULL && strchr(host, ':') != NULL) ? AF_INET6 : AF_INET;
 	if (inet_pton(family, host, bin) != 1)
 		goto bad;
-	if (port != NULL) {
-		size_t digits = strspn(port, "0123456789");
-		long n = digits > 0 && digits <= 5 ? strtol(port, NULL, 10) : 0;
-		if (port[digits] != '\0' || n < 1 || n > 65535) {
-			snprintf(err, errsize, "'%.*s': the port is not 1..65535", (int)len, text);
-			return -1;
-		}
+	if (port != NULL && !port_ok(port)) {
+		snprintf(err, errsize, "'%.*s': the port is not 1..65535", (int)len, text);
+		return -1;
 	}
 	return 0;
 bad:
@@ -88,13 +109,19 @@ bad:
 	return -1;
 }
 
-static int check_dns_servers(const char *v, char *err, size_t errsize)
+int config_check_dns_servers(const char *list, char *err, size_t errsize)
 {
-	for (v += strspn(v, ", "); *v != '\0'; v += strspn(v, ", ")) {
-		size_t len = strcspn(v, ", ");
-		if (check_dns_server(v, len, err, errsize) < 0)
+	size_t n = 0;
+
+	for (list += strspn(list, ", "); *list != '\0'; list += strspn(list, ", ")) {
+		size_t len = strcspn(list, ", ");
+		if (++n > CONFIG_DNS_MAX_SERVERS) {
+			snprintf(err, errsize, "more than %d nameservers", CONFIG_DNS_MAX_SERVERS);
 			return -1;
-		v += len;
+		}
+		if (check_dns_server(list, len, err, errsize) < 0)
+			return -1;
+		list += len;
 	}
 	return 0;
 }
@@ -141,7 +168,7 @@ static const struct param params[] = {
       "bodies up to this size are stored in the queue database, larger ones in files"),
     I("spool.commit_window_us", commit_window_us, 1000, 0, 100000,
       "microseconds a commit waits for other messages to share its sync"),
-    SC("dns.servers", dns_servers, "", check_dns_servers,
+    SC("dns.servers", dns_servers, "", config_check_dns_servers,
        "nameservers as host:port, comma-separated; empty: those of /etc/resolv.conf"),
     I("dns.timeout_ms", dns_timeout_ms, 2000, 100, 60000, "milliseconds per DNS try"),
     I("dns.tries", dns_tries, 2, 1, 10, "tries per DNS query"),
@@ -263,32 +290,6 @@ static void param_set(struct config *cfg, const struct param *p, config_setting_
 	*(long *)base = (long)v;
 }
 
-/* "host:port", "[v6]:port" or ":port". */
-static int split_address(const char *addr, char **host, char **port)
-{
-	const char *colon;
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-		if (end == NULL || end[1] != ':' || end[2] == '\0')
-			return -1;
-		*host = xstrndup(addr + 1, (size_t)(end - addr - 1));
-		*port = xstrdup(end + 2);
-		return 0;
-	}
-	colon = strrchr(addr, ':');
-	if (colon == NULL || colon[1] == '\0' || strchr(addr, ':') != colon)
-		return -1;
-	*host = colon == addr ? xstrdup("0.0.0.0") : xstrndup(addr, (size_t)(colon - addr));
-	*port = xstrdup(colon + 1);
-	for (const char *c = *port; *c; c++)
-		if (*c < '0' || *c > '9') {
-			free(*host);
-			free(*port);
-			return -1;
-		}
-	return 0;
-}
-
 static const char *member_string(config_setting_t *group, const char *name)
 {
 	config_setting_t *m = config_setting_get_member(group, name);
@@ -357,11 +358,20 @@ static void read_listeners(struct config *cfg, config_setting_t *list, const cha
 			          role);
 			continue;
 		}
-		if (split_address(addr, &lc->host, &lc->port) < 0) {
+		/* "host:port", "[v6]:port", or ":port" for every IPv4 address.
+		 * The host is left to getaddrinfo (AI_NUMERICHOST): it takes
+		 * scoped IPv6 addresses, which inet_pton does not. */
+		char *copy = xstrdup(addr), *host, *port;
+		int form = split_address(copy, &host, &port);
+		if (form < 0 || port == NULL || !port_ok(port)) {
 			add_error(errors, file, line,
 			          "listener: address '%s' is not host:port or [v6]:port", addr);
+			free(copy);
 			continue;
 		}
+		lc->host = xstrdup(form == 0 && host[0] == '\0' ? "0.0.0.0" : host);
+		lc->port = xstrdup(port);
+		free(copy);
 		lc->name = xstrdup(name ? name : role);
 		lc->tls_cert =
 		    member_string(l, "tls_cert") ? xstrdup(member_string(l, "tls_cert")) : NULL;
@@ -590,16 +600,16 @@ static void read_policy(struct config *cfg, config_setting_t *group, const char 
 				add_error(errors, file, line, "policy.%s: expected a string", name);
 				continue;
 			}
-			/* Parsed again by the sender checks of every worker:
-			 * refused here, a bad list stops check-config or the
-			 * reload instead of every worker. */
+			/* Parsed here, so that a bad list stops check-config or
+			 * the reload instead of every worker. */
 			struct netlist nl;
 			char err[256];
 			if (netlist_parse(v, &nl, err, sizeof(err)) < 0) {
 				add_error(errors, file, line, "policy.%s: %s", name, err);
 				continue;
 			}
-			netlist_free(&nl);
+			netlist_free(&pc->trusted);
+			pc->trusted = nl;
 			free(pc->trusted_networks);
 			pc->trusted_networks = xstrdup(v);
 			continue;

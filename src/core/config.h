@@ -135,6 +135,14 @@ const struct domain_conf *config_domain(const struct config *cfg, const char *do
 void config_reference(struct buf *out);
 const char *config_role_name(enum listener_role role);
 
+/* Most nameservers in dns.servers (or in an override of it). */
+#define CONFIG_DNS_MAX_SERVERS 16
+/* A list of nameservers as dns.servers takes it, e.g. a --server override:
+ * at most CONFIG_DNS_MAX_SERVERS of IPv4[:port], [IPv6]:port or IPv6,
+ * separated by commas or spaces; empty means /etc/resolv.conf.  0, or -1
+ * with the reason in err. */
+int config_check_dns_servers(const char *list, char *err, size_t errsize);
+
 extern const char config_embedded_default[];
 
 #endif

@@ -2,8 +2,6 @@
  * (see ipaddr.h). */
 #include "core/ipaddr.h"
 
-#include "dns/dns.h"
-
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,11 +34,11 @@ int ipaddr_parse(const char *s, struct ipaddr *out)
 	return -1;
 }
 
-void ipaddr_from_rr(const struct dns_rr *rr, struct ipaddr *out)
+void ipaddr_from_bytes(int family, const unsigned char *b, struct ipaddr *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->family = rr->u.ip.family;
-	memcpy(out->b, rr->u.ip.addr, rr->u.ip.family == AF_INET ? 4 : 16);
+	out->family = family;
+	memcpy(out->b, b, family == AF_INET ? 4 : 16);
 	fold(out);
 }
 
@@ -49,13 +47,14 @@ int ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b)
 	return a->family == b->family && memcmp(a->b, b->b, a->family == AF_INET ? 4 : 16) == 0;
 }
 
-int ipaddr_in_answer(const struct dns_answer *ans, const struct ipaddr *a)
+int ipaddr_prefix_match(const unsigned char *net, const unsigned char *ip, unsigned bits)
 {
-	for (size_t i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
-		struct ipaddr r;
-		ipaddr_from_rr(&ans->rrs[i], &r);
-		if (ipaddr_equal(&r, a))
-			return 1;
-	}
-	return 0;
+	unsigned full = bits / 8, rest = bits % 8;
+
+	if (memcmp(net, ip, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (net[full] & mask) == (ip[full] & mask);
 }

@@ -1,11 +1,8 @@
 /* IP addresses as the configuration and the policy checks compare them: a
  * family and its bytes, with IPv4-mapped IPv6 addresses folded to IPv4.
- * The DNS helpers below read only the record layout of dns/dns.h, so core
- * links nothing of the dns module. */
+ * Pure: no I/O. */
 #ifndef POSTERN_CORE_IPADDR_H
 #define POSTERN_CORE_IPADDR_H
-
-struct dns_rr;
 
 struct ipaddr {
 	int family; /* AF_INET or AF_INET6 */
@@ -18,13 +15,14 @@ struct ipaddr {
  * s is not an address. */
 int ipaddr_parse(const char *s, struct ipaddr *out);
 
-/* The address of an A or AAAA record, folded the same way. */
-void ipaddr_from_rr(const struct dns_rr *rr, struct ipaddr *out);
+/* The address in b (4 bytes for AF_INET, 16 for AF_INET6), folded the
+ * same way: an A or AAAA record's. */
+void ipaddr_from_bytes(int family, const unsigned char *b, struct ipaddr *out);
 
 int ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b);
 
-struct dns_answer;
-/* 1 when one of the A or AAAA records of ans is the address a. */
-int ipaddr_in_answer(const struct dns_answer *ans, const struct ipaddr *a);
+/* 1 when the first bits bits of the address bytes net and ip agree (a
+ * network/prefix test; bits at most 32 or 128 by family). */
+int ipaddr_prefix_match(const unsigned char *net, const unsigned char *ip, unsigned bits);
 
 #endif

@@ -12,13 +12,21 @@
 #include <unistd.h>
 #include <sys/time.h>
 
-static const char *log_process = "postern";
+/* Longest process name written; every one is a short constant ("master",
+ * "smtp", "qmgr", "policyd", "cli"), a longer one would be cut. */
+#define PROCESS_NAME_MAX 32
+
+static char log_process[PROCESS_NAME_MAX + 1] = "postern";
 static int log_syslog;
 static int log_verbose;
 
+static void build_head(void);
+static void head_once_init(void);
+static pthread_once_t head_once = PTHREAD_ONCE_INIT;
+
 void log_init(const char *process, int use_syslog, int verbose)
 {
-	log_process = process;
+	log_set_process(process);
 	log_syslog = use_syslog;
 	log_verbose = verbose;
 	if (use_syslog)
@@ -27,7 +35,9 @@ void log_init(const char *process, int use_syslog, int verbose)
 
 void log_set_process(const char *process)
 {
-	log_process = process;
+	pthread_once(&head_once, head_once_init);
+	snprintf(log_process, sizeof(log_process), "%s", process);
+	build_head();
 }
 
 static const char *level_name(enum log_level lvl)
@@ -215,29 +225,30 @@ static size_t escape_controls(const char *in, char *out, size_t outsize)
 	return o;
 }
 
-/* The process id on every line, asked of the kernel once per process:
- * a fork resets it in the child (pthread_atfork), and a thread keeps its
- * own copy, so that nothing here is shared between threads. */
-static _Thread_local pid_t line_pid;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* "Z proc=NAME pid=PID level=": the part of every line that changes only
+ * with the process, built by log_init and log_set_process and again in a
+ * child after fork (pthread_atfork), so that no line asks the kernel for
+ * its pid.  Written only while the process has one thread (at start, in
+ * a child just forked), read by every thread. */
+#define LINE_HEAD_MAX (7 + PROCESS_NAME_MAX + 5 + 20 + 7 + 1)
+static char line_head[LINE_HEAD_MAX];
+static size_t line_head_len;
 
-static void forget_pid(void)
+static void build_head(void)
 {
-	line_pid = 0;
+	int n = snprintf(line_head, sizeof(line_head), "Z proc=%s pid=%ld level=", log_process,
+	                 (long)getpid());
+
+	line_head_len = n < 0                           ? 0
+	                : (size_t)n < sizeof(line_head) ? (size_t)n
+	                                                : sizeof(line_head) - 1;
 }
 
-static void watch_forks(void)
+/* Once per process, whether log_init or a first line comes first. */
+static void head_once_init(void)
 {
-	pthread_atfork(NULL, NULL, forget_pid);
-}
-
-static pid_t current_pid(void)
-{
-	if (line_pid == 0) {
-		pthread_once(&atfork_once, watch_forks);
-		line_pid = getpid();
-	}
-	return line_pid;
+	pthread_atfork(NULL, NULL, build_head);
+	build_head();
 }
 
 /* "YYYY-MM-DDTHH:MM:SS" of the second last written, per thread: formatted
@@ -267,24 +278,18 @@ static size_t put_uint(char *out, size_t o, unsigned long v, int width)
 	return o;
 }
 
-/* Longest process name the line's prefix is built for by hand; a longer
- * one (none is) goes through fprintf. */
-#define PROCESS_NAME_MAX 128
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ proc=" NAME " pid=" PID " level=" LEVEL " " */
-#define PREFIX_MAX (64 + PROCESS_NAME_MAX + 64)
+/* "YYYY-MM-DDTHH:MM:SS.mmm", the head, the level and a space. */
+#define PREFIX_MAX (32 + LINE_HEAD_MAX + 8)
 
 /* "2024-01-01T00:00:00.000Z proc=smtp pid=1 level=info " at out; returns
- * its length, as fprintf("%s.%03dZ proc=%s pid=%d level=%s ") would write
- * it, or 0 when the process name is too long for the room. */
+ * its length. */
 static size_t line_prefix(char *out, enum log_level lvl)
 {
 	struct timeval tv;
-	size_t o = 0, plen = strlen(log_process);
+	size_t o = 0;
 	const char *level = level_name(lvl);
-	pid_t pid = current_pid();
 
-	if (plen > PROCESS_NAME_MAX)
-		return 0;
+	pthread_once(&head_once, head_once_init);
 	gettimeofday(&tv, NULL);
 	if (tv.tv_sec != stamp_sec || stamp_len == 0) {
 		struct tm tm;
@@ -295,11 +300,7 @@ static size_t line_prefix(char *out, enum log_level lvl)
 	o = put_str(out, o, stamp, stamp_len);
 	out[o++] = '.';
 	o = put_uint(out, o, (unsigned long)(tv.tv_usec / 1000), 3);
-	o = put_str(out, o, "Z proc=", 7);
-	o = put_str(out, o, log_process, plen);
-	o = put_str(out, o, " pid=", 5);
-	o = put_uint(out, o, (unsigned long)pid, 1);
-	o = put_str(out, o, " level=", 7);
+	o = put_str(out, o, line_head, line_head_len);
 	o = put_str(out, o, level, strlen(level));
 	out[o++] = ' ';
 	return o;
@@ -341,19 +342,6 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 		return;
 	}
 	o = line_prefix(line, lvl);
-	if (o == 0) {
-		struct timeval tv;
-		struct tm tm;
-		char ts[32];
-		escape_controls(raw, line, 4 * sizeof(raw));
-		gettimeofday(&tv, NULL);
-		gmtime_r(&tv.tv_sec, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03dZ proc=%s pid=%d level=%s %s\n", ts,
-		        (int)(tv.tv_usec / 1000), log_process, (int)getpid(), level_name(lvl),
-		        line);
-		return;
-	}
 	o += escape_controls(raw, line + o, 4 * sizeof(raw));
 	line[o++] = '\n';
 	/* One write per line so that lines from several processes do not

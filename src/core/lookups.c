@@ -7,7 +7,6 @@
 struct lookup {
 	struct lookup *next, *prev;
 	struct lookup_set *set;
-	void *owner;
 	void *handle;
 	void (*cancel)(void *handle);
 };
@@ -23,11 +22,10 @@ static void lookup_unlink(struct lookup *l)
 	l->set->n--;
 }
 
-struct lookup *lookup_new(struct lookup_set *set, void *owner)
+struct lookup *lookup_new(struct lookup_set *set)
 {
 	struct lookup *l = xcalloc(1, sizeof(*l));
 	l->set = set;
-	l->owner = owner;
 	l->next = set->head;
 	if (set->head)
 		set->head->prev = l;
@@ -50,7 +48,7 @@ int lookup_started(struct lookup *l, void *handle, void (*cancel)(void *handle))
 
 void *lookup_finish(struct lookup *l)
 {
-	void *owner = l->owner;
+	void *owner = l->set->owner;
 	lookup_unlink(l);
 	free(l);
 	return owner;

@@ -64,21 +64,34 @@ void loopq_free(struct loopq *q)
 	free(q);
 }
 
-void loopq_post(struct loopq *q, struct loopq_item *it, void (*fn)(void *), void *arg)
+void loopq_list_add(struct loopq_list *l, struct loopq_item *it, void (*fn)(void *), void *arg)
 {
 	it->fn = fn;
 	it->arg = arg;
 	it->next = NULL;
+	LOOPQ_APPEND(l->head, l->tail, it, it);
+}
+
+void loopq_post_list(struct loopq *q, struct loopq_list *l)
+{
+	if (l->head == NULL)
+		return;
 	pthread_mutex_lock(&q->lock);
-	if (q->tail) {
-		q->tail->next = it;
-	} else {
+	if (q->tail == NULL) {
 		/* One signal per batch: the loop drains the whole list. */
 		uint64_t one = 1;
-		q->head = it;
 		while (write(q->fd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;
 	}
-	q->tail = it;
+	LOOPQ_APPEND(q->head, q->tail, l->head, l->tail);
 	pthread_mutex_unlock(&q->lock);
+	l->head = l->tail = NULL;
+}
+
+void loopq_post(struct loopq *q, struct loopq_item *it, void (*fn)(void *), void *arg)
+{
+	struct loopq_list one = {NULL, NULL};
+
+	loopq_list_add(&one, it, fn, arg);
+	loopq_post_list(q, &one);
 }

@@ -95,16 +95,8 @@ int netlist_contains(const struct netlist *nl, const struct ipaddr *a)
 {
 	for (size_t i = 0; i < nl->n; i++) {
 		const struct netlist_net *n = &nl->nets[i];
-		if (n->net.family != a->family)
-			continue;
-		size_t full = (size_t)n->prefix / 8;
-		int rest = n->prefix % 8;
-		if (memcmp(n->net.b, a->b, full) != 0)
-			continue;
-		if (rest == 0)
-			return 1;
-		unsigned char mask = (unsigned char)(0xFF << (8 - rest));
-		if ((n->net.b[full] & mask) == (a->b[full] & mask))
+		if (n->net.family == a->family &&
+		    ipaddr_prefix_match(n->net.b, a->b, (unsigned)n->prefix))
 			return 1;
 	}
 	return 0;

@@ -128,6 +128,8 @@ void policy_conf_defaults(struct policy_conf *pc)
 	pc->score_tempfail = 0;
 	pc->dnsbl_budget_ms = 5000;
 	pc->trusted_networks = xstrdup("127.0.0.0/8,::1/128");
+	if (netlist_parse(pc->trusted_networks, &pc->trusted, NULL, 0) < 0)
+		abort(); /* the default above is wrong */
 	pc->check_submission = 0;
 }
 
@@ -143,6 +145,7 @@ void policy_conf_free(struct policy_conf *pc)
 	for (int i = 0; i < PR_COUNT; i++)
 		free(pc->rules[i].text);
 	free(pc->trusted_networks);
+	netlist_free(&pc->trusted);
 	free_strings(pc->rdns_generic, pc->nrdns_generic);
 	free_strings(pc->rdns_not_generic, pc->nrdns_not_generic);
 	free_strings(pc->arc_trusted_sealers, pc->narc_trusted_sealers);

@@ -5,6 +5,8 @@
 #ifndef POSTERN_POLICY_CONF_H
 #define POSTERN_POLICY_CONF_H
 
+#include "core/netlist.h"
+
 #include <stddef.h>
 
 enum policy_result {
@@ -55,7 +57,8 @@ struct policy_conf {
 	long score_reject;   /* a total at or above it rejects; 0: never */
 	long score_tempfail; /* a total at or above it tempfails; 0: never */
 	long dnsbl_budget_ms;
-	char *trusted_networks; /* "cidr,cidr": no checks for these clients */
+	char *trusted_networks; /* "cidr,cidr": no checks for these clients, as given */
+	struct netlist trusted; /* the same, parsed */
 	/* Operator patterns for the rDNS classifier (globs, or /regex/). */
 	char **rdns_generic;
 	size_t nrdns_generic;

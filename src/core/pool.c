@@ -97,13 +97,9 @@ void pool_submit(struct pool *p, void (*work)(void *), void (*done)(void *), voi
 	j->work = work;
 	j->done = done;
 	j->arg = arg;
-	pthread_mutex_lock(&p->lock);
 	j->next = NULL;
-	if (p->todo_tail)
-		p->todo_tail->next = j;
-	else
-		p->todo_head = j;
-	p->todo_tail = j;
+	pthread_mutex_lock(&p->lock);
+	LOOPQ_APPEND(p->todo_head, p->todo_tail, j, j);
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 }

@@ -5,19 +5,32 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/random.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #define PCG_MULT UINT64_C(6364136223846793005)
 
 struct rng {
 	uint64_t state, inc; /* inc is odd */
-	pid_t pid;           /* the process that seeded it; 0: never seeded */
+	int seeded;
 };
 
-/* Per thread, so that no lock is needed; a forked child starts with a
- * copy of its parent's, hence the pid. */
+/* Per thread, so that no lock is needed.  A forked child starts with a
+ * copy of its parent's: the child handler of pthread_atfork, run by the
+ * child's only thread, makes it seed its own (as log.c rebuilds its pid). */
 static _Thread_local struct rng rng;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forget_seed(void)
+{
+	rng.seeded = 0;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forget_seed);
+}
 
 static uint32_t pcg32(struct rng *r)
 {
@@ -29,7 +42,7 @@ static uint32_t pcg32(struct rng *r)
 	return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
 }
 
-static void rng_seed(struct rng *r, pid_t pid)
+static void rng_seed(struct rng *r)
 {
 	uint64_t seed[2];
 	ssize_t n;
@@ -46,15 +59,15 @@ static void rng_seed(struct rng *r, pid_t pid)
 	pcg32(r);
 	r->state += seed[0];
 	pcg32(r);
-	r->pid = pid;
+	r->seeded = 1;
 }
 
 uint32_t rng_u32(void)
 {
-	pid_t pid = getpid();
-
-	if (rng.pid != pid)
-		rng_seed(&rng, pid);
+	if (!rng.seeded) {
+		pthread_once(&atfork_once, watch_forks);
+		rng_seed(&rng);
+	}
 	return pcg32(&rng);
 }
 

@@ -1,6 +1,8 @@
 /* The backend-independent part of dns.h: dispatch through the backend's
- * ops, names of statuses and types, reverse names, name validation. */
+ * ops, names of statuses and types, reverse names, name validation, and
+ * the address test of an answer. */
 #include "dns/backend.h"
+#include "core/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -15,6 +17,20 @@ struct dns_query *dns_lookup(struct dns_resolver *r, const char *name, enum dns_
 void dns_cancel(struct dns_query *q)
 {
 	q->resolver->ops->cancel(q);
+}
+
+int dns_answer_has_address(const struct dns_answer *ans, const struct ipaddr *a)
+{
+	for (size_t i = 0; ans->status == DNS_OK && i < ans->nrr; i++) {
+		const struct dns_rr *rr = &ans->rrs[i];
+		struct ipaddr r;
+		if (rr->type != DNS_T_A && rr->type != DNS_T_AAAA)
+			continue;
+		ipaddr_from_bytes(rr->u.ip.family, rr->u.ip.addr, &r);
+		if (ipaddr_equal(&r, a))
+			return 1;
+	}
+	return 0;
 }
 
 void dns_resolver_free(struct dns_resolver *r)

@@ -100,6 +100,11 @@ struct dns_query *dns_lookup(struct dns_resolver *r, const char *name, enum dns_
 /* done will not be called for q.  q must not have completed yet. */
 void dns_cancel(struct dns_query *q);
 
+struct ipaddr;
+/* 1 when one of the A or AAAA records of ans is the address a (IPv4-mapped
+ * addresses folded as core/ipaddr.h does). */
+int dns_answer_has_address(const struct dns_answer *ans, const struct ipaddr *a);
+
 const char *dns_status_text(enum dns_status st);
 const char *dns_type_name(enum dns_type t);
 

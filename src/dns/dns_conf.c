@@ -10,9 +10,14 @@ struct dns_resolver *dns_resolver_from_config(struct event_base *base, const str
                                               const char *servers, char *err, size_t errsize)
 {
 	const char *v[DNS_CONF_MAX_SERVERS + 1];
-	char *copy = xstrdup(servers != NULL ? servers : cfg->dns_servers), *save = NULL;
+	const char *list = servers != NULL ? servers : cfg->dns_servers;
+	char *copy, *save = NULL;
 	size_t n = 0;
 
+	/* Refused whole rather than cut to what fits. */
+	if (config_check_dns_servers(list, err, errsize) < 0)
+		return NULL;
+	copy = xstrdup(list);
 	for (char *t = strtok_r(copy, ", ", &save); t != NULL && n < DNS_CONF_MAX_SERVERS;
 	     t = strtok_r(NULL, ", ", &save))
 		v[n++] = t;

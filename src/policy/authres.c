@@ -122,8 +122,6 @@ int authres_format(const struct authres *a, struct buf *out)
 
 	buf_init(&props, 4096);
 	rc |= authres_sender(a, out, &props);
-	if (a->more)
-		rc |= buf_append_str(out, a->more);
 	rc |= authres_end(out, a->verdict, &props, a->score);
 	buf_free(&props);
 	return rc;

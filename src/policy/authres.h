@@ -20,8 +20,6 @@ struct authres {
 	const char *helo_check; /* HELO class */
 	const char *csa;
 	const char *dnsbl;   /* "none", "listed zone,zone", "temperror" */
-	const char *more;    /* resinfo entries of other methods, each beginning
-	                        ";\r\n\t" (authres_method), or NULL */
 	const char *verdict; /* "accept", "tag", ... */
 	long score;
 };

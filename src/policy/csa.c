@@ -74,7 +74,7 @@ static void target_done(void *arg, const struct dns_answer *ans)
 
 	t->q = NULL;
 	c->pending--;
-	if (ipaddr_in_answer(ans, &c->client)) {
+	if (dns_answer_has_address(ans, &c->client)) {
 		finish(c, CSA_AUTHORIZED, CSA_R_ADDRESS_MATCH);
 		return;
 	}

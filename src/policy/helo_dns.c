@@ -67,7 +67,7 @@ static void answered(struct helo_lookup *l, int which, const struct dns_answer *
 	l->st[which] = ans->status;
 	if (ans->status == DNS_OK && ans->nrr > 0)
 		l->has_addr = 1;
-	if (ipaddr_in_answer(ans, &l->client))
+	if (dns_answer_has_address(ans, &l->client))
 		l->matched = 1;
 	if (l->matched) {
 		finish(l, HELO_DNS_MATCH);

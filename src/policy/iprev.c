@@ -134,7 +134,7 @@ static void fwd_done(void *arg, const struct dns_answer *ans)
 
 	f->q = NULL;
 	c->pending--;
-	if (ipaddr_in_answer(ans, &c->client)) {
+	if (dns_answer_has_address(ans, &c->client)) {
 		finish(c, IPREV_PASS, c->ptr[f->name], NULL);
 		return;
 	}

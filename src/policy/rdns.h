@@ -5,9 +5,10 @@
 #ifndef POSTERN_RDNS_H
 #define POSTERN_RDNS_H
 
+#include "policy/rdns_ip.h" /* RDNS_NAME_MAX */
+
 #include <stddef.h>
 
-#define RDNS_NAME_MAX 253        /* RFC 1035 2.3.4, without the trailing dot */
 #define RDNS_PATTERNS_MAX 256    /* operator patterns per list */
 #define RDNS_PATTERN_LEN_MAX 255 /* one pattern's text */
 

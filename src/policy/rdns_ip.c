@@ -3,7 +3,6 @@
  * two labels, twelve padded digits, hex, one decimal integer, and for IPv6
  * the nibbles or the 16-bit groups.  A pure function: no allocation. */
 #include "policy/rdns_ip.h"
-#include "policy/rdns.h"
 #include "core/ipaddr.h"
 
 #include <arpa/inet.h>

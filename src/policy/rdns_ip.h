@@ -2,6 +2,8 @@
 #ifndef POSTERN_RDNS_IP_H
 #define POSTERN_RDNS_IP_H
 
+#define RDNS_NAME_MAX 253 /* RFC 1035 2.3.4, without the trailing dot */
+
 /* How much of the client address a name carries, weakest first. */
 enum rdns_ip_match {
 	RDNS_IP_NONE = 0,

@@ -23,25 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* RFC 5321 4.5.3.1.3: a path is at most 256 octets. */
-#define SENDER_ADDR_MAX 256
-
-/* Checks kept after sender_check_free for the next sender_check_new, per
- * thread.  A check is about 4 KB: glibc serves that from its bins, not
- * from the per-thread cache, and such a request first consolidates the
- * fast bins, which the many small allocations of each check keep full.
- * Not under AddressSanitizer, which is to see every use after free. */
-#define SPARE_CHECKS 4
-#if defined(__SANITIZE_ADDRESS__)
-#define SENDER_NO_SPARES 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SENDER_NO_SPARES 1
-#endif
-#endif
-
 struct sender_conf {
-	struct netlist trusted;
 	struct policy_objects objects; /* rDNS patterns, DNSBL lists */
 	const char **local_domains;    /* NULL-terminated */
 	const char **our_addrs;
@@ -64,7 +46,7 @@ struct sender_check {
 	int in_txn;
 	int helo_started;
 
-	char helo[256];
+	char helo[SENDER_HELO_MAX + 1];
 	char iprev_res[16], iprev_name[256], rdns[24], helo_class[40], helo_dns_res[24];
 	char csa_res[16], spf_helo_res[16], spf_mail_res[16], spf_rdns_res[16];
 	char dnsbl_res[256]; /* listing zones of the session's subjects */
@@ -90,49 +72,15 @@ static void copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-#ifndef SENDER_NO_SPARES
-static _Thread_local struct sender_check *spare_checks[SPARE_CHECKS];
-static _Thread_local size_t nspare_checks;
-#endif
-
-/* A zeroed check. */
-static struct sender_check *check_alloc(void)
-{
-#ifndef SENDER_NO_SPARES
-	if (nspare_checks > 0) {
-		struct sender_check *c = spare_checks[--nspare_checks];
-		memset(c, 0, sizeof(*c));
-		return c;
-	}
-#endif
-	return xcalloc(1, sizeof(struct sender_check));
-}
-
-static void check_release(struct sender_check *c)
-{
-#ifndef SENDER_NO_SPARES
-	if (nspare_checks < SPARE_CHECKS) {
-		spare_checks[nspare_checks++] = c;
-		return;
-	}
-#endif
-	free(c);
-}
-
 struct sender_conf *sender_conf_new(const struct config *cfg, char *err, size_t errsize)
 {
 	struct sender_conf *sc = xcalloc(1, sizeof(*sc));
 
-	if (netlist_parse(cfg->policy.trusted_networks, &sc->trusted, err, errsize) < 0) {
-		free(sc);
-		return NULL;
-	}
 	struct buf errors;
 	buf_init(&errors, 4096);
 	if (policy_objects_build(cfg, &sc->objects, &errors) < 0) {
 		snprintf(err, errsize, "%s", errors.data);
 		buf_free(&errors);
-		netlist_free(&sc->trusted);
 		free(sc);
 		return NULL;
 	}
@@ -150,7 +98,6 @@ void sender_conf_free(struct sender_conf *sc)
 {
 	if (sc == NULL)
 		return;
-	netlist_free(&sc->trusted);
 	policy_objects_free(&sc->objects);
 	free(sc->local_domains);
 	free(sc->our_addrs);
@@ -161,7 +108,7 @@ enum sender_exemption sender_exempt(const struct sender_env *env, const char *ip
 {
 	struct ipaddr a;
 
-	if (ipaddr_parse(ip, &a) == 0 && netlist_contains(&env->conf->trusted, &a))
+	if (ipaddr_parse(ip, &a) == 0 && netlist_contains(&env->cfg->policy.trusted, &a))
 		return SENDER_TRUSTED;
 	if (authenticated && !env->cfg->policy.check_submission)
 		return SENDER_AUTHENTICATED;
@@ -292,7 +239,7 @@ static void spf_start(struct sender_check *c, struct lookup_set *set, const char
 	                          .helo = c->helo[0] ? c->helo : "unknown",
 	                          .domain = domain,
 	                          .receiver = c->env.cfg->hostname};
-	struct lookup *l = lookup_new(set, c);
+	struct lookup *l = lookup_new(set);
 	lookup_started(l, spf_check_start(c->env.base, c->env.dns, &req, done, l), cancel_spf);
 }
 
@@ -300,7 +247,7 @@ static void dnsbl_start_rhs(struct sender_check *c, struct lookup_set *set, cons
                             dnsbl_fn done)
 {
 	const struct sender_conf *sc = c->env.conf;
-	struct lookup *l = lookup_new(set, c);
+	struct lookup *l = lookup_new(set);
 	lookup_started(l,
 	               dnsbl_start(c->env.dns, c->env.base, sc->objects.rhs_lists, sc->objects.nrhs,
 	                           subject, DNSBL_RHS, (int)c->env.cfg->policy.dnsbl_budget_ms,
@@ -381,14 +328,16 @@ static void iprev_done(void *arg, const struct iprev_result *res)
 
 struct sender_check *sender_check_new(const struct sender_env *env, const char *ip)
 {
-	struct sender_check *c = check_alloc();
+	struct sender_check *c = xcalloc(1, sizeof(*c));
 	const struct sender_conf *sc = env->conf;
 
 	c->env = *env;
+	c->session_lookups.owner = c;
+	c->txn_lookups.owner = c;
 	copy_str(c->ip, sizeof(c->ip), ip);
 	verdict_init(&c->session_v);
 	verdict_init(&c->txn_v);
-	struct lookup *l = lookup_new(&c->session_lookups, c);
+	struct lookup *l = lookup_new(&c->session_lookups);
 	c->iprev_running = 1;
 	if (lookup_started(l, iprev_start(env->dns, ip, iprev_done, l), cancel_iprev) < 0) {
 		c->iprev_running = 0;
@@ -398,7 +347,7 @@ struct sender_check *sender_check_new(const struct sender_env *env, const char *
 		return c;
 	}
 	if (sc->objects.nip) {
-		l = lookup_new(&c->session_lookups, c);
+		l = lookup_new(&c->session_lookups);
 		lookup_started(l,
 		               dnsbl_start(env->dns, env->base, sc->objects.ip_lists,
 		                           sc->objects.nip, ip, DNSBL_IP,
@@ -480,10 +429,10 @@ void sender_check_helo(struct sender_check *c, const char *helo)
 	case HELO_VALID_FQDN:
 		break;
 	}
-	struct lookup *l = lookup_new(&c->session_lookups, c);
+	struct lookup *l = lookup_new(&c->session_lookups);
 	lookup_started(l, helo_dns_start(c->env.dns, c->helo, c->ip, helo_dns_done, l),
 	               cancel_helo_dns);
-	l = lookup_new(&c->session_lookups, c);
+	l = lookup_new(&c->session_lookups);
 	lookup_started(l, csa_start(c->env.dns, c->helo, c->ip, csa_done, l), cancel_csa);
 	spf_start(c, &c->session_lookups, "", c->helo, spf_helo_done);
 	if (sc->objects.nrhs)
@@ -644,33 +593,46 @@ static const char *or_null(const char *s)
 	return s[0] ? s : NULL;
 }
 
-int sender_check_authres(const struct sender_check *c, const struct verdict *v, const char *more,
-                         struct buf *out)
+/* The sender checks' part of Authentication-Results; zones holds the
+ * DNSBL listing for as long as a is used. */
+static void authres_of(const struct sender_check *c, char *zones, size_t zsize, struct authres *a)
 {
+	dnsbl_zones(c, zones, zsize);
+	*a = (struct authres){.authserv_id = c->env.cfg->hostname,
+	                      .client_ip = c->ip,
+	                      .iprev = or_null(c->iprev_res),
+	                      .iprev_name = or_null(c->iprev_name),
+	                      .spf_mailfrom = or_null(c->spf_mail_res),
+	                      .mailfrom = c->mailfrom,
+	                      .spf_helo = or_null(c->spf_helo_res),
+	                      .helo = c->helo,
+	                      .rdns = or_null(c->rdns),
+	                      .helo_check = or_null(c->helo_class),
+	                      .csa = or_null(c->csa_res),
+	                      .dnsbl = zones[0] ? zones : "none"};
+}
+
+int sender_check_authres(const struct sender_check *c, struct buf *out)
+{
+	const struct verdict *v = sender_check_verdict(c);
 	struct verdict_reply rep;
+	struct authres a;
 	char zones[512];
 
-	if (v == NULL)
-		v = sender_check_verdict(c);
-	dnsbl_zones(c, zones, sizeof(zones));
+	authres_of(c, zones, sizeof(zones), &a);
 	enum policy_action act = verdict_decide(v, &c->env.cfg->policy, &rep);
-	struct authres a = {.authserv_id = c->env.cfg->hostname,
-	                    .client_ip = c->ip,
-	                    .iprev = or_null(c->iprev_res),
-	                    .iprev_name = or_null(c->iprev_name),
-	                    .spf_mailfrom = or_null(c->spf_mail_res),
-	                    .mailfrom = c->mailfrom,
-	                    .spf_helo = or_null(c->spf_helo_res),
-	                    .helo = c->helo,
-	                    .rdns = or_null(c->rdns),
-	                    .helo_check = or_null(c->helo_class),
-	                    .csa = or_null(c->csa_res),
-	                    .dnsbl = zones[0] ? zones : "none",
-	                    .more = more,
-	                    .verdict =
-	                        act == PA_ACCEPT && v->tags[0] ? "tag" : policy_action_name(act),
-	                    .score = v->score};
+	a.verdict = act == PA_ACCEPT && v->tags[0] ? "tag" : policy_action_name(act);
+	a.score = v->score;
 	return authres_format(&a, out);
+}
+
+int sender_check_authres_parts(const struct sender_check *c, struct buf *entries, struct buf *props)
+{
+	struct authres a;
+	char zones[512];
+
+	authres_of(c, zones, sizeof(zones), &a);
+	return authres_sender(&a, entries, props);
 }
 
 static const char *or_dash(const char *s)
@@ -701,7 +663,7 @@ void sender_check_free(struct sender_check *c)
 	lookup_set_cancel(&c->txn_lookups);
 	if (c->later)
 		event_free(c->later);
-	check_release(c);
+	free(c);
 }
 
 static void run_done(void *arg)

@@ -42,13 +42,17 @@ enum sender_exemption sender_exempt(const struct sender_env *env, const char *ip
                                     int authenticated);
 const char *sender_exemption_name(enum sender_exemption e);
 
+/* The longest HELO name and MAIL FROM address a check keeps whole (RFC
+ * 1035 2.3.4 names, RFC 5321 4.5.3.1.3 paths); callers refuse longer
+ * ones rather than have them cut. */
+#define SENDER_HELO_MAX 255
+#define SENDER_ADDR_MAX 256
+
 /* The plain input of a whole check, for callers without stages. */
 struct sender_input {
 	const char *ip;
 	const char *helo;      /* NULL or "": not given */
 	const char *mail_from; /* "" for the null reverse-path; NULL: no transaction */
-	int authenticated;
-	int tls;
 };
 
 struct sender_check;
@@ -111,11 +115,12 @@ struct sender_spf {
 };
 void sender_check_spf(const struct sender_check *c, struct sender_spf *out);
 
-/* Appends the Authentication-Results field for v (NULL: the check's own
- * verdict), with more (resinfo entries each beginning ";\r\n\t", or NULL)
- * after the sender checks' own. */
-int sender_check_authres(const struct sender_check *c, const struct verdict *v, const char *more,
-                         struct buf *out);
+/* Appends the Authentication-Results field of the verdict so far. */
+int sender_check_authres(const struct sender_check *c, struct buf *out);
+/* The same results as a part of a field with others' (authres_sender):
+ * the iprev and spf entries, and the x-postern properties. */
+int sender_check_authres_parts(const struct sender_check *c, struct buf *entries,
+                               struct buf *props);
 /* Appends the log fields: "iprev=... rdns=... helo=... helo_dns=... csa=...
  * spf_helo=... spf_mailfrom=... spf_rdns=... dnsbl=... score=N tags=...". */
 int sender_check_log(const struct sender_check *c, struct buf *out);

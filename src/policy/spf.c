@@ -1,6 +1,7 @@
 /* check_host() of RFC 7208 as an asynchronous state machine over dns.h:
  * record selection, mechanisms, redirect, exp and the processing limits. */
 #include "policy/spf.h"
+#include "core/ipaddr.h"
 #include "policy/spf_cache.h"
 
 #include "core/log.h"
@@ -212,25 +213,13 @@ static int name_within(const char *name, const char *target)
 	return n == t || name[n - t - 1] == '.';
 }
 
-static int addr_in(const unsigned char *net, const unsigned char *ip, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-
-	if (memcmp(net, ip, full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	unsigned char mask = (unsigned char)(0xff << (8 - rest));
-	return (net[full] & mask) == (ip[full] & mask);
-}
-
 /* Does any A/AAAA record of ans hold the client within cidr? */
 static int answer_matches(struct spf_check *c, const struct dns_answer *ans, unsigned cidr)
 {
 	for (size_t i = 0; i < ans->nrr; i++) {
 		const struct dns_rr *rr = &ans->rrs[i];
 		if ((rr->type == DNS_T_A || rr->type == DNS_T_AAAA) &&
-		    rr->u.ip.family == c->family && addr_in(rr->u.ip.addr, c->ip, cidr))
+		    rr->u.ip.family == c->family && ipaddr_prefix_match(rr->u.ip.addr, c->ip, cidr))
 			return 1;
 	}
 	return 0;
@@ -652,8 +641,8 @@ static int set_target(struct spf_check *c, const char *spec)
 static int network_matches(const struct spf_check *c, const struct spf_mech *m)
 {
 	if (m->type == SPF_MECH_IP4)
-		return c->family == AF_INET && addr_in(m->addr, c->ip, m->cidr4);
-	return c->family == AF_INET6 && addr_in(m->addr, c->ip, m->cidr6);
+		return c->family == AF_INET && ipaddr_prefix_match(m->addr, c->ip, m->cidr4);
+	return c->family == AF_INET6 && ipaddr_prefix_match(m->addr, c->ip, m->cidr6);
 }
 
 /* 6.1: after the last mechanism, redirect= or the default neutral (4.7). */

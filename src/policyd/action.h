@@ -12,11 +12,11 @@
 /* "action=DUNNO": no opinion, Postfix goes on with its restrictions. */
 #define POLICYD_DUNNO "action=DUNNO"
 
-/* "action=CODE ECODE TEXT" for a refusal (a, PA_REJECT or PA_TEMPFAIL)
- * with postern's reply: a code of the wrong class is replaced by 550 or
- * 451, control characters in the text by spaces.  Returns 0, or -1 when
- * out is full. */
-int policyd_action_refuse(enum policy_action a, const struct verdict_reply *r, struct buf *out);
+/* "action=CODE ECODE TEXT" for a refusal with postern's reply (as
+ * verdict_decide gives it for PA_REJECT or PA_TEMPFAIL: 550 or 451),
+ * control characters in the text made spaces.  Returns 0, or -1 when out
+ * is full. */
+int policyd_action_refuse(const struct verdict_reply *r, struct buf *out);
 
 /* "action=PREPEND FIELD" with the header field (as folded by the
  * Authentication-Results formatter, CRLF-terminated) unfolded into one

@@ -3,7 +3,8 @@
  * HELO name and sender) gets the answer computed for the first, with no
  * lookup repeated.  The server keeps two caches of entries: one by
  * message, and one by client, HELO name and sender, through which a new
- * message reuses a finished check for a while.  An entry holds a
+ * message shares a running check or reuses a finished one for a while.
+ * An entry holds a
  * reference to a verdict, which entries of both caches (and the check
  * computing it) share.  Bounded: at most max entries besides those whose
  * check is still running (at most one per connection), and an entry is
@@ -33,7 +34,9 @@ struct policyd_verdict {
 	/* Another message may have it: no lookup failed temporarily (a DNS
 	 * failure is to be retried) and the verdict is no tempfail. */
 	int reusable;
-	/* While the check runs: the connections waiting, and the job. */
+	/* While the check runs: the connections waiting, and the job, to
+	 * which another message of the same client, HELO name and sender that
+	 * comes meanwhile is added. */
 	int pending;
 	struct policyd_conn *waiters;
 	struct policyd_job *job;

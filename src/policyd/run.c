@@ -90,23 +90,61 @@ int policyd_listen_parse(const char *spec, struct policyd_listen *out, char *err
 	return -1;
 }
 
+/* The socket at sun's path, left by an earlier run, is removed; one that
+ * a running service still listens on, or anything else at that path, is
+ * not ours to remove.  Returns 0, or -1 with the reason in err. */
+static int remove_stale_socket(const struct sockaddr_un *sun, char *err, size_t errsize)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(sun->sun_path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errsize, "%s exists and is not a socket", sun->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot check %s: %s", sun->sun_path, strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	if (rc == 0 || errno == EAGAIN) {
+		/* Accepted, or queued for a listener whose backlog is full. */
+		snprintf(err, errsize, "unix:%s: already running (another service listens there)",
+		         sun->sun_path);
+		close(fd);
+		return -1;
+	}
+	if (errno == ECONNREFUSED) {
+		/* Nobody listens: left by a run that ended. */
+		close(fd);
+		if (unlink(sun->sun_path) < 0 && errno != ENOENT) {
+			snprintf(err, errsize, "cannot remove the stale socket %s: %s",
+			         sun->sun_path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno == ENOENT) { /* removed meanwhile */
+		close(fd);
+		return 0;
+	}
+	snprintf(err, errsize, "cannot check %s: %s", sun->sun_path, strerror(errno));
+	close(fd);
+	return -1;
+}
+
 static int listen_socket(const struct policyd_listen *l, long backlog, char *err, size_t errsize)
 {
 	int fd, one = 1;
 
 	if (l->is_unix) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		struct stat st;
-		/* A socket left by an earlier run is replaced; anything else
-		 * at that path is not ours to remove. */
-		if (lstat(l->path, &st) == 0) {
-			if (!S_ISSOCK(st.st_mode)) {
-				snprintf(err, errsize, "%s exists and is not a socket", l->path);
-				return -1;
-			}
-			unlink(l->path);
-		}
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", l->path);
+		if (remove_stale_socket(&sun, err, errsize) < 0)
+			return -1;
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 			goto fail;
@@ -215,6 +253,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("event=policyd_sighup note=\"restart the service to read the configuration\"");
 }
 
+/* Before the service detaches: a failure is on stderr. */
 static int drop_privileges(const struct config *cfg)
 {
 	struct passwd *pw;
@@ -223,11 +262,11 @@ static int drop_privileges(const struct config *cfg)
 		return 0;
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		log_err("event=policyd_error reason=no_such_user user=%s", cfg->user);
+		fprintf(stderr, "postern policyd: user %s: no such user\n", cfg->user);
 		return -1;
 	}
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		log_err("event=policyd_error reason=privilege_drop user=%s error=\"%s\"", cfg->user,
+		fprintf(stderr, "postern policyd: cannot become user %s: %s\n", cfg->user,
 		        strerror(errno));
 		return -1;
 	}
@@ -240,6 +279,7 @@ int policyd_run(const struct config *cfg, const struct policyd_listen *l, int fo
 {
 	struct runner r = {.is_unix = l->is_unix};
 	struct event *sig_term, *sig_int, *sig_hup;
+	struct dns_resolver *dns;
 	char err[512], where[160];
 	int rc = 0;
 
@@ -248,40 +288,43 @@ int policyd_run(const struct config *cfg, const struct policyd_listen *l, int fo
 	else
 		snprintf(where, sizeof(where), "%s%s%s:%u", strchr(l->host, ':') ? "[" : "",
 		         l->host, strchr(l->host, ':') ? "]" : "", l->port);
-	r.lfd = listen_socket(l, cfg->listen_backlog, err, sizeof(err));
-	if (r.lfd < 0) {
-		fprintf(stderr, "postern policyd: %s\n", err);
-		return 1;
-	}
-	if (!foreground && daemon(1, 0) < 0) {
-		fprintf(stderr, "postern policyd: cannot become a daemon: %s\n", strerror(errno));
-		close(r.lfd);
-		return 1;
-	}
-	log_init("policyd", !foreground, (int)cfg->verbose);
-	signal(SIGPIPE, SIG_IGN);
-	if (drop_privileges(cfg) < 0) {
-		close(r.lfd);
-		return 1;
-	}
+	/* Everything the configuration can make fail is built first, while
+	 * the reason still reaches the terminal and the exit code. */
 	r.base = event_base_new();
 	if (r.base == NULL)
 		fatal("policyd: cannot create an event base");
-	struct dns_resolver *dns = dns_resolver_from_config(r.base, cfg, NULL, err, sizeof(err));
+	dns = dns_resolver_from_config(r.base, cfg, NULL, err, sizeof(err));
 	if (dns == NULL) {
-		log_err("event=policyd_error reason=resolver error=\"%s\"", err);
-		event_base_free(r.base);
-		close(r.lfd);
-		return 1;
+		fprintf(stderr, "postern policyd: dns: %s\n", err);
+		goto fail_base;
 	}
 	r.srv = policyd_server_new(cfg, r.base, dns, err, sizeof(err));
 	if (r.srv == NULL) {
-		log_err("event=policyd_error reason=policy error=\"%s\"", err);
-		dns_resolver_free(dns);
-		event_base_free(r.base);
-		close(r.lfd);
-		return 1;
+		size_t n = strlen(err);
+		while (n > 0 && err[n - 1] == '\n')
+			err[--n] = '\0'; /* file:line lines, one per error */
+		fprintf(stderr, "postern policyd: policy: %s\n", err);
+		goto fail_dns;
 	}
+	r.lfd = listen_socket(l, cfg->listen_backlog, err, sizeof(err));
+	if (r.lfd < 0) {
+		fprintf(stderr, "postern policyd: %s\n", err);
+		goto fail_srv;
+	}
+	if (drop_privileges(cfg) < 0)
+		goto fail_listen;
+	if (!foreground) {
+		if (daemon(1, 0) < 0) {
+			fprintf(stderr, "postern policyd: cannot become a daemon: %s\n",
+			        strerror(errno));
+			goto fail_listen;
+		}
+		/* The child goes on with the parent's event base. */
+		if (event_reinit(r.base) < 0)
+			fatal("policyd: cannot reinitialise the event base after fork");
+	}
+	log_init("policyd", !foreground, (int)cfg->verbose);
+	signal(SIGPIPE, SIG_IGN);
 	r.accept_ev = event_new(r.base, r.lfd, EV_READ | EV_PERSIST, accept_cb, &r);
 	r.pause_ev = evtimer_new(r.base, accept_resume, &r);
 	sig_term = evsignal_new(r.base, SIGTERM, stop_cb, &r);
@@ -309,4 +352,16 @@ int policyd_run(const struct config *cfg, const struct policyd_listen *l, int fo
 	event_base_free(r.base);
 	log_info("event=policyd_exit");
 	return rc;
+
+fail_listen:
+	close(r.lfd);
+	if (l->is_unix)
+		unlink(l->path);
+fail_srv:
+	policyd_server_free(r.srv);
+fail_dns:
+	dns_resolver_free(dns);
+fail_base:
+	event_base_free(r.base);
+	return 1;
 }

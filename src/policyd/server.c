@@ -1,7 +1,8 @@
 /* The policy service's connections and checks: reads requests, answers
  * what needs no lookup at once, shares one check among every request of a
- * message (and, for policyd_cache_seconds, with the next messages of the
- * same client, HELO name and sender), and writes the replies in order. */
+ * message (and, for policyd_cache_seconds, with the other messages of the
+ * same client, HELO name and sender, whether they come while it runs or
+ * after), and writes the replies in order. */
 #include "policyd/server.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -29,11 +30,6 @@
 /* Replies not yet taken by the client: past this no request is read. */
 #define CONN_OUT_HIGH 65536
 #define CONN_OUT_MAX (CONN_OUT_HIGH + 8192)
-/* RFC 5321 4.5.3.1: a domain is at most 255 octets, a path (brackets
- * included) 256; the checks work on nothing longer. */
-#define HELO_MAX 255
-#define SENDER_MAX 254
-
 struct policyd_conn {
 	struct policyd_server *srv;
 	int fd;
@@ -46,8 +42,18 @@ struct policyd_conn {
 	struct policyd_entry *message;   /* while waiting: the message's entry, or NULL */
 	struct policyd_conn *wnext, *wprev;
 	struct policyd_conn *next, *prev;
-	int busy; /* inside conn_process: freed by it, not by a callee */
 	int dead;
+};
+
+/* A message that came while another message's check of the same client,
+ * HELO name and sender was running, and waits for that check instead of
+ * making its own: its entry, and what its log line names. */
+struct policyd_reuse {
+	struct policyd_reuse *next;
+	struct policyd_entry *message; /* in srv->messages, or NULL (no instance=) */
+	unsigned long conn_id;
+	const char *instance, *queue_id;
+	char text[];
 };
 
 /* A check in progress.  Its entries cannot be evicted while the verdict
@@ -61,6 +67,8 @@ struct policyd_job {
 	unsigned long conn_id;
 	/* The request's attributes the check and its log line use, in text. */
 	const char *ip, *helo, *sender, *instance, *queue_id;
+	/* The other messages waiting for it, in the order they came. */
+	struct policyd_reuse *reuses, **reuses_tail;
 	struct policyd_job *next, *prev;
 	char text[];
 };
@@ -216,6 +224,11 @@ static void job_free(struct policyd_job *j)
 		srv->jobs = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
+	while (j->reuses != NULL) {
+		struct policyd_reuse *r = j->reuses;
+		j->reuses = r->next;
+		free(r);
+	}
 	policyd_verdict_drop(j->verdict);
 	free(j);
 }
@@ -227,7 +240,7 @@ static void log_message(const char *event, unsigned long conn_id, const char *in
                         const struct policyd_verdict *v, const char *fields)
 {
 	char b1[LOG_VALUE_SIZE(64)], b2[LOG_VALUE_SIZE(64)], b3[LOG_VALUE_SIZE(64)];
-	char b4[LOG_VALUE_SIZE(HELO_MAX)], b5[LOG_VALUE_SIZE(SENDER_MAX)];
+	char b4[LOG_VALUE_SIZE(SENDER_HELO_MAX)], b5[LOG_VALUE_SIZE(SENDER_ADDR_MAX)];
 
 	log_info("event=%s conn=%lu instance=%s queue_id=%s client=%s helo_name=%s "
 	         "sender=%s action=%s code=%d %s",
@@ -249,13 +262,15 @@ static void job_verdict(struct policyd_job *j)
 	v->what = "dunno";
 	buf_reset(&srv->scratch);
 	if (a == PA_REJECT || a == PA_TEMPFAIL) {
-		if (policyd_action_refuse(a, &rep, &srv->scratch) == 0) {
-			v->reply = xstrdup(srv->scratch.data);
-			v->what = a == PA_REJECT ? "reject" : "tempfail";
-		}
+		/* verdict_decide's 550 or 451, an enhanced code and at most 640
+		 * bytes of text: scratch has room. */
+		policyd_action_refuse(&rep, &srv->scratch);
+		v->reply = xstrdup(srv->scratch.data);
+		v->what = a == PA_REJECT ? "reject" : "tempfail";
+		v->code = rep.code;
 	} else if (sv->tags[0] != '\0' || sv->score > 0) {
 		buf_reset(&srv->field);
-		if (sender_check_authres(j->check, NULL, NULL, &srv->field) == 0 &&
+		if (sender_check_authres(j->check, &srv->field) == 0 &&
 		    policyd_action_prepend(srv->field.data, srv->field.len, &srv->scratch) == 0) {
 			v->prepend = xstrdup(srv->scratch.data);
 			v->what = "prepend";
@@ -264,12 +279,6 @@ static void job_verdict(struct policyd_job *j)
 			         j->ip);
 		}
 	}
-	if (v->reply == NULL && v->prepend == NULL && (a == PA_REJECT || a == PA_TEMPFAIL)) {
-		/* Never a silent acceptance of what the policy refuses. */
-		v->reply = xstrdup("action=451 4.3.0 Temporary policy service problem");
-		v->what = "tempfail";
-	}
-	v->code = a == PA_REJECT || a == PA_TEMPFAIL ? rep.code : 0;
 	v->reusable = a != PA_TEMPFAIL && !sender_check_temporary(j->check);
 	buf_reset(&srv->logline);
 	sender_check_log(j->check, &srv->logline);
@@ -277,6 +286,11 @@ static void job_verdict(struct policyd_job *j)
 		v->log = xstrdup(srv->logline.data);
 	log_message("policyd_check", j->conn_id, j->instance, j->queue_id, j->ip, j->helo,
 	            j->sender, v, srv->logline.data);
+	/* The messages that waited for it have it too, even a verdict no
+	 * message after them may have. */
+	for (const struct policyd_reuse *r = j->reuses; r; r = r->next)
+		log_message("policyd_reuse", r->conn_id, r->instance, r->queue_id, j->ip, j->helo,
+		            j->sender, v, srv->logline.data);
 }
 
 /* Every result is in: the waiting connections get their replies, then go
@@ -305,6 +319,9 @@ static void job_done(void *arg)
 	v->pending = 0;
 	if (j->message != NULL)
 		policyd_cache_done(srv->messages, j->message, now);
+	for (const struct policyd_reuse *r = j->reuses; r; r = r->next)
+		if (r->message != NULL)
+			policyd_cache_done(srv->messages, r->message, now);
 	if (j->shared != NULL && v->reusable)
 		policyd_cache_done(srv->checks, j->shared, now);
 	else if (j->shared != NULL)
@@ -313,9 +330,13 @@ static void job_done(void *arg)
 	for (c = list; c; c = next) {
 		next = c->wnext;
 		c->wnext = c->wprev = NULL;
-		if (!c->busy)
-			conn_process(c);
+		conn_process(c);
 	}
+}
+
+static void job_checked(void *arg, struct sender_check *c)
+{
+	job_done(arg);
 }
 
 /* Copies s to *p and moves *p past its NUL. */
@@ -352,6 +373,7 @@ static void job_start(struct policyd_conn *c, struct policyd_verdict *v, struct 
 	j->message = e;
 	j->shared = shared;
 	j->conn_id = c->id;
+	j->reuses_tail = &j->reuses;
 	j->next = srv->jobs;
 	if (srv->jobs)
 		srv->jobs->prev = j;
@@ -360,12 +382,29 @@ static void job_start(struct policyd_conn *c, struct policyd_verdict *v, struct 
 	srv->nchecks++;
 	conn_wait(c, v, e);
 
-	j->check = sender_check_new(&srv->env, j->ip);
-	sender_check_helo(j->check, j->helo);
-	/* "" is the null reverse-path (RFC 5321 4.5.5). */
-	sender_check_mail(j->check, j->sender);
-	if (sender_check_wait(j->check, job_done, j) == 0)
-		job_done(j);
+	/* "" is the null reverse-path (RFC 5321 4.5.5).  The answer always
+	 * comes from the event loop, never from inside this call. */
+	const struct sender_input in = {.ip = j->ip, .helo = j->helo, .mail_from = j->sender};
+	j->check = sender_check_run(&srv->env, &in, job_checked, j);
+}
+
+/* c's request starts a message (of entry e, or NULL without instance=)
+ * with the client, HELO name and sender of j's check, still running: the
+ * message waits for it, and is logged as a reuse when it ends. */
+static void job_reuse(struct policyd_conn *c, struct policyd_job *j, struct policyd_entry *e,
+                      const struct policyd_request *req)
+{
+	struct policyd_reuse *r =
+	    xcalloc(1, sizeof(*r) + strlen(req->instance) + strlen(req->queue_id) + 2);
+	char *p = r->text;
+
+	r->instance = copy_string(&p, req->instance);
+	r->queue_id = copy_string(&p, req->queue_id);
+	r->message = e;
+	r->conn_id = c->id;
+	*j->reuses_tail = r;
+	j->reuses_tail = &r->next;
+	conn_wait(c, j->verdict, e);
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -414,11 +453,11 @@ static void handle_request(struct policyd_conn *c, const struct policyd_request 
 		return;
 	}
 	/* Longer than any valid one: the checks would see a truncated name. */
-	if (strlen(req->helo_name) > HELO_MAX) {
+	if (strlen(req->helo_name) > SENDER_HELO_MAX) {
 		conn_reply(c, "action=550 5.5.2 HELO name too long");
 		return;
 	}
-	if (strlen(req->sender) > SENDER_MAX) {
+	if (strlen(req->sender) > SENDER_ADDR_MAX) {
 		conn_reply(c, "action=550 5.1.7 Sender address too long");
 		return;
 	}
@@ -438,14 +477,19 @@ static void handle_request(struct policyd_conn *c, const struct policyd_request 
 			return;
 		}
 	}
-	/* A new message: a finished check of the same client, HELO name and
-	 * sender, or a check of its own. */
+	/* A new message: the check of another message of the same client,
+	 * HELO name and sender (finished, or still running: then this one
+	 * waits for it), or a check of its own. */
 	if (srv->checks != NULL) {
 		shared = policyd_cache_get(srv->checks, key + off, keylen - off, now);
-		if (shared != NULL && !shared->verdict->pending) {
+		if (shared != NULL) {
 			v = shared->verdict; /* held by shared, which no put below evicts */
 			if (req->instance[0] != '\0')
 				e = policyd_cache_put(srv->messages, key, keylen, v, now);
+			if (v->pending) {
+				job_reuse(c, v->job, e, req);
+				return;
+			}
 			conn_answer(c, v, e);
 			log_message("policyd_reuse", c->id, req->instance, req->queue_id,
 			            req->client_address, req->helo_name, req->sender, v, v->log);
@@ -455,13 +499,8 @@ static void handle_request(struct policyd_conn *c, const struct policyd_request 
 	v = policyd_verdict_new();
 	if (req->instance[0] != '\0')
 		e = policyd_cache_put(srv->messages, key, keylen, v, now);
-	/* Being checked for another message (shared is pending): this one is
-	 * checked too, its lookups merged with that check's in the resolver,
-	 * so that only a finished check is ever reused. */
-	if (srv->checks != NULL && shared == NULL)
+	if (srv->checks != NULL)
 		shared = policyd_cache_put(srv->checks, key + off, keylen - off, v, now);
-	else
-		shared = NULL;
 	job_start(c, v, e, shared, req);
 	policyd_verdict_drop(v);
 }
@@ -474,7 +513,6 @@ static void conn_process(struct policyd_conn *c)
 
 	size_t off = 0;
 
-	c->busy++;
 	while (!c->dead && c->waiting == NULL && c->out.len < CONN_OUT_HIGH && off < c->in.len) {
 		size_t used;
 		enum policyd_status st =
@@ -496,8 +534,7 @@ static void conn_process(struct policyd_conn *c)
 	}
 	buf_consume(&c->in, off);
 	conn_flush(c);
-	c->busy--;
-	if (c->dead && c->busy == 0) {
+	if (c->dead) {
 		conn_free(c);
 		return;
 	}
@@ -526,14 +563,11 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n < 0)
 			log_warn("event=policyd_read_error conn=%lu peer=%s error=\"%s\"", c->id,
 			         c->peer, strerror(errno));
-		c->dead = 1;
-		if (c->busy == 0)
-			conn_free(c);
+		conn_free(c);
 		return;
 	}
 	buf_advance(&c->in, (size_t)n);
-	if (!c->busy)
-		conn_process(c);
+	conn_process(c);
 }
 
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
@@ -543,12 +577,11 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	conn_flush(c);
 	if (c->dead) {
-		if (c->busy == 0)
-			conn_free(c);
+		conn_free(c);
 		return;
 	}
 	/* Room again for replies: go on with the requests held back. */
-	if (before >= CONN_OUT_HIGH && c->out.len < CONN_OUT_HIGH && !c->busy)
+	if (before >= CONN_OUT_HIGH && c->out.len < CONN_OUT_HIGH)
 		conn_process(c);
 }
 

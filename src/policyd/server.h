@@ -4,9 +4,10 @@
  * request at RCPT is checked (client address, HELO name, sender) unless
  * the client is trusted or authenticated or the recipient is postmaster
  * or abuse; the verdict of a message is computed once and reused for its
- * other recipients, and for the next messages of the same client, HELO
- * name and sender for policyd_cache_seconds unless a lookup failed.  Bad
- * input is logged and closes its connection. */
+ * other recipients, for the messages of the same client, HELO name and
+ * sender that come while it is computed, and for the next ones for
+ * policyd_cache_seconds unless a lookup failed.  Bad input is logged and
+ * closes its connection. */
 #ifndef POSTERN_POLICYD_SERVER_H
 #define POSTERN_POLICYD_SERVER_H
 
@@ -49,8 +50,12 @@ struct policyd_listen {
 };
 int policyd_listen_parse(const char *spec, struct policyd_listen *out, char *err, size_t errsize);
 
-/* postern policyd: listens, drops privileges to cfg->user when started as
- * root, serves until SIGTERM or SIGINT.  Returns the exit code. */
+/* postern policyd: builds the resolver and the checks, listens (a unix
+ * socket left by an earlier run is replaced, one a running service
+ * answers on is not), drops privileges to cfg->user when started as root,
+ * detaches unless foreground, serves until SIGTERM or SIGINT.  Returns
+ * the exit code: 1, with the reason on stderr, when any step before
+ * detaching fails. */
 int policyd_run(const struct config *cfg, const struct policyd_listen *listen, int foreground);
 
 #endif

@@ -388,10 +388,12 @@ static void commit_batch(struct spool *sp, struct commit_item *batch)
 	}
 	log_debug("event=spool_commit messages=%zu ok=%zu", n, ok);
 
-	for (struct commit_item *it = batch, *next; it; it = next) {
-		next = it->next;
-		loopq_post(sp->done, &it->finished, commit_finished, it);
-	}
+	/* One lock round trip for the batch; the loop may free an item as
+	 * soon as it is posted, so the chain is built first. */
+	struct loopq_list finished = {NULL, NULL};
+	for (struct commit_item *it = batch; it; it = it->next)
+		loopq_list_add(&finished, &it->finished, commit_finished, it);
+	loopq_post_list(sp->done, &finished);
 
 	if (ok > 0 && sp->notify_fd >= 0) {
 		char c = 0;
@@ -464,11 +466,7 @@ void spool_commit(struct spool *sp, struct spool_msg *msg, spool_done_fn done, v
 
 	pthread_mutex_lock(&sp->lock);
 	int was_empty = sp->todo_head == NULL;
-	if (sp->todo_tail)
-		sp->todo_tail->next = it;
-	else
-		sp->todo_head = it;
-	sp->todo_tail = it;
+	LOOPQ_APPEND(sp->todo_head, sp->todo_tail, it, it);
 	sp->todo_count++;
 	received(sp);
 	if (was_empty || sp->todo_count == SPOOL_BATCH_WAKE)

@@ -11,8 +11,8 @@
 #include "server/listener.h"
 #include "server/sasl.h"
 #include "server/session.h"
+#include "server/trace.h"
 #include "server/txn.h"
-#include "server/worker.h"
 #include "store/accounts.h"
 
 #include <errno.h>
@@ -51,7 +51,7 @@ struct command {
 
 static const char *hostname(const struct session *s)
 {
-	return s->worker->cfg->hostname;
+	return s->env->shared.cfg->hostname;
 }
 
 static int role_is_submission(const struct session *s)
@@ -66,7 +66,7 @@ static void reply_refusal(struct session *s, const struct filter_reply *r)
 
 void commands_greet(struct session *s)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 
 	s->state = ST_HELO;
 	/* Limits that are known at connect time are answered with the banner
@@ -109,7 +109,7 @@ static int check_helo(struct session *s, const struct smtp_cmd *c)
 
 static void proceed_helo(struct session *s, const struct filter_reply *r)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 
 	if (!s->esmtp) {
 		session_reply(s, 250, NULL, "%s", hostname(s));
@@ -156,9 +156,27 @@ static void reply_param_error(struct session *s, enum param_status st, enum addr
 	}
 }
 
+/* Below limits.min_free_space in state_dir.  Asked of the file system at
+ * most once a second: MAIL is on the hot path, and statvfs is a system
+ * call on the event loop's thread. */
+static int disk_low(const struct config *cfg)
+{
+	static time_t asked;
+	static int low;
+	time_t now = time(NULL);
+
+	if (cfg->min_free_space <= 0)
+		return 0;
+	if (now != asked) {
+		asked = now;
+		low = fs_free_space(cfg->state_dir) < (unsigned long long)cfg->min_free_space;
+	}
+	return low;
+}
+
 static int check_mail(struct session *s, const struct smtp_cmd *c)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 	struct mail_params mp;
 	char addr[ADDR_PATH_MAX + 1];
 	unsigned offer = MAIL_OFFER_SMTPUTF8 | (role_is_submission(s) ? MAIL_OFFER_AUTH : 0);
@@ -187,8 +205,7 @@ static int check_mail(struct session *s, const struct smtp_cmd *c)
 	}
 	/* Like Postfix's queue_minfree: a message that cannot be stored is
 	 * refused before it is sent (RFC 3463 4.3.1: mail system full). */
-	if (cfg->min_free_space > 0 &&
-	    fs_free_space(cfg->state_dir) < (unsigned long long)cfg->min_free_space) {
+	if (disk_low(cfg)) {
 		log_warn("event=disk_low sid=%s state_dir=%s min_free_space=%lld", s->sid,
 		         cfg->state_dir, (long long)cfg->min_free_space);
 		session_reply(s, 452, "4.3.1", "Insufficient system storage, try again later");
@@ -218,7 +235,7 @@ static int local_is(const char *local, const char *word)
 
 static int check_rcpt(struct session *s, const struct smtp_cmd *c)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 	struct rcpt_params rp;
 	char addr[ADDR_PATH_MAX + 1];
 
@@ -320,8 +337,8 @@ static void proceed_rcpt(struct session *s, const struct filter_reply *r)
 	if (!s->rcpt_exempt) {
 		struct verdict v;
 		struct verdict_reply vr;
-		stages_verdict(s, FS_RCPT, &v);
-		if (verdict_decide(&v, &s->worker->cfg->policy, &vr) != PA_ACCEPT) {
+		stages_verdict(&s->stages, FS_RCPT, &v);
+		if (verdict_decide(&v, &s->env->shared.cfg->policy, &vr) != PA_ACCEPT) {
 			session_reply(s, vr.code, vr.ecode, "<%s>: %s", s->rcpt, vr.text);
 			return;
 		}
@@ -332,11 +349,11 @@ static void proceed_rcpt(struct session *s, const struct filter_reply *r)
 	}
 	struct mailbox_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
-	j->accounts = s->worker->accounts;
+	j->accounts = s->env->shared.accounts;
 	snprintf(j->addr, sizeof(j->addr), "%s", s->rcpt);
 	session_hold(s);
 	session_wait(s);
-	pool_submit(s->worker->pool, mailbox_work, mailbox_done, j);
+	pool_submit(s->env->shared.pool, mailbox_work, mailbox_done, j);
 }
 
 /* The body is stored as it arrives; our own header fields are known only
@@ -344,12 +361,12 @@ static void proceed_rcpt(struct session *s, const struct filter_reply *r)
 static void body_begin(struct session *s)
 {
 	id_new(s->txn->queue_id);
-	s->txn->body = spool_body_new(s->worker->spool, s->txn->queue_id);
+	s->txn->body = spool_body_new(s->env->spool, s->txn->queue_id);
 }
 
 static int check_data(struct session *s, const struct smtp_cmd *c)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 
 	if (c->arglen) {
 		session_reply(s, 501, "5.5.4", "DATA takes no arguments");
@@ -412,9 +429,9 @@ static void cmd_bdat(struct session *s, const struct smtp_cmd *c)
 	t->bdat_last = last;
 	if (t->body == NULL) {
 		body_begin(s);
-		data_bdat_init(&t->bdat, (uint64_t)s->worker->cfg->max_message_size);
+		data_bdat_init(&t->bdat, (uint64_t)s->env->shared.cfg->max_message_size);
 		session_wait(s);
-		stages_run(s, FS_DATA, bdat_begun);
+		stages_run(&s->stages, FS_DATA, bdat_begun);
 		return;
 	}
 	bdat_go(s);
@@ -597,7 +614,7 @@ void commands_line(struct session *s, const char *line, size_t len)
 		/* Input waits while the filters are told; proceed resumes it. */
 		s->command_waiting = cmd;
 		session_wait(s);
-		stages_run(s, cmd->stage, command_proceed);
+		stages_run(&s->stages, cmd->stage, command_proceed);
 		return;
 	}
 	session_reply(s, 500, "5.5.2", "Command not recognized");
@@ -634,17 +651,17 @@ static void message_checked(struct session *s, const struct filter_reply *r)
 	struct verdict_reply vr;
 	int exempt = t->nrcpt_exempt == t->nrcpt;
 
-	stages_verdict(s, FS_EOM, &v);
+	stages_verdict(&s->stages, FS_EOM, &v);
 	enum policy_action a =
-	    r->code ? PA_REJECT : verdict_decide(&v, &s->worker->cfg->policy, &vr);
+	    r->code ? PA_REJECT : verdict_decide(&v, &s->env->shared.cfg->policy, &vr);
 	/* RFC 5321 4.5.1: postmaster is reached whatever the verdict. */
 	if (a != PA_ACCEPT && !r->code && exempt) {
 		log_info("event=msgauth_exempt sid=%s queue_id=%s would=%s", s->sid, t->queue_id,
 		         policy_action_name(a));
 		a = PA_ACCEPT;
 	}
-	stages_decided(s, a, exempt);
-	stages_log(s);
+	stages_decided(&s->stages, a, exempt);
+	stages_log(&s->stages, t->queue_id);
 	if (a != PA_ACCEPT) {
 		if (r->code)
 			reply_refusal(s, r);
@@ -657,7 +674,11 @@ static void message_checked(struct session *s, const struct filter_reply *r)
 
 	struct buf headers;
 	buf_init(&headers, 1024 * 1024);
-	if (stages_fields(s, &v, &headers) != 0)
+	/* RFC 6376 5.6 and RFC 5321 4.4: our signatures on top, then the
+	 * trace, then what we found. */
+	if ((stages_fields_top(&s->stages, &headers) | trace_received(s, &headers) |
+	     stages_authres(&s->stages, &v, &headers) |
+	     stages_fields_bottom(&s->stages, &headers)) != 0)
 		log_warn("event=headers_too_long sid=%s queue_id=%s", s->sid, t->queue_id);
 
 	struct spool_msg *m = xcalloc(1, sizeof(*m));
@@ -681,17 +702,17 @@ static void message_checked(struct session *s, const struct filter_reply *r)
 	         (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",
 	         m->auth_user ? log_value(user, sizeof(user), m->auth_user) : "");
 	session_hold(s);
-	spool_commit(s->worker->spool, m, message_committed, s);
+	spool_commit(s->env->spool, m, message_committed, s);
 }
 
 static void message_end_checks(struct session *s)
 {
-	stages_run(s, FS_EOM, message_checked);
+	stages_run(&s->stages, FS_EOM, message_checked);
 }
 
 void commands_message_end(struct session *s, enum data_error err)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 	struct txn *t = s->txn;
 
 	s->state = ST_READY;

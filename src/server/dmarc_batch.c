@@ -4,7 +4,8 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
-#include "server/worker.h"
+#include "core/config.h"
+#include "core/pool.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ struct batch_job {
 };
 
 struct dmarc_batch {
-	struct worker *w;
+	const struct config *cfg;
+	struct pool *pool;
 	struct dmarc_store *store;
 	struct event *timer;
 	struct owned_obs *items;
@@ -144,28 +146,30 @@ static void flush(evutil_socket_t fd, short what, void *arg)
 	if (purge) {
 		b->last_purge = now;
 		j->forget_before = dmarc_store_day((int64_t)now) -
-		                   (int64_t)b->w->cfg->dmarc_keep_days * DMARC_STORE_DAY;
+		                   (int64_t)b->cfg->dmarc_keep_days * DMARC_STORE_DAY;
 	}
 	j->store = b->store;
 	j->items = b->items;
 	j->n = b->n;
 	b->items = NULL;
 	b->n = b->cap = 0;
-	pool_submit(b->w->pool, job_work, job_done, j);
+	pool_submit(b->pool, job_work, job_done, j);
 }
 
-struct dmarc_batch *dmarc_batch_new(struct worker *w, char *err, size_t errsize)
+struct dmarc_batch *dmarc_batch_new(const struct config *cfg, struct event_base *base,
+                                    struct pool *pool, char *err, size_t errsize)
 {
-	struct dmarc_store *store = dmarc_store_open(w->cfg->state_dir, err, errsize);
+	struct dmarc_store *store = dmarc_store_open(cfg->state_dir, err, errsize);
 	struct timeval every = {.tv_sec = DMARC_BATCH_SECONDS};
 	struct dmarc_batch *b;
 
 	if (store == NULL)
 		return NULL;
 	b = xcalloc(1, sizeof(*b));
-	b->w = w;
+	b->cfg = cfg;
+	b->pool = pool;
 	b->store = store;
-	b->timer = event_new(w->base, -1, EV_PERSIST, flush, b);
+	b->timer = event_new(base, -1, EV_PERSIST, flush, b);
 	if (b->timer == NULL)
 		fatal("dmarc: cannot create a timer");
 	event_add(b->timer, &every);

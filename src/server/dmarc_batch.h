@@ -9,11 +9,14 @@
 
 #define DMARC_BATCH_SECONDS 30
 
-struct worker;
+struct config;
+struct event_base;
+struct pool;
 struct dmarc_batch;
 
 /* NULL with err when the state database cannot be opened. */
-struct dmarc_batch *dmarc_batch_new(struct worker *w, char *err, size_t errsize);
+struct dmarc_batch *dmarc_batch_new(const struct config *cfg, struct event_base *base,
+                                    struct pool *pool, char *err, size_t errsize);
 /* Keeps a copy of o (its strings included). */
 void dmarc_batch_add(struct dmarc_batch *b, const struct dmarc_obs *o);
 /* Writes what is pending, here and now (the worker is exiting), and frees b. */

@@ -524,7 +524,7 @@ static struct msgauth *msgauth_new(const struct filter_env *env, const struct fi
 	struct sender_env se = {.cfg = env->cfg, .conf = env->sender};
 	enum sender_exemption ex = sender_exempt(&se, v->ip, v->auth_user[0] != '\0');
 	int verify = ex == SENDER_CHECKED;
-	int sign = ex != SENDER_CHECKED || v->auth_user[0] ? env->keys->n > 0 : 0;
+	int sign = (ex == SENDER_TRUSTED || v->auth_user[0]) && env->keys->n > 0;
 	struct msgauth *m;
 
 	if (!verify && !sign)

@@ -3,7 +3,6 @@
  * is given and postmaster and abuse can still be let through. */
 #include "core/log.h"
 #include "core/xmalloc.h"
-#include "policy/authres.h"
 #include "policy/sender.h"
 #include "server/filter.h"
 #include "server/txn.h"
@@ -100,25 +99,7 @@ static int sender_authres(void *st, const struct filter_view *v, struct buf *ent
                           struct buf *props)
 {
 	struct f_sender *f = st;
-	struct sender_results r;
-
-	if (f->check == NULL)
-		return 0;
-	sender_check_results(f->check, &r);
-	const struct authres a = {
-	    .client_ip = v->ip,
-	    .iprev = r.iprev[0] ? r.iprev : NULL,
-	    .iprev_name = r.iprev_name[0] ? r.iprev_name : NULL,
-	    .spf_mailfrom = r.spf_mail[0] ? r.spf_mail : NULL,
-	    .mailfrom = r.mail_from,
-	    .spf_helo = r.spf_helo[0] ? r.spf_helo : NULL,
-	    .helo = r.helo, /* the name judged: the first one */
-	    .rdns = r.rdns[0] ? r.rdns : NULL,
-	    .helo_check = r.helo_class[0] ? r.helo_class : NULL,
-	    .csa = r.csa[0] ? r.csa : NULL,
-	    .dnsbl = r.dnsbl[0] ? r.dnsbl : "none",
-	};
-	return authres_sender(&a, entries, props);
+	return f->check ? sender_check_authres_parts(f->check, entries, props) : 0;
 }
 
 static void sender_log(void *st, const struct filter_view *v, const char *queue_id)

@@ -1,6 +1,5 @@
 /* What filters call back: refusals and the end of a stage they waited in. */
 #include "server/filter.h"
-#include "server/filter_call.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -88,10 +88,18 @@ struct filter_reply {
 void filter_refuse(struct filter_reply *r, int code, const char *ecode, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* A stage that waits: the filter keeps the call and ends it exactly once
- * with filter_call_done, from the event loop, unless the filter is
- * detached first (it then never calls back). */
-struct filter_call;
+/* A stage in progress.  A filter that waits keeps the call and ends it
+ * exactly once with filter_call_done, from the event loop, unless it is
+ * detached first (it then never calls back); filters touch it only
+ * through the two functions below.  The rest is the runner's
+ * (server/stages.c), which tells the next filters through resume. */
+struct filter_call {
+	enum filter_stage stage;
+	size_t next; /* the filter to tell next */
+	int busy;    /* a stage is in progress */
+	struct filter_reply reply;
+	void (*resume)(struct filter_call *call);
+};
 struct filter_reply *filter_call_reply(struct filter_call *call);
 void filter_call_done(struct filter_call *call);
 

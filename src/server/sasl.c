@@ -8,7 +8,6 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "server/session.h"
-#include "server/worker.h"
 #include "store/accounts.h"
 #include "store/counters.h"
 
@@ -55,7 +54,7 @@ static void auth_finish(struct auth_job *j)
 	} else if (j->result == ACCOUNTS_OK) {
 		snprintf(s->auth_user, sizeof(s->auth_user), "%s", j->user);
 		log_info("event=auth sid=%s ip=%s user=%s result=pass", s->sid, s->ip, user);
-		stages_run(s, FS_AUTH, NULL);
+		stages_run(&s->stages, FS_AUTH, NULL);
 		session_reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (j->result == ACCOUNTS_ERROR) {
 		session_reply(s, 454, "4.7.0", "Temporary authentication failure");
@@ -77,14 +76,14 @@ static void auth_delay_done(evutil_socket_t fd, short what, void *arg)
 static void auth_work(void *arg)
 {
 	struct auth_job *j = arg;
-	struct counters *c = j->s->worker->counters;
+	struct counters *c = j->s->env->counters;
 	time_t now = time(NULL);
 
 	if (counters_hit(c, j->key, 0, j->window, now) >= j->max_failures) {
 		j->blocked = 1;
 		return;
 	}
-	j->result = accounts_authenticate(j->s->worker->accounts, j->user, j->password);
+	j->result = accounts_authenticate(j->s->env->shared.accounts, j->user, j->password);
 	if (j->result != ACCOUNTS_OK && j->result != ACCOUNTS_ERROR)
 		counters_hit(c, j->key, 1, j->window, now);
 }
@@ -93,7 +92,7 @@ static void auth_checked(void *arg)
 {
 	struct auth_job *j = arg;
 	struct session *s = j->s;
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 
 	if (j->result == ACCOUNTS_OK || j->result == ACCOUNTS_ERROR || j->blocked || s->dead) {
 		auth_finish(j);
@@ -102,7 +101,7 @@ static void auth_checked(void *arg)
 	/* The delay slows down guessing; it holds no thread, only a timer. */
 	struct timeval tv = {.tv_sec = cfg->auth_failure_delay_ms / 1000,
 	                     .tv_usec = (cfg->auth_failure_delay_ms % 1000) * 1000};
-	j->delay = evtimer_new(s->worker->base, auth_delay_done, j);
+	j->delay = evtimer_new(s->env->shared.base, auth_delay_done, j);
 	evtimer_add(j->delay, &tv);
 }
 
@@ -119,13 +118,13 @@ static void auth_verify(struct session *s, const char *user, size_t ulen, const 
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	snprintf(j->key, sizeof(j->key), "auth_fail:%s", s->ip);
-	j->max_failures = s->worker->cfg->auth_max_failures;
-	j->window = s->worker->cfg->auth_failure_window;
+	j->max_failures = s->env->shared.cfg->auth_max_failures;
+	j->window = s->env->shared.cfg->auth_failure_window;
 	memcpy(j->user, user, ulen);
 	memcpy(j->password, pass, plen);
 	session_hold(s);
 	session_wait(s);
-	pool_submit(s->worker->pool, auth_work, auth_checked, j);
+	pool_submit(s->env->shared.pool, auth_work, auth_checked, j);
 }
 
 /* RFC 4616 2: [authzid] NUL authcid NUL passwd. */

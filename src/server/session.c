@@ -7,7 +7,6 @@
 #include "queue/spool.h"
 #include "server/listener.h"
 #include "server/txn.h"
-#include "server/worker.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -45,7 +44,7 @@ static void session_switch_to_tls(struct session *s);
 
 static void session_setup_bev(struct session *s)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 	/* Only writes time out in libevent's way (no progress for that
 	 * long); what the client sends has a deadline of its own. */
 	struct timeval wr = {.tv_sec = cfg->command_timeout};
@@ -61,7 +60,7 @@ static void session_setup_bev(struct session *s)
  * begins to wait for it, not at the last byte. */
 static void session_arm_deadline(struct session *s)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 	struct timeval tv = {.tv_sec = (s->state == ST_DATA || s->state == ST_BDAT)
 	                                   ? cfg->data_timeout
 	                                   : cfg->command_timeout};
@@ -74,7 +73,8 @@ static void session_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct session *s = arg;
 	if (s->waiting || s->closing)
 		return;
-	session_reply(s, 421, "4.4.2", "%s Timeout exceeded, closing", s->worker->cfg->hostname);
+	session_reply(s, 421, "4.4.2", "%s Timeout exceeded, closing",
+	              s->env->shared.cfg->hostname);
 	session_close_after(s);
 }
 
@@ -82,24 +82,41 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	session_reply(s, 421, "4.4.2", "%s Session time limit exceeded, closing",
-	              s->worker->cfg->hostname);
+	              s->env->shared.cfg->hostname);
 	session_close_after(s);
 }
 
-struct session *session_new(struct worker *w, const struct listener *l, int fd,
-                            const struct sockaddr_storage *peer, socklen_t peerlen,
-                            const struct session_handlers *h)
+/* What the filters see of the session. */
+static void session_view(const struct session *s, struct filter_view *v)
+{
+	*v = (struct filter_view){
+	    .sid = s->sid,
+	    .ip = s->ip,
+	    .rdns = s->rdns,
+	    .helo = s->helo,
+	    .tls = s->tls,
+	    .auth_user = s->auth_user,
+	    .submission = s->listener->conf->role != ROLE_MX,
+	    .txn = s->txn,
+	    .rcpt = s->rcpt,
+	    .rcpt_mailbox = s->rcpt_mailbox,
+	    .rcpt_local = s->rcpt_local,
+	    .rcpt_exempt = s->rcpt_exempt,
+	};
+}
+
+struct session *session_new(const struct session_env *env, const struct listener *l, int fd,
+                            const struct sockaddr_storage *peer, socklen_t peerlen)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
-	const struct config *cfg = w->cfg;
+	const struct config *cfg = env->shared.cfg;
 	int one = 1;
 
 	id_new(s->sid);
-	s->worker = w;
+	s->env = env;
 	s->listener = l;
-	s->handlers = h;
+	stages_init(&s->stages, &env->shared, s, session_view);
 	s->fd = fd;
-	s->call.s = s;
 	memcpy(&s->peer, peer, peerlen < sizeof(s->peer) ? peerlen : sizeof(s->peer));
 	if (getnameinfo((struct sockaddr *)peer, peerlen, s->ip, sizeof(s->ip), NULL, 0,
 	                NI_NUMERICHOST) != 0)
@@ -109,19 +126,19 @@ struct session *session_new(struct worker *w, const struct listener *l, int fd,
 
 	if (l->conf->role == ROLE_SUBMISSIONS) {
 		SSL *ssl = SSL_new(l->tls);
-		s->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		                                        BEV_OPT_CLOSE_ON_FREE);
+		s->bev = bufferevent_openssl_socket_new(
+		    env->shared.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 		s->state = ST_TLS;
 	} else {
-		s->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		s->bev = bufferevent_socket_new(env->shared.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
 	session_setup_bev(s);
-	s->deadline = evtimer_new(w->base, session_deadline_cb, s);
+	s->deadline = evtimer_new(env->shared.base, session_deadline_cb, s);
 	session_arm_deadline(s);
 
 	struct timeval life = {.tv_sec = cfg->session_timeout};
-	s->session_timer = evtimer_new(w->base, session_timer_cb, s);
+	s->session_timer = evtimer_new(env->shared.base, session_timer_cb, s);
 	evtimer_add(s->session_timer, &life);
 
 	log_info("event=connect sid=%s ip=%s listener=%s", s->sid, s->ip, l->conf->name);
@@ -132,7 +149,7 @@ static void session_connected(struct session *s, const struct filter_reply *r)
 {
 	/* Under implicit TLS the banner waits for the handshake. */
 	if (s->state == ST_GREETING)
-		s->handlers->greet(s);
+		s->env->handlers->greet(s);
 }
 
 static void rdns_done(void *arg, const struct iprev_result *res)
@@ -167,9 +184,9 @@ void session_start(struct session *s)
 	if (strcmp(s->ip, "127.0.0.1") == 0 || strcmp(s->ip, "::1") == 0)
 		snprintf(s->rdns, sizeof(s->rdns), "localhost");
 	else
-		s->rdns_lookup = iprev_start(s->worker->dns, s->ip, rdns_done, s);
-	stages_attach(s);
-	stages_run(s, FS_CONNECT, session_connected);
+		s->rdns_lookup = iprev_start(s->env->shared.dns, s->ip, rdns_done, s);
+	stages_attach(&s->stages);
+	stages_run(&s->stages, FS_CONNECT, session_connected);
 }
 
 void session_hold(struct session *s)
@@ -207,7 +224,7 @@ void session_end_txn(struct session *s)
 {
 	if (s->txn == NULL)
 		return;
-	stages_run(s, FS_RESET, txn_reset_done);
+	stages_run(&s->stages, FS_RESET, txn_reset_done);
 	txn_free(s->txn);
 	s->txn = NULL;
 }
@@ -225,12 +242,12 @@ static void session_end(struct session *s, const char *why)
 		iprev_cancel(s->rdns_lookup);
 		s->rdns_lookup = NULL;
 	}
-	stages_detach(s);
+	stages_detach(&s->stages);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
-	s->handlers->gone(s);
+	s->env->handlers->gone(s);
 	if (s->pending == 0)
 		session_free(s);
 }
@@ -283,10 +300,10 @@ void session_reply(struct session *s, int code, const char *ecode, const char *f
 		/* Only permanent errors count: a temporary refusal (too many
 		 * recipients, a full disk, a DNS timeout) is one the client is
 		 * entitled to retry, and it must not cost the session. */
-		if (code >= 500 && ++s->errors >= s->worker->cfg->max_errors) {
+		if (code >= 500 && ++s->errors >= s->env->shared.cfg->max_errors) {
 			s->errors = -1000000; /* the 421 below must not recurse */
 			session_reply(s, 421, "4.7.0", "%s Too many errors, closing connection",
-			              s->worker->cfg->hostname);
+			              s->env->shared.cfg->hostname);
 			session_close_after(s);
 		}
 	}
@@ -318,7 +335,7 @@ void session_drain(struct session *s)
 	 * when it ends (the command dispatcher checks draining). */
 	if ((s->state == ST_READY || s->state == ST_HELO) && !s->waiting) {
 		session_reply(s, 421, "4.3.2", "%s Service shutting down",
-		              s->worker->cfg->hostname);
+		              s->env->shared.cfg->hostname);
 		session_close_after(s);
 	}
 }
@@ -371,8 +388,8 @@ static void session_tls_ready(struct session *s)
 		/* Implicit TLS: the banner follows the handshake (and the
 		 * connect stage, which may still be running). */
 		s->state = ST_GREETING;
-		if (!s->call.busy)
-			s->handlers->greet(s);
+		if (!stages_busy(&s->stages))
+			s->env->handlers->greet(s);
 		return;
 	}
 	/* RFC 3207 4.2: after TLS the session starts over. */
@@ -380,7 +397,7 @@ static void session_tls_ready(struct session *s)
 	s->esmtp = 0;
 	session_end_txn(s);
 	s->state = ST_HELO;
-	stages_run(s, FS_TLS, NULL);
+	stages_run(&s->stages, FS_TLS, NULL);
 	session_resume(s);
 }
 
@@ -399,7 +416,7 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		session_reply(s, 421, "4.4.2", "%s Timeout exceeded, closing",
-		              s->worker->cfg->hostname);
+		              s->env->shared.cfg->hostname);
 		session_close_after(s);
 		return;
 	}
@@ -427,7 +444,7 @@ static void session_switch_to_tls(struct session *s)
 	s->tls_pending = 0;
 	bufferevent_setfd(plain, -1);
 	bufferevent_free(plain);
-	s->bev = bufferevent_openssl_socket_new(s->worker->base, s->fd, ssl,
+	s->bev = bufferevent_openssl_socket_new(s->env->shared.base, s->fd, ssl,
 	                                        BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	session_setup_bev(s);
@@ -458,9 +475,9 @@ static void session_store(struct session *s, const char *p, size_t n)
 	if (t->head.state == MSGHEAD_OPEN) {
 		msghead_feed(&t->head, p, n);
 		if (t->head.state != MSGHEAD_OPEN)
-			stages_run(s, FS_HEADER, NULL);
+			stages_run(&s->stages, FS_HEADER, NULL);
 	}
-	stages_body(s, p, n);
+	stages_body(&s->stages, p, n);
 }
 
 static void data_sink_body(void *arg, const char *p, size_t n)
@@ -485,7 +502,7 @@ static int session_read_data(struct session *s, struct evbuffer *in)
 	evbuffer_drain(in, used);
 	if (!t->data.done)
 		return 0;
-	s->handlers->message_end(s, t->data.error);
+	s->env->handlers->message_end(s, t->data.error);
 	return 1;
 }
 
@@ -517,7 +534,7 @@ static int session_read_bdat(struct session *s, struct evbuffer *in)
 	session_arm_deadline(s);
 	if (t->bdat_last) {
 		enum data_error err = data_bdat_finish(&t->bdat);
-		s->handlers->message_end(s, t->bdat_failed ? DATA_ERR_NONE : err);
+		s->env->handlers->message_end(s, t->bdat_failed ? DATA_ERR_NONE : err);
 	} else if (t->bdat_failed) {
 		session_reply(s, 554, "5.5.0", "Transaction already failed, send RSET");
 	} else {
@@ -530,7 +547,7 @@ static int session_read_bdat(struct session *s, struct evbuffer *in)
 /* Returns 0 when no complete line is buffered yet. */
 static int session_read_line(struct session *s, struct evbuffer *in)
 {
-	const struct config *cfg = s->worker->cfg;
+	const struct config *cfg = s->env->shared.cfg;
 	size_t limit = (size_t)cfg->max_command_length > AUTH_LINE_MAX
 	                   ? (size_t)cfg->max_command_length
 	                   : AUTH_LINE_MAX;
@@ -576,7 +593,7 @@ static int session_read_line(struct session *s, struct evbuffer *in)
 		session_reply(s, 500, "5.5.2", "Line too long");
 		return 1;
 	}
-	s->handlers->line(s, line, len);
+	s->env->handlers->line(s, line, len);
 	return 1;
 }
 

@@ -7,7 +7,7 @@
 #include "core/config.h"
 #include "core/id.h"
 #include "server/filter.h"
-#include "server/filter_call.h"
+#include "server/stages.h"
 #include "smtp/addr.h"
 #include "smtp/data.h"
 
@@ -15,8 +15,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct worker;
 struct listener;
+struct spool;
+struct counters;
 struct bufferevent;
 struct event;
 struct txn;
@@ -35,11 +36,29 @@ enum session_state {
 	ST_CLOSING,  /* last reply written, closing when flushed */
 };
 
-#define SESSION_FILTERS_MAX 8
+/* What the session hands the rest of the server: a complete command
+ * line, and the end of a message's bytes. */
+struct session_handlers {
+	void (*greet)(struct session *s);
+	void (*line)(struct session *s, const char *line, size_t len);
+	void (*message_end)(struct session *s, enum data_error err);
+	void (*gone)(struct session *s); /* the connection has ended */
+};
+
+/* What the sessions of a worker share: what their filters see, and what
+ * only the session uses (the spool, the AUTH failure counters, the
+ * handlers of its lines and its end).  The worker owns it. */
+struct session_env {
+	struct filter_env shared; /* configuration, loop, resolver, pool, accounts */
+	struct spool *spool;
+	struct counters *counters;
+	const struct session_handlers *handlers;
+	void *owner; /* the worker, for the handlers */
+};
 
 struct session {
 	char sid[ID_LEN + 1];
-	struct worker *worker;
+	const struct session_env *env;
 	const struct listener *listener;
 	struct bufferevent *bev;
 	struct event *session_timer;
@@ -81,31 +100,19 @@ struct session {
 	int auth_step;
 	char auth_login_user[256];
 
-	const void *command_waiting;        /* the command whose stage is in progress */
-	int in_process;                     /* session_process is running */
-	void *filters[SESSION_FILTERS_MAX]; /* each filter's state, NULL: not attached */
-	struct filter_call call;
+	const void *command_waiting; /* the command whose stage is in progress */
+	int in_process;              /* session_process is running */
+	struct stages stages;        /* the filters */
 
 	unsigned conns_ip;    /* server-wide sessions from this address, this one included */
 	unsigned conns_total; /* server-wide sessions, this one included */
 
-	unsigned long messages; /* accepted in this session */
-	const struct session_handlers *handlers;
+	unsigned long messages;      /* accepted in this session */
 	struct session *next, *prev; /* the worker's list */
 };
 
-/* What the session hands the rest of the server: a complete command
- * line, and the end of a message's bytes. */
-struct session_handlers {
-	void (*greet)(struct session *s);
-	void (*line)(struct session *s, const char *line, size_t len);
-	void (*message_end)(struct session *s, enum data_error err);
-	void (*gone)(struct session *s); /* the connection has ended */
-};
-
-struct session *session_new(struct worker *w, const struct listener *l, int fd,
-                            const struct sockaddr_storage *peer, socklen_t peerlen,
-                            const struct session_handlers *h);
+struct session *session_new(const struct session_env *env, const struct listener *l, int fd,
+                            const struct sockaddr_storage *peer, socklen_t peerlen);
 /* Starts the client's rDNS lookup, tells the filters FS_CONNECT, and
  * greets. */
 void session_start(struct session *s);
@@ -135,24 +142,4 @@ void session_abort(struct session *s);
 void session_drain(struct session *s);
 /* Switches the connection to TLS after the reply to STARTTLS. */
 void session_start_tls(struct session *s);
-/* The read-only view of the session that filters get. */
-void session_view(const struct session *s, struct filter_view *v);
-
-/* stages.c: the filters. */
-void stages_attach(struct session *s);
-/* Tells every attached filter stage, one after another; then(s, reply)
- * runs once all have gone on or one refused (reply->code != 0), at once
- * when nobody waits. */
-void stages_run(struct session *s, enum filter_stage stage,
-                void (*then)(struct session *s, const struct filter_reply *r));
-void stages_body(struct session *s, const void *p, size_t n);
-/* The verdict of every filter for stage merged. */
-void stages_verdict(struct session *s, enum filter_stage stage, struct verdict *v);
-void stages_decided(struct session *s, enum policy_action a, int exempt);
-/* The header fields the filters add, the Received trace and
- * Authentication-Results in their places. */
-int stages_fields(struct session *s, const struct verdict *v, struct buf *out);
-void stages_log(struct session *s);
-void stages_detach(struct session *s);
-
 #endif

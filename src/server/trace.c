@@ -4,7 +4,6 @@
 #include "queue/spool.h"
 #include "server/session.h"
 #include "server/txn.h"
-#include "server/worker.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -33,7 +32,7 @@ int trace_received(const struct session *s, struct buf *out)
 	 * (its address and PTR name) follows in parentheses. */
 	rc |= buf_printf(out, "Received: from %s (%s [%s])\r\n\tby %s (postern) with %s id %s\r\n",
 	                 s->helo[0] ? s->helo : "unknown", s->rdns[0] ? s->rdns : "unknown", s->ip,
-	                 s->worker->cfg->hostname, trace_protocol(s), s->txn->queue_id);
+	                 s->env->shared.cfg->hostname, trace_protocol(s), s->txn->queue_id);
 	if (s->tls)
 		rc |= buf_printf(out, "\t(using %s with cipher %s)\r\n", s->tls_version,
 		                 s->tls_cipher);

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +32,31 @@
 /* Parsed DKIM key records kept (a direct-mapped cache). */
 #define WORKER_DKIM_KEYS 256
 
+/* The worker's sessions and what they share (env: the configuration,
+ * the loop, the resolver, the pool, the spool, the accounts...). */
+struct worker {
+	struct session_env env;
+	int index;
+	struct listener *listeners;
+	size_t nlisteners;
+	struct evconnlistener **accepting;
+	struct session *sessions;
+	size_t nsessions;
+	struct conncount *conns; /* shared with the other workers */
+	int slot;                /* this worker's row in conns */
+	int stopping;            /* 1: retiring (reload), 2: shutting down */
+	struct event *sig_term, *sig_hup, *sig_int, *stop_timer;
+};
+
 static void worker_maybe_exit(struct worker *w)
 {
 	if (w->stopping && w->nsessions == 0)
-		event_base_loopbreak(w->base);
+		event_base_loopbreak(w->env.shared.base);
 }
 
 static void worker_session_gone(struct session *s)
 {
-	struct worker *w = s->worker;
+	struct worker *w = s->env->owner;
 	unsigned total;
 
 	if (s->prev)
@@ -76,7 +93,7 @@ static void worker_accept_cb(struct evconnlistener *el, evutil_socket_t fd, stru
 
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, addr, (size_t)len < sizeof(ss) ? (size_t)len : sizeof(ss));
-	s = session_new(w, ax->l, fd, &ss, (socklen_t)len, &worker_handlers);
+	s = session_new(&w->env, ax->l, fd, &ss, (socklen_t)len);
 	s->next = w->sessions;
 	if (w->sessions)
 		w->sessions->prev = s;
@@ -99,7 +116,7 @@ static void worker_grace_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	log_warn("event=shutdown_forced sessions=%zu", w->nsessions);
-	event_base_loopbreak(w->base);
+	event_base_loopbreak(w->env.shared.base);
 }
 
 static void worker_signal(evutil_socket_t sig, short what, void *arg)
@@ -121,7 +138,7 @@ static void worker_signal(evutil_socket_t sig, short what, void *arg)
 			session_drain(s);
 		}
 		struct timeval tv = {.tv_sec = SHUTDOWN_GRACE};
-		w->stop_timer = evtimer_new(w->base, worker_grace_over, w);
+		w->stop_timer = evtimer_new(w->env.shared.base, worker_grace_over, w);
 		evtimer_add(w->stop_timer, &tv);
 	}
 	worker_maybe_exit(w);
@@ -136,8 +153,6 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	struct accept_ctx *ax;
 
 	memset(&w, 0, sizeof(w));
-	w.cfg = cfg;
-	w.keys = keys;
 	w.index = index;
 	w.slot = slot;
 	w.conns = conns;
@@ -147,38 +162,44 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	log_set_process("smtp");
 
 	evthread_use_pthreads();
-	w.base = event_base_new();
-	if (w.base == NULL)
+	struct event_base *base = event_base_new();
+	if (base == NULL)
 		fatal("worker: cannot create an event base");
-	w.pool = pool_new(w.base, 2);
-	w.accounts = accounts_open(cfg->state_dir, err, sizeof(err));
-	if (w.accounts == NULL)
+	struct pool *pool = pool_new(base, 2);
+	struct accounts *accounts = accounts_open(cfg->state_dir, err, sizeof(err));
+	if (accounts == NULL)
 		fatal("worker: %s", err);
-	w.sender = sender_conf_new(cfg, err, sizeof(err));
-	if (w.sender == NULL)
+	struct sender_conf *sender = sender_conf_new(cfg, err, sizeof(err));
+	if (sender == NULL)
 		fatal("worker: %s", err);
-	w.dns = dns_resolver_from_config(w.base, cfg, NULL, err, sizeof(err));
-	if (w.dns == NULL)
+	struct dns_resolver *dns = dns_resolver_from_config(base, cfg, NULL, err, sizeof(err));
+	if (dns == NULL)
 		fatal("worker: %s", err);
-	w.counters = counters_open(cfg->state_dir, err, sizeof(err));
-	if (w.counters == NULL)
+	struct counters *counters = counters_open(cfg->state_dir, err, sizeof(err));
+	if (counters == NULL)
 		fatal("worker: %s", err);
-	if (cfg->dmarc_reports && (w.dmarc = dmarc_batch_new(&w, err, sizeof(err))) == NULL)
+	struct dmarc_batch *dmarc = NULL;
+	if (cfg->dmarc_reports &&
+	    (dmarc = dmarc_batch_new(cfg, base, pool, err, sizeof(err))) == NULL)
 		fatal("worker: %s", err);
-	w.dkim_keys = dkim_keycache_new(WORKER_DKIM_KEYS);
-	w.spool = spool_open(cfg, w.base, notify_fd, err, sizeof(err));
-	if (w.spool == NULL)
+	struct dkim_keycache *dkim_keys = dkim_keycache_new(WORKER_DKIM_KEYS);
+	struct spool *spool = spool_open(cfg, base, notify_fd, err, sizeof(err));
+	if (spool == NULL)
 		fatal("worker: %s", err);
-	w.filter_env = (struct filter_env){
-	    .cfg = cfg,
-	    .base = w.base,
-	    .dns = w.dns,
-	    .pool = w.pool,
-	    .accounts = w.accounts,
-	    .sender = w.sender,
-	    .keys = w.keys,
-	    .dkim_keys = w.dkim_keys,
-	    .dmarc = w.dmarc,
+	w.env = (struct session_env){
+	    .shared = {.cfg = cfg,
+	               .base = base,
+	               .dns = dns,
+	               .pool = pool,
+	               .accounts = accounts,
+	               .sender = sender,
+	               .keys = keys,
+	               .dkim_keys = dkim_keys,
+	               .dmarc = dmarc},
+	    .spool = spool,
+	    .counters = counters,
+	    .handlers = &worker_handlers,
+	    .owner = &w,
 	};
 	w.accepting = xcalloc(nlisteners, sizeof(*w.accepting));
 	ax = xcalloc(nlisteners, sizeof(*ax));
@@ -186,21 +207,21 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 		ax[i].w = &w;
 		ax[i].l = &listeners[i];
 		w.accepting[i] = evconnlistener_new(
-		    w.base, worker_accept_cb, &ax[i], LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+		    base, worker_accept_cb, &ax[i], LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
 		    /* 0: the master already listened with listen_backlog */
 		    0, listeners[i].fds[index]);
 		if (w.accepting[i] == NULL)
 			fatal("worker: cannot accept on listener %s", listeners[i].conf->name);
 	}
-	w.sig_term = evsignal_new(w.base, SIGTERM, worker_signal, &w);
-	w.sig_int = evsignal_new(w.base, SIGINT, worker_signal, &w);
-	w.sig_hup = evsignal_new(w.base, SIGHUP, worker_signal, &w);
+	w.sig_term = evsignal_new(base, SIGTERM, worker_signal, &w);
+	w.sig_int = evsignal_new(base, SIGINT, worker_signal, &w);
+	w.sig_hup = evsignal_new(base, SIGHUP, worker_signal, &w);
 	event_add(w.sig_term, NULL);
 	event_add(w.sig_int, NULL);
 	event_add(w.sig_hup, NULL);
 	log_info("event=worker_start worker=%d listeners=%zu", index, nlisteners);
 
-	event_base_dispatch(w.base);
+	event_base_dispatch(base);
 
 	/* Sessions still open after a forced stop are closed; their messages
 	 * were either acknowledged (and are durable) or not. */
@@ -211,14 +232,14 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 			evconnlistener_free(w.accepting[i]);
 	free(w.accepting);
 	free(ax);
-	spool_close(w.spool);
-	pool_free(w.pool);
-	dmarc_batch_free(w.dmarc);
-	dkim_keycache_free(w.dkim_keys);
-	accounts_close(w.accounts);
-	dns_resolver_free(w.dns);
-	sender_conf_free(w.sender);
-	counters_close(w.counters);
+	spool_close(spool);
+	pool_free(pool);
+	dmarc_batch_free(dmarc);
+	dkim_keycache_free(dkim_keys);
+	accounts_close(accounts);
+	dns_resolver_free(dns);
+	sender_conf_free(sender);
+	counters_close(counters);
 	log_info("event=worker_exit worker=%d", index);
 	exit(0);
 }

@@ -177,6 +177,7 @@ def test_dns_down_tempfails_within_budget(postern_stopped, silent_dns):
     p = postern_stopped
     text = open(p.conf).read()
     text = text.replace('servers = "127.0.0.1:9"', 'servers = "%s"' % silent_dns.addr)
+    assert silent_dns.addr in text, "the silent name server is not in the configuration"
     with open(p.conf, "w") as f:
         f.write(text)
     p.start()

@@ -8,7 +8,9 @@ message and one check for all its recipients, and its next messages are
 answered from that check; a DNS server that never answers and a stopped
 policy service both make Postfix tempfail, so nothing passes unchecked,
 and a failed check is made again for the next message; bad input closes
-only its own connection."""
+only its own connection; a second service on the socket of a running one
+fails and leaves it serving, and a configuration the checks refuse stops
+the service before it detaches (exit 1, the reason on stderr)."""
 import os
 import pwd
 import re
@@ -21,7 +23,7 @@ import time
 import pytest
 
 from conftest import free_ports, postern_bin, short_tmpdir, wait_port
-from helpers import SilentDNS, SMTPConn, check, make_message, maildir_files
+from helpers import SMTPConn, check, make_message, maildir_files
 from nsd import running_nsd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,10 +102,6 @@ smtpd_policy_service_timeout = 30s
 maillog_file = {d}/maillog
 maillog_file_prefixes = {d}/maillog
 """
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0,
-                                reason="a private Postfix instance needs root (postfix start)")
-
 
 @pytest.fixture(scope="module")
 def nsd():
@@ -231,6 +229,8 @@ class Policyd:
 
 @pytest.fixture(scope="module")
 def scenario():
+    if os.geteuid() != 0:
+        pytest.skip("a private Postfix instance needs root (postfix start)")
     d = short_tmpdir("postern-it19-")
     os.chmod(d, 0o755)  # Postfix's daemons (user postfix) reach the queue and the socket
     smtp_port, mx_port = free_ports(2)
@@ -433,47 +433,39 @@ def test_dnsbl_listed_refused(scenario, policyd):
     assert re.search(r"event=policyd_check .* dnsbl=bl.test-lists.net ", policyd.log())
 
 
-def test_dns_never_answers_tempfails(scenario, policyd_for):
-    silent = SilentDNS()
-    try:
-        p = policyd_for(silent.addr)
-        before = set(box_files(scenario))
-        c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
-        mail(c, "alice@good-sender.net")
-        t0 = time.monotonic()
-        r = c.cmd("RCPT TO:<user@test.example>")
-        assert 400 <= r.code < 500 and r.ecode.startswith("4."), r
-        # 300 ms, two tries: well within Postfix's policy timeout.
-        assert time.monotonic() - t0 < 10
-        check(c.cmd("DATA"), 554, "5.5.1")
-        c.close()
-        assert re.search(r"event=policyd_check .* action=tempfail code=451", p.log()), p.log()
-        assert set(box_files(scenario)) == before
-    finally:
-        silent.sock.close()
+def test_dns_never_answers_tempfails(scenario, policyd_for, silent_dns):
+    p = policyd_for(silent_dns.addr)
+    before = set(box_files(scenario))
+    c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
+    mail(c, "alice@good-sender.net")
+    t0 = time.monotonic()
+    r = c.cmd("RCPT TO:<user@test.example>")
+    assert 400 <= r.code < 500 and r.ecode.startswith("4."), r
+    # 300 ms, two tries: well within Postfix's policy timeout.
+    assert time.monotonic() - t0 < 10
+    check(c.cmd("DATA"), 554, "5.5.1")
+    c.close()
+    assert re.search(r"event=policyd_check .* action=tempfail code=451", p.log()), p.log()
+    assert set(box_files(scenario)) == before
 
 
-def test_dns_failure_not_reused(scenario, policyd_for):
+def test_dns_failure_not_reused(scenario, policyd_for, silent_dns):
     """A check whose lookups failed answers only its own message: the next
     message of the same client, HELO name and sender is checked again."""
-    silent = SilentDNS()
-    try:
-        p = policyd_for(silent.addr)
-        c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
-        for _ in range(2):
-            mail(c, "bob@good-sender.net")
-            r = c.cmd("RCPT TO:<user@test.example>")
-            assert 400 <= r.code < 500, r
-            check(c.cmd("RSET"), 250)
-        c.close()
-        assert len(checks_logged(p, "bob@good-sender.net")) == 2, p.log()
-        assert not reuses_logged(p, "bob@good-sender.net"), p.log()
-    finally:
-        silent.sock.close()
+    p = policyd_for(silent_dns.addr)
+    c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
+    for _ in range(2):
+        mail(c, "bob@good-sender.net")
+        r = c.cmd("RCPT TO:<user@test.example>")
+        assert 400 <= r.code < 500, r
+        check(c.cmd("RSET"), 250)
+    c.close()
+    assert len(checks_logged(p, "bob@good-sender.net")) == 2, p.log()
+    assert not reuses_logged(p, "bob@good-sender.net"), p.log()
 
 
 def test_policyd_stopped_postfix_tempfails(scenario, policyd):
-    policyd.stop()
+    assert policyd.stop() == 0, policyd.log()
     before = set(box_files(scenario))
     c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
     mail(c, "alice@good-sender.net")
@@ -540,3 +532,70 @@ def test_bad_input_closes_only_that_connection(scenario, policyd):
     check(c.cmd("RCPT TO:<user@test.example>"), 250, "2.1.5")
     c.close()
     assert policyd.proc.poll() is None
+
+
+def policyd_cmd(conf, sock, *more):
+    return [postern_bin(), "-c", conf, "policyd", "--listen", "unix:" + sock] + list(more)
+
+
+def test_second_policyd_on_same_socket_fails(scenario, policyd):
+    """A second service on the socket of a running one stops at once
+    (exit 1, "already running"), in the foreground or not, and leaves the
+    socket to the first, which still answers."""
+    sock = scenario["sock"]
+    req = (b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=192.0.2.10\n"
+           b"helo_name=mail.good-sender.net\nsender=x@spf-fail.net\n"
+           b"recipient=user@test.example\ninstance=second.1\n\n")
+    for more in (["--foreground"], []):
+        p = subprocess.run(policyd_cmd(policyd.conf, sock, *more), capture_output=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+        assert p.returncode == 1, (more, p)
+        assert b"already running" in p.stderr, (more, p)
+        assert os.path.exists(sock)
+        got, closed = raw_exchange(sock, req, timeout=2)
+        assert got.startswith(b"action=550 5.7.23 ") and got.endswith(b"\n\n"), (more, got)
+        assert not closed
+    assert policyd.proc.poll() is None
+    # Postfix is still served by the first.
+    c = session(scenario, "192.0.2.10", "mail.good-sender.net", "mail.good-sender.net")
+    mail(c, "alice@good-sender.net")
+    check(c.cmd("RCPT TO:<user@test.example>"), 250, "2.1.5")
+    c.close()
+
+
+def test_stale_socket_replaced(scenario, policyd_for, nsd):
+    """A socket nobody listens on (left by a run that was killed) is
+    replaced."""
+    sock = scenario["sock"]
+    if not os.path.exists(sock):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(sock)
+    assert os.path.exists(sock)
+    p = policyd_for(nsd)
+    got, closed = raw_exchange(sock, b"request=smtpd_access_policy\nprotocol_state=DATA\n\n",
+                               timeout=2)
+    assert got == b"action=DUNNO\n\n" and not closed, got
+    assert p.proc.poll() is None
+
+
+def test_configuration_error_before_detaching():
+    """What the checks refuse in the configuration stops the service
+    before it detaches: exit 1 and the reason on stderr, no socket left."""
+    d = short_tmpdir("postern-it19c-")
+    try:
+        text = open(os.path.join(HERE, "postern.conf")).read()
+        for k, v in (("@TMP@", d), ("@DNS@", "127.0.0.1:9"), ("@MX@", 9)):
+            text = text.replace(k, str(v))
+        text = text.replace('"127.0.0.2=10:spam source"', '"not-a-code"')
+        conf = os.path.join(d, "bad.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        sock = os.path.join(d, "policyd.sock")
+        for more in ([], ["--foreground"]):
+            p = subprocess.run(policyd_cmd(conf, sock, *more), capture_output=True, timeout=30,
+                               stdin=subprocess.DEVNULL)
+            assert p.returncode == 1, (more, p)
+            assert b"not-a-code" in p.stderr and b"policyd" in p.stderr, (more, p)
+            assert not os.path.exists(sock)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

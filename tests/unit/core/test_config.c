@@ -135,6 +135,34 @@ static void test_errors(void **state)
 	    {BASE "dns = { servers = \"[::1]53\"; };\n", "is not IPv4[:port]"},
 	    {BASE "dns = { servers = \"::1:53:\"; };\n", "is not IPv4[:port]"},
 	    {BASE "dns = { servers = \"127.0.0.1;127.0.0.2\"; };\n", "is not IPv4[:port]"},
+	    /* 17 nameservers: refused, not cut to 16. */
+	    {BASE "dns = {\n servers = \"127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 "
+	          "127.0.0.6 127.0.0.7 127.0.0.8 127.0.0.9 127.0.0.10 127.0.0.11 127.0.0.12 "
+	          "127.0.0.13 127.0.0.14 127.0.0.15 127.0.0.16,127.0.0.17\";\n};\n",
+	     ":4: dns.servers: more than 16 nameservers"},
+	    /* Listener ports: 1..65535, with the message of any other bad
+	     * address. */
+	    {"listeners = ( { role = \"mx\"; address = \"127.0.0.1:0\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     ":1: listener: address '127.0.0.1:0' is not host:port or [v6]:port"},
+	    {"listeners = ( { role = \"mx\"; address = \"[::1]:65536\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     ":1: listener: address '[::1]:65536' is not host:port or [v6]:port"},
+	    {"listeners = ( { role = \"mx\"; address = \":1234567\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     "address ':1234567' is not host:port"},
+	    {"listeners = ( { role = \"mx\"; address = \"127.0.0.1:smtp\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     "address '127.0.0.1:smtp' is not host:port"},
+	    {"listeners = ( { role = \"mx\"; address = \"[::1]:\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     "address '[::1]:' is not host:port"},
+	    {"listeners = ( { role = \"mx\"; address = \"::1:25\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     "address '::1:25' is not host:port"},
+	    {"listeners = ( { role = \"mx\"; address = \"[::1]25\"; } );\n"
+	     "domains = ( { name = \"a.org\"; } );\n",
+	     "address '[::1]25' is not host:port"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg;
@@ -193,6 +221,53 @@ static void test_networks(void **state)
 	buf_free(&errors);
 }
 
+/* The listener forms: host:port, [v6]:port and :port (every IPv4
+ * address), ports 1 and 65535 at the ends of the range. */
+static void test_listener_addresses(void **state)
+{
+	struct config cfg;
+	struct buf errors;
+	assert_int_equal(load_text("listeners = ( { role = \"mx\"; address = \"127.0.0.1:1\"; },\n"
+	                           " { role = \"submission\"; address = \"[::1]:65535\"; },\n"
+	                           " { role = \"submissions\"; address = \":465\"; } );\n"
+	                           "domains = ( { name = \"example.org\"; } );\n",
+	                           &cfg, &errors),
+	                 0);
+	assert_int_equal(cfg.nlisteners, 3);
+	assert_string_equal(cfg.listeners[0].host, "127.0.0.1");
+	assert_string_equal(cfg.listeners[0].port, "1");
+	assert_string_equal(cfg.listeners[1].host, "::1");
+	assert_string_equal(cfg.listeners[1].port, "65535");
+	assert_string_equal(cfg.listeners[2].host, "0.0.0.0");
+	assert_string_equal(cfg.listeners[2].port, "465");
+	config_free(&cfg);
+	buf_free(&errors);
+}
+
+/* The check of dns.servers on its own, as the --server override of the
+ * command-line tools uses it. */
+static void test_check_dns_servers(void **state)
+{
+	char err[256], list[512];
+	size_t o = 0;
+
+	assert_int_equal(config_check_dns_servers("", err, sizeof(err)), 0);
+	assert_int_equal(config_check_dns_servers(" , ", err, sizeof(err)), 0);
+	assert_int_equal(config_check_dns_servers("127.0.0.1:53,[::1]:5353 ::1", err, sizeof(err)),
+	                 0);
+	assert_int_equal(config_check_dns_servers("ns.example", err, sizeof(err)), -1);
+	assert_string_equal(err, "'ns.example' is not IPv4[:port], [IPv6]:port or IPv6");
+	assert_int_equal(config_check_dns_servers("127.0.0.1:99999", err, sizeof(err)), -1);
+	assert_string_equal(err, "'127.0.0.1:99999': the port is not 1..65535");
+	/* Exactly CONFIG_DNS_MAX_SERVERS pass, one more does not. */
+	for (int i = 1; i <= CONFIG_DNS_MAX_SERVERS; i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "192.0.2.%d:53, ", i);
+	assert_int_equal(config_check_dns_servers(list, err, sizeof(err)), 0);
+	snprintf(list + o, sizeof(list) - o, "[2001:db8::1]:53");
+	assert_int_equal(config_check_dns_servers(list, err, sizeof(err)), -1);
+	assert_string_equal(err, "more than 16 nameservers");
+}
+
 static void test_reference(void **state)
 {
 	struct buf ref;
@@ -205,9 +280,14 @@ static void test_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_embedded), cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_errors),   cmocka_unit_test(test_policy),
-	    cmocka_unit_test(test_networks), cmocka_unit_test(test_reference),
+	    cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_policy),
+	    cmocka_unit_test(test_networks),
+	    cmocka_unit_test(test_listener_addresses),
+	    cmocka_unit_test(test_check_dns_servers),
+	    cmocka_unit_test(test_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "core/log.h"
 
@@ -213,6 +214,48 @@ static void test_line_long(void **state)
 	assert_memory_equal(out + len - 5, "\\x0a\n", 5);
 }
 
+static pid_t child_pid;
+
+/* A line in the parent, one in a child forked after it, one in the parent
+ * under another name. */
+static void log_fork(void)
+{
+	int status;
+
+	log_init("test", 0, 0);
+	log_info("event=parent");
+	child_pid = fork();
+	assert_true(child_pid >= 0);
+	if (child_pid == 0) {
+		log_info("event=child");
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child_pid, &status, 0), child_pid);
+	log_set_process("a-process-name-longer-than-any-real-one");
+	log_warn("event=renamed");
+	log_init("test", 0, 0);
+}
+
+/* Every line names its process and pid, the child's its own pid; a name
+ * longer than 32 bytes is cut. */
+static void test_line_head(void **state)
+{
+	char want[160];
+	const char *out = capture(log_fork);
+
+	snprintf(want, sizeof(want), "Z proc=test pid=%ld level=info event=parent\n",
+	         (long)getpid());
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "Z proc=test pid=%ld level=info event=child\n",
+	         (long)child_pid);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want),
+	         "Z proc=a-process-name-longer-than-any-r pid=%ld level=warn "
+	         "event=renamed\n",
+	         (long)getpid());
+	assert_non_null(strstr(out, want));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,7 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_value_crlf),         cmocka_unit_test(test_value_separators),
 	    cmocka_unit_test(test_value_invalid_utf8), cmocka_unit_test(test_value_truncation),
 	    cmocka_unit_test(test_line_crlf),          cmocka_unit_test(test_line_controls),
-	    cmocka_unit_test(test_line_long),
+	    cmocka_unit_test(test_line_long),          cmocka_unit_test(test_line_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,81 @@ static void test_free_runs_rest(void **state)
 	event_base_free(ctx.base);
 }
 
+/* Posts its items in chains of 1, 2, 3... items, each chain at once. */
+static void *list_poster(void *arg)
+{
+	int t = (int)(intptr_t)arg, i = 0;
+
+	for (int size = 1; i < PER_THREAD; size++) {
+		struct loopq_list l = {NULL, NULL};
+		for (int k = 0; k < size && i < PER_THREAD; k++, i++) {
+			struct item *it = &ctx.items[t][i];
+			it->thread = t;
+			it->seq = i;
+			loopq_list_add(&l, &it->lq, item_done, it);
+		}
+		loopq_post_list(ctx.q, &l);
+		/* Left empty: posting it again posts nothing. */
+		loopq_post_list(ctx.q, &l);
+	}
+	return NULL;
+}
+
+/* Chains posted at once from several threads, beside single posts, all
+ * run on the loop's thread, each poster's in its order. */
+static void test_post_list(void **state)
+{
+	pthread_t th[THREADS];
+
+	(void)state;
+	ctx.base = event_base_new();
+	ctx.q = loopq_new(ctx.base);
+	ctx.loop_thread = pthread_self();
+	ctx.ran = 0;
+	ctx.want = THREADS * PER_THREAD;
+	for (int t = 0; t < THREADS; t++)
+		ctx.last_seq[t] = -1;
+	for (int t = 0; t < THREADS; t++)
+		assert_int_equal(
+		    pthread_create(&th[t], NULL, t % 2 ? list_poster : poster, (void *)(intptr_t)t),
+		    0);
+	event_base_dispatch(ctx.base);
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(ctx.ran, ctx.want);
+	loopq_free(ctx.q);
+	event_base_free(ctx.base);
+}
+
+/* A chain still queued when the queue is freed runs then, whole and in
+ * order. */
+static void test_free_runs_list(void **state)
+{
+	struct loopq_list l = {NULL, NULL};
+
+	(void)state;
+	ctx.base = event_base_new();
+	ctx.q = loopq_new(ctx.base);
+	ctx.loop_thread = pthread_self();
+	ctx.ran = 0;
+	ctx.want = -1;
+	ctx.last_seq[0] = -1;
+	ctx.items[0][0] = (struct item){.thread = 0, .seq = 0};
+	loopq_post(ctx.q, &ctx.items[0][0].lq, item_done, &ctx.items[0][0]);
+	for (int i = 1; i < 4; i++) {
+		ctx.items[0][i] = (struct item){.thread = 0, .seq = i};
+		loopq_list_add(&l, &ctx.items[0][i].lq, item_done, &ctx.items[0][i]);
+	}
+	assert_int_equal(ctx.ran, 0);
+	loopq_post_list(ctx.q, &l);
+	assert_null(l.head);
+	assert_null(l.tail);
+	loopq_post_list(ctx.q, &l);
+	loopq_free(ctx.q);
+	assert_int_equal(ctx.ran, 4);
+	event_base_free(ctx.base);
+}
+
 struct job {
 	int worked, done;
 	pthread_t worker;
@@ -154,8 +229,8 @@ static void test_pool(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_threads),
-	    cmocka_unit_test(test_free_runs_rest),
+	    cmocka_unit_test(test_threads),   cmocka_unit_test(test_free_runs_rest),
+	    cmocka_unit_test(test_post_list), cmocka_unit_test(test_free_runs_list),
 	    cmocka_unit_test(test_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,7 @@ static void test_reject(void **state)
 
 	buf_init(&b, 1024);
 	snprintf(r.text, sizeof(r.text), "SPF check failed: a@spf-fail.net");
-	assert_int_equal(policyd_action_refuse(PA_REJECT, &r, &b), 0);
+	assert_int_equal(policyd_action_refuse(&r, &b), 0);
 	assert_string_equal(b.data, "action=550 5.7.23 SPF check failed: a@spf-fail.net");
 	buf_free(&b);
 }
@@ -30,28 +30,36 @@ static void test_tempfail(void **state)
 
 	buf_init(&b, 1024);
 	snprintf(r.text, sizeof(r.text), "Reverse DNS lookup failed");
-	assert_int_equal(policyd_action_refuse(PA_TEMPFAIL, &r, &b), 0);
+	assert_int_equal(policyd_action_refuse(&r, &b), 0);
 	assert_string_equal(b.data, "action=451 4.7.25 Reverse DNS lookup failed");
 	buf_free(&b);
 }
 
-static void test_wrong_class_and_controls(void **state)
+static void test_controls(void **state)
 {
-	struct verdict_reply r = {.code = 250, .ecode = "2.1.5"};
+	struct verdict_reply r = {.code = 550, .ecode = "5.7.1"};
 	struct buf b;
 
 	buf_init(&b, 1024);
 	snprintf(r.text, sizeof(r.text), "line\r\nbreak\tand\x7f del");
-	assert_int_equal(policyd_action_refuse(PA_REJECT, &r, &b), 0);
+	assert_int_equal(policyd_action_refuse(&r, &b), 0);
 	assert_string_equal(b.data, "action=550 5.7.1 line  break and  del");
 	buf_reset(&b);
-	assert_int_equal(policyd_action_refuse(PA_TEMPFAIL, &r, &b), 0);
-	assert_string_equal(b.data, "action=451 4.7.1 line  break and  del");
+	r = (struct verdict_reply){.code = 451, .ecode = "4.7.1"};
+	snprintf(r.text, sizeof(r.text), "\x01\x1f%s\n", "x");
+	assert_int_equal(policyd_action_refuse(&r, &b), 0);
+	assert_string_equal(b.data, "action=451 4.7.1   x ");
 	/* No enhanced code, no text. */
 	buf_reset(&b);
 	r = (struct verdict_reply){.code = 554};
-	assert_int_equal(policyd_action_refuse(PA_REJECT, &r, &b), 0);
+	assert_int_equal(policyd_action_refuse(&r, &b), 0);
 	assert_string_equal(b.data, "action=554");
+	/* Full: -1. */
+	buf_free(&b);
+	buf_init(&b, 20);
+	r = (struct verdict_reply){.code = 550, .ecode = "5.7.1"};
+	snprintf(r.text, sizeof(r.text), "a text longer than the buffer");
+	assert_int_equal(policyd_action_refuse(&r, &b), -1);
 	buf_free(&b);
 }
 
@@ -95,7 +103,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reject),
 	    cmocka_unit_test(test_tempfail),
-	    cmocka_unit_test(test_wrong_class_and_controls),
+	    cmocka_unit_test(test_controls),
 	    cmocka_unit_test(test_prepend_unfolds),
 	    cmocka_unit_test(test_prepend_bad_and_full),
 	};

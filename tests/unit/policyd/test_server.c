@@ -2,10 +2,11 @@
  * checks resolving through a zone file: each kind of request gets its
  * reply, one check serves every recipient of a message, PREPEND comes
  * once per message, pipelined requests are answered in order, and bad
- * input closes its connection and nothing else; a finished check serves
- * the next messages of the same client, HELO name and sender for
- * policyd_cache_seconds, never one with a temporary error, and with
- * policyd_cache_seconds = 0 every message has a check of its own. */
+ * input closes its connection and nothing else; a check serves the other
+ * messages of the same client, HELO name and sender that come while it
+ * runs and, once finished, the next ones for policyd_cache_seconds unless
+ * it had a temporary error; with policyd_cache_seconds = 0 every message
+ * has a check of its own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,7 +377,11 @@ static void test_two_connections_one_check(void **state)
 	say(b, req);
 	char ra[4096], rb[4096];
 	snprintf(ra, sizeof(ra), "%s", await(f, a, 1, &closed));
+	assert_false(closed);
 	snprintf(rb, sizeof(rb), "%s", await(f, b, 1, &closed));
+	assert_false(closed);
+	assert_int_equal(policyd_server_checks(f->srv), 1);
+	assert_int_equal(policyd_server_connections(f->srv), 2);
 	int prepends =
 	    (strncmp(ra, "action=PREPEND ", 15) == 0) + (strncmp(rb, "action=PREPEND ", 15) == 0);
 	assert_int_equal(prepends, 1);
@@ -424,7 +429,7 @@ static void test_bad_input_closes(void **state)
 static void test_client_gone_while_waiting(void **state)
 {
 	struct fixture *f = *state;
-	int fd = client(f), closed;
+	int fd = client(f);
 
 	say(fd, rcpt_request("gone", "192.0.2.10", "mail.good-sender.net", "alice@good-sender.net",
 	                     "user@test.example"));
@@ -432,12 +437,15 @@ static void test_client_gone_while_waiting(void **state)
 	/* The check ends with nobody to tell; the verdict stays for the next. */
 	for (int i = 0; i < 50; i++)
 		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(policyd_server_connections(f->srv), 0);
+	assert_int_equal(policyd_server_checks(f->srv), 1);
 	fd = client(f);
 	assert_string_equal(ask(f, fd,
 	                        rcpt_request("gone", "192.0.2.10", "mail.good-sender.net",
 	                                     "alice@good-sender.net", "user@test.example")),
 	                    "action=DUNNO");
-	(void)closed;
+	assert_int_equal(policyd_server_checks(f->srv), 1);
+	assert_int_equal(policyd_server_connections(f->srv), 1);
 	close(fd);
 }
 
@@ -500,23 +508,102 @@ static void test_reuse_across_messages(void **state)
 	    rcpt_request("m8", "192.0.2.10", "eleven.good-sender.net", "s@soft-sender.net",
 	                 "user@test.example"));
 	assert_int_equal(policyd_server_checks(f->srv), 4);
-	/* Only a finished check is reused: two messages asked about before
-	 * the first answer have a check each, and the next message has one
-	 * of theirs. */
+	/* A running check is shared too: two messages asked about before
+	 * the first answer have one check, and the next message has it. */
 	say(fd, rcpt_request("n1", "192.0.2.10", "mail.good-sender.net", "alice@good-sender.net",
 	                     "user@test.example"));
 	say(other, rcpt_request("n2", "192.0.2.10", "mail.good-sender.net", "alice@good-sender.net",
 	                        "user@test.example"));
 	assert_string_equal(await(f, fd, 1, &closed), "action=DUNNO");
+	assert_false(closed);
 	assert_string_equal(await(f, other, 1, &closed), "action=DUNNO");
-	assert_int_equal(policyd_server_checks(f->srv), 6);
+	assert_false(closed);
+	assert_int_equal(policyd_server_checks(f->srv), 5);
 	assert_string_equal(ask(f, fd,
 	                        rcpt_request("n3", "192.0.2.10", "mail.good-sender.net",
 	                                     "alice@good-sender.net", "user@test.example")),
 	                    "action=DUNNO");
-	assert_int_equal(policyd_server_checks(f->srv), 6);
+	assert_int_equal(policyd_server_checks(f->srv), 5);
 	close(fd);
 	close(other);
+	spin(f);
+}
+
+/* The replies to messages on connections a and b, asked about at once,
+ * into ra and rb. */
+static void ask_both(struct fixture *f, int a, const char *qa, int b, const char *qb, char *ra,
+                     char *rb, size_t size)
+{
+	int closed;
+
+	say(a, qa);
+	say(b, qb);
+	snprintf(ra, size, "%s", await(f, a, 1, &closed));
+	assert_false(closed);
+	snprintf(rb, size, "%s", await(f, b, 1, &closed));
+	assert_false(closed);
+}
+
+static void test_messages_wait_for_running_check(void **state)
+{
+	struct fixture *f = *state;
+	int a = client(f), b = client(f);
+	char qa[2048], ra[4096], rb[4096];
+
+	/* Two messages of one client, HELO name and sender, the second asked
+	 * about while the first one's check runs: one check, and each
+	 * message its own PREPEND, once. */
+	snprintf(qa, sizeof(qa), "%s",
+	         rcpt_request("w1", "192.0.2.10", "mail.good-sender.net", "s@soft-sender.net",
+	                      "user@test.example"));
+	ask_both(f, a, qa, b,
+	         rcpt_request("w2", "192.0.2.10", "mail.good-sender.net", "s@soft-sender.net",
+	                      "user@test.example"),
+	         ra, rb, sizeof(ra));
+	assert_int_equal(policyd_server_checks(f->srv), 1);
+	assert_true(strncmp(ra, "action=PREPEND ", 15) == 0);
+	assert_string_equal(ra, rb);
+	for (int i = 0; i < 2; i++)
+		assert_string_equal(
+		    ask(f, i ? b : a,
+		        rcpt_request(i ? "w2" : "w1", "192.0.2.10", "mail.good-sender.net",
+		                     "s@soft-sender.net", "two@test.example")),
+		    "action=DUNNO");
+	/* Without instance= as well. */
+	snprintf(qa, sizeof(qa), "%s",
+	         rcpt_request("", "192.0.2.10", "mail.good-sender.net", "t@soft-sender.net",
+	                      "user@test.example"));
+	ask_both(f, a, qa, b, qa, ra, rb, sizeof(ra));
+	assert_int_equal(policyd_server_checks(f->srv), 2);
+	assert_true(strncmp(ra, "action=PREPEND ", 15) == 0);
+	assert_string_equal(ra, rb);
+	/* A check that ends with a temporary error answers the messages that
+	 * waited for it, and no message after them. */
+	snprintf(qa, sizeof(qa), "%s",
+	         rcpt_request("x1", "192.0.2.11", "eleven.good-sender.net", "alice@good-sender.net",
+	                      "user@test.example"));
+	ask_both(f, a, qa, b,
+	         rcpt_request("x2", "192.0.2.11", "eleven.good-sender.net", "alice@good-sender.net",
+	                      "user@test.example"),
+	         ra, rb, sizeof(ra));
+	assert_int_equal(policyd_server_checks(f->srv), 3);
+	assert_non_null(strstr(ra, "action=451 4.7.25 "));
+	assert_string_equal(ra, rb);
+	/* The second recipient of a message that waited: its verdict. */
+	assert_string_equal(ask(f, b,
+	                        rcpt_request("x2", "192.0.2.11", "eleven.good-sender.net",
+	                                     "alice@good-sender.net", "two@test.example")),
+	                    ra);
+	assert_int_equal(policyd_server_checks(f->srv), 3);
+	/* The next message: checked again. */
+	assert_non_null(strstr(ask(f, a,
+	                           rcpt_request("x3", "192.0.2.11", "eleven.good-sender.net",
+	                                        "alice@good-sender.net", "user@test.example")),
+	                       "action=451 4.7.25 "));
+	assert_int_equal(policyd_server_checks(f->srv), 4);
+	assert_int_equal(policyd_server_connections(f->srv), 2);
+	close(a);
+	close(b);
 	spin(f);
 }
 
@@ -652,6 +739,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_input_closes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_gone_while_waiting, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reuse_across_messages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_messages_wait_for_running_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reuse_expires, setup_reuse_1s, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_reuse_of_temperror, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_reuse_when_off, setup_no_reuse, teardown),
