@@ -2,12 +2,12 @@
 # Builds the libFuzzer targets with clang into build-fuzz (when needed) and
 # runs one target, or all of them, for SECONDS each on a scratch copy of its
 # seed corpus.  Exits non-zero when a target crashes.
-#   fuzz/run.sh TARGET SECONDS    TARGET: addr cmd data reply config dns_packet rdns spf_record spf_macro dkim_sig canon msghead arc dmarc_record dmarc_from authres policyd
+#   fuzz/run.sh TARGET SECONDS    TARGET: addr cmd data reply config dns_packet rdns spf_record spf_macro dkim_sig canon msghead arc dmarc_record dmarc_from authres policyd batv srs ehlo
 #   fuzz/run.sh all SECONDS
 set -eu
 
 usage() {
-	echo "usage: $0 {addr|cmd|data|reply|config|dns_packet|rdns|spf_record|spf_macro|dkim_sig|canon|msghead|arc|dmarc_record|dmarc_from|authres|policyd|all} SECONDS" >&2
+	echo "usage: $0 {addr|cmd|data|reply|config|dns_packet|rdns|spf_record|spf_macro|dkim_sig|canon|msghead|arc|dmarc_record|dmarc_from|authres|policyd|batv|srs|ehlo|all} SECONDS" >&2
 	exit 2
 }
 [ $# -eq 2 ] || usage
@@ -17,7 +17,7 @@ case $seconds in '' | *[!0-9]*) usage ;; esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
-all="addr cmd data reply config dns_packet rdns spf_record spf_macro dkim_sig canon msghead arc dmarc_record dmarc_from authres policyd"
+all="addr cmd data reply config dns_packet rdns spf_record spf_macro dkim_sig canon msghead arc dmarc_record dmarc_from authres policyd batv srs ehlo"
 
 if [ ! -f "$build/build.ninja" ]; then
 	# fuzzer-no-link instruments the libraries for coverage; the targets

@@ -126,6 +126,17 @@ int config_check_dns_servers(const char *list, char *err, size_t errsize)
 	return 0;
 }
 
+static int check_delivery_tls(const char *v, char *err, size_t errsize)
+{
+	static const char *const modes[] = {"none", "may", "encrypt", "verify"};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(v, modes[i]) == 0)
+			return 0;
+	snprintf(err, errsize, "'%s' is not none, may, encrypt or verify", v);
+	return -1;
+}
+
 static const struct param params[] = {
     S("hostname", hostname, "localhost", "name in the banner, EHLO reply and Received headers"),
     S("state_dir", state_dir, "./var", "queue, state database, Maildirs and generated keys"),
@@ -181,7 +192,43 @@ static const struct param params[] = {
     I("delivery.retry_max", retry_max, 3600, 1, 604800, "longest interval between retries"),
     I("delivery.queue_lifetime", queue_lifetime, 432000, 60, 31536000,
       "seconds before a message that cannot be delivered is given up"),
-    I("delivery.timeout", delivery_timeout, 300, 1, 3600, "seconds for one delivery attempt"),
+    I("delivery.timeout", delivery_timeout, 300, 1, 3600, "seconds for each step of an LMTP delivery"),
+    I("delivery.concurrency", delivery_concurrency, 200, 1, 10000,
+      "deliveries in progress at once, all destinations together"),
+    I("delivery.destination_concurrency", destination_concurrency, 20, 1, 1000,
+      "connections to one destination at once (a destination not yet reached gets one)"),
+    I("delivery.smtp_port", smtp_port, 25, 1, 65535, "port of the MX hosts mail is sent to"),
+    I("delivery.connect_timeout", connect_timeout, 30, 1, 600, "seconds to connect to a server"),
+    I("delivery.greeting_timeout", greeting_timeout, 300, 1, 3600,
+      "seconds to wait for a server's greeting (RFC 5321 4.5.3.2.1)"),
+    I("delivery.command_timeout", smtp_command_timeout, 300, 1, 3600,
+      "seconds to wait for the reply to EHLO, MAIL, RCPT and the like (RFC 5321 4.5.3.2)"),
+    I("delivery.data_timeout", smtp_data_timeout, 180, 1, 3600,
+      "seconds for the reply to DATA and for each block of message data"),
+    I("delivery.data_done_timeout", smtp_data_done_timeout, 600, 1, 3600,
+      "seconds to wait for the reply to the end of the message (RFC 5321 4.5.3.2.6)"),
+    I("delivery.connection_cache_time", connection_cache_time, 5, 0, 300,
+      "seconds an idle connection is kept for the next message to its destination; 0: none"),
+    I("delivery.connection_max_messages", connection_max_messages, 100, 1, 100000,
+      "messages sent over one connection"),
+    I("delivery.delay_warning", delay_warning, 0, 0, 720,
+      "hours after which a verified sender is told its message is delayed; 0: never"),
+    S("delivery.smarthost", smarthost, "",
+      "relay for all remote mail: host, host:port, [host]:port (no MX lookup); empty: by MX"),
+    S("delivery.smarthost_user", smarthost_user, "", "AUTH user for the smarthost; empty: no AUTH"),
+    S("delivery.smarthost_password", smarthost_password, "", "AUTH password for the smarthost"),
+    SC("delivery.tls", delivery_tls, "may", check_delivery_tls,
+       "outbound TLS: none, may (STARTTLS when offered), encrypt (required), verify (required, "
+       "certificate verified)"),
+    S("delivery.tls_ca_file", delivery_tls_ca_file, "",
+      "CA certificates for verifying servers; empty: the system's store"),
+    I("batv.sign", batv_sign, 1, 0, 1,
+      "1 tags the envelope sender of authenticated users' outgoing mail (BATV prvs=), with the "
+      "key in state_dir/batv.key"),
+    I("batv.check", batv_check, 1, 0, 1,
+      "1 refuses a bounce (null sender) to a local user at RCPT unless its recipient carries a "
+      "valid tag; postmaster and abuse are always reachable"),
+    I("batv.max_age_days", batv_max_age_days, 7, 1, 365, "days a BATV tag stays valid"),
     S("dkim.key_dir", dkim_key_dir, "",
       "where `postern dkim keygen` writes keys and relative key paths start; empty: "
       "state_dir/dkim"),
@@ -200,7 +247,7 @@ static const struct param params[] = {
 };
 
 static const char *const list_names[] = {"listeners", "domains", "tls",  "limits", "spool",
-                                         "delivery",  "dns",     "dkim", "dmarc"};
+                                         "delivery",  "dns",     "dkim", "dmarc", "batv"};
 /* policy and dnsbl have readers of their own (read_policy, read_dnsbls). */
 
 const char *config_role_name(enum listener_role role)
@@ -431,6 +478,49 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 		    member_string(d, "maildir") ? xstrdup(member_string(d, "maildir")) : NULL;
 		dc->lmtp = member_string(d, "lmtp") ? xstrdup(member_string(d, "lmtp")) : NULL;
 		cfg->ndomains++;
+	}
+}
+
+static void read_transports(struct config *cfg, config_setting_t *list, const char *file,
+                            struct buf *errors)
+{
+	static const char *const allowed[] = {"domain", "relay", NULL};
+	int n = config_setting_length(list);
+
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		add_error(errors, file, (int)config_setting_source_line(list),
+		          "transports: expected a list ( {...}, ... )");
+		return;
+	}
+	cfg->transports = xcalloc((size_t)n + 1, sizeof(*cfg->transports));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *t = config_setting_get_elem(list, (unsigned)i);
+		int line = (int)config_setting_source_line(t);
+		struct transport_conf *tc = &cfg->transports[cfg->ntransports];
+		const char *domain, *relay;
+
+		if (!config_setting_is_group(t)) {
+			add_error(errors, file, line, "transports: each entry must be a group { ... }");
+			continue;
+		}
+		check_members(t, allowed, "a transport", file, errors);
+		domain = member_string(t, "domain");
+		relay = member_string(t, "relay");
+		if (domain == NULL || domain[0] == '\0' || strchr(domain, '@') || strlen(domain) > 253) {
+			add_error(errors, file, line, "transport: 'domain' must be a domain name");
+			continue;
+		}
+		if (relay == NULL || relay[0] == '\0' || strlen(relay) > 300) {
+			add_error(errors, file, line, "transport %s: 'relay' must name a host", domain);
+			continue;
+		}
+		tc->domain = xstrdup(domain);
+		for (char *c = tc->domain; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		tc->relay = xstrdup(relay);
+		tc->line = line;
+		cfg->ntransports++;
 	}
 }
 
@@ -716,6 +806,10 @@ static void read_group(struct config *cfg, config_setting_t *group, const char *
 			read_dnsbls(cfg, s, file, errors);
 			continue;
 		}
+		if (prefix[0] == '\0' && strcmp(name, "transports") == 0) {
+			read_transports(cfg, s, file, errors);
+			continue;
+		}
 		if (prefix[0] == '\0' && strcmp(name, "dkim_signing") == 0) {
 			read_dkim_signing(cfg, s, file, errors);
 			continue;
@@ -750,6 +844,9 @@ static void check_semantics(struct config *cfg, const char *file, struct buf *er
 	    strcmp(cfg->tls_min_version, "TLSv1.3") != 0)
 		add_error(errors, file, 0, "tls.min_version: '%s' is not TLSv1.2 or TLSv1.3",
 		          cfg->tls_min_version);
+	if (cfg->smarthost_user[0] && strcmp(cfg->delivery_tls, "none") == 0)
+		add_error(errors, file, 0,
+		          "delivery.smarthost_user: AUTH needs TLS, but delivery.tls is none");
 	if (cfg->retry_min > cfg->retry_max)
 		add_error(errors, file, 0, "delivery.retry_min is larger than delivery.retry_max");
 	if (strchr(cfg->postmaster, '@') == NULL)
@@ -833,6 +930,11 @@ void config_free(struct config *cfg)
 		free(cfg->domains[i].lmtp);
 	}
 	free(cfg->domains);
+	for (size_t i = 0; i < cfg->ntransports; i++) {
+		free(cfg->transports[i].domain);
+		free(cfg->transports[i].relay);
+	}
+	free(cfg->transports);
 	for (size_t i = 0; i < cfg->ndnsbls; i++) {
 		free(cfg->dnsbls[i].zone);
 		for (size_t k = 0; k < cfg->dnsbls[i].ncodes; k++)
@@ -857,6 +959,20 @@ const struct domain_conf *config_domain(const struct config *cfg, const char *do
 		if (strcasecmp(cfg->domains[i].name, domain) == 0)
 			return &cfg->domains[i];
 	return NULL;
+}
+
+const char *config_relay(const struct config *cfg, const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	for (size_t i = 0; i < cfg->ntransports; i++) {
+		const char *t = cfg->transports[i].domain;
+		size_t tlen = strlen(t);
+		if (t[0] == '.' ? dlen > tlen && strcasecmp(domain + dlen - tlen, t) == 0
+		                : strcasecmp(domain, t) == 0)
+			return cfg->transports[i].relay;
+	}
+	return cfg->smarthost[0] ? cfg->smarthost : NULL;
 }
 
 static void policy_reference(struct buf *out)

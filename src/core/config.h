@@ -32,6 +32,15 @@ struct domain_conf {
 	char *lmtp;
 };
 
+/* A per-domain transport override: mail for domain (or, when the name
+ * starts with '.', for every subdomain of it) goes to relay, a relay spec
+ * as delivery.smarthost takes it. */
+struct transport_conf {
+	char *domain; /* lower case */
+	char *relay;
+	int line;
+};
+
 /* A DNS blocklist (RFC 5782): an address list or a domain list (RHSBL). */
 struct dnsbl_conf {
 	char *zone;
@@ -99,12 +108,33 @@ struct config {
 	long retry_min;         /* seconds */
 	long retry_max;
 	long queue_lifetime;
-	long delivery_timeout;
+	long delivery_timeout;   /* LMTP: seconds per step */
+	long delivery_concurrency;      /* deliveries at once, whole queue manager */
+	long destination_concurrency;   /* connections to one destination at once */
+	long smtp_port;                 /* port of remote MX hosts */
+	long connect_timeout;           /* seconds; the RFC 5321 4.5.3.2 timeouts follow */
+	long greeting_timeout;
+	long smtp_command_timeout;      /* EHLO, MAIL, RCPT, RSET, STARTTLS, AUTH */
+	long smtp_data_timeout;         /* DATA initiation and each data block */
+	long smtp_data_done_timeout;    /* the reply to the final dot */
+	long connection_cache_time;     /* seconds an idle connection waits for more mail */
+	long connection_max_messages;   /* messages on one connection */
+	long delay_warning;             /* hours before a delay DSN; 0: none */
+	char *smarthost;                /* "": deliver by MX; else a relay spec */
+	char *smarthost_user;           /* "": no AUTH */
+	char *smarthost_password;
+	char *delivery_tls;             /* none, may, encrypt, verify */
+	char *delivery_tls_ca_file;     /* "": the system's store */
+	long batv_sign;                 /* 1: tag the envelope sender of authenticated mail */
+	long batv_check;                /* 1: a bounce to a local user needs a valid tag */
+	long batv_max_age_days;
 
 	struct listener_conf *listeners;
 	size_t nlisteners;
 	struct domain_conf *domains;
 	size_t ndomains;
+	struct transport_conf *transports;
+	size_t ntransports;
 
 	char *dkim_key_dir;       /* "" : <state_dir>/dkim */
 	long dkim_max_signatures; /* verified per message; the rest get "policy" */
@@ -131,6 +161,9 @@ void config_free(struct config *cfg);
 
 /* The domain entry for a local domain (case-insensitive), or NULL. */
 const struct domain_conf *config_domain(const struct config *cfg, const char *domain);
+/* The relay for a remote domain: its transport entry, else
+ * delivery.smarthost, else NULL (deliver by MX). */
+const char *config_relay(const struct config *cfg, const char *domain);
 /* Writes the configuration reference (one line per parameter) to out. */
 void config_reference(struct buf *out);
 const char *config_role_name(enum listener_role role);

@@ -1,89 +1,176 @@
-/* The queue manager: a single process that repeatedly picks the due
- * recipients, delivers them message by message, and records the outcomes
- * in batched transactions.  Delivery is at-least-once: a recipient stays
- * queued or deferred until its outcome is committed, so a crash between
- * delivery and commit means it is delivered again, never dropped. */
+/* The queue manager: one libevent loop that finds due recipients, hands
+ * them to their destinations as jobs, and records the outcomes.  Every
+ * SQLite call runs on one database thread (qstore), Maildir writes on a
+ * file pool, network I/O on the loop: nothing blocks the loop.
+ *
+ * A message is in memory from its load until the outcomes of all its
+ * picked recipients are committed; the scans skip it meanwhile, so no
+ * recipient is delivered twice at once.  Delivery is at least once: an
+ * outcome that is not committed (crash, failed transaction) leaves the
+ * recipient due. */
 #include "queue/qmgr.h"
-#include "queue/lmtp.h"
-#include "queue/maildir.h"
+#include "queue/bounce.h"
+#include "queue/dest.h"
+#include "queue/engine.h"
+#include "queue/qstore.h"
 #include "queue/queue_db.h"
+#include "queue/smtpc.h"
+#include "queue/spool.h"
 #include "queue/sweep.h"
+#include "core/hash.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "core/xmalloc.h"
+#include "dns/dns.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/time.h>
+#include <strings.h>
 #include <unistd.h>
 
+/* Due recipients read per scan. */
+#define QMGR_SCAN_MAX 512
+/* Messages in memory at once, and their bytes: bounds the engine's memory
+ * whatever the queue holds. */
+#define QMGR_MSGS_MAX 2000
+#define QMGR_BYTES_MAX (256u * 1024 * 1024)
+/* Recipients of one message sent in one SMTP transaction (Postfix's
+ * smtp_destination_recipient_limit). */
+#define QMGR_JOB_RCPTS 50
+#define QMGR_INFLIGHT_BUCKETS 4096
+/* Retries become due on their own: look for them this often. */
+#define QMGR_TICK_MS 1000
+/* How often orphaned body files and idle destinations are looked for. */
+#define QMGR_SWEEP_INTERVAL 3600
+#define QMGR_EXPIRE_INTERVAL 60
 /* "<address>" as logged: a path (RFC 5321 4.5.3.1.3) with room to spare. */
 #define QMGR_LOG_PATH_MAX 512
 
-/* Due recipients read per pass: bounds the memory of one pass. */
-#define QMGR_PASS_MAX 512
-/* Outcomes are committed once this many are pending, or after
- * QMGR_FLUSH_MS, whichever comes first: one transaction per recipient
- * would cap discard and fast Maildir delivery at the disk's sync rate,
- * while waiting longer widens the window for re-delivery after a crash. */
-#define QMGR_FLUSH_MAX 512
-#define QMGR_FLUSH_MS 1000
-/* How long to sleep when nothing wakes us: retries become due on their
- * own, without a notification. */
-#define QMGR_IDLE_MS 1000
-/* How often orphaned body files are looked for. */
-#define QMGR_SWEEP_INTERVAL 3600
-
-enum outcome_kind { OUT_DELIVERED, OUT_TEMP, OUT_PERM };
-
-struct due {
-	char *msg_id;
-	long long idx;
-	char *addr;
-	int attempts;
-	char *sender;
-	long long arrival;
+struct scan_job {
+	struct qmgr *q;
+	time_t now;
+	char after[ID_LEN + 1];
+	struct qstore_row *rows;
+	long n;
 };
 
-struct outcome {
-	char *msg_id;
-	long long idx;
-	const char *state;
-	int attempts;
-	long long next_attempt;
-	char *reply;
-	int body_in_file; /* remove body/<id> when the message is finished */
+struct load_job {
+	struct qmgr *q;
+	struct qstore_row *rows; /* owned: freed after dispatch */
+	size_t nrows;
+	char (*ids)[ID_LEN + 1];
+	struct qstore_msg *msgs;
+	int *rc;
+	size_t nmsgs;
+};
+
+struct flush_job {
+	struct qmgr *q;
+	struct qstore_outcome *out;
+	size_t nout;
+	struct qmsg *msgs; /* to forget once recorded */
+	int rc;
 };
 
 struct qmgr {
-	const struct config *cfg;
-	sqlite3 *db;
-	sqlite3_stmt *st_due, *st_body, *st_update, *st_pending, *st_del_rcpt, *st_del_msg;
-	sqlite3_stmt *st_begin, *st_commit, *st_rollback;
-	int lock_fd; /* queue/write.lock, shared with the workers' committers */
-	struct outcome *out;
-	size_t nout;
-	long long first_out_ms; /* when the oldest unflushed outcome was made */
-	int flush_failed;
+	struct engine e;
+	volatile sig_atomic_t *stop;
+	struct qstore *store;
+	struct pool *db;     /* one thread: every SQLite call */
+	struct spool *spool; /* DSNs we make */
+	struct event *tick, *notify_ev, *kick_ev;
+	int notify_fd;
+	/* scanning */
+	int scanning;
+	int rescan; /* asked for while a scan ran */
+	char after[ID_LEN + 1];
+	/* in memory */
+	struct qmsg *inflight[QMGR_INFLIGHT_BUCKETS];
+	size_t nmsgs;
+	size_t bytes;
+	/* outcomes waiting for the database */
+	struct qstore_outcome *out;
+	size_t nout, outcap;
+	struct qmsg *done_msgs; /* their messages */
+	int flushing;
+	time_t last_sweep, last_expire;
 };
 
-struct body {
-	char *data;
-	size_t len;
-	int in_file;
-};
-
-static long long now_ms(void)
+static struct qmgr *engine_qmgr(struct engine *e)
 {
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	return (struct qmgr *)e;
 }
+
+static void kick(struct qmgr *q)
+{
+	event_active(q->kick_ev, 0, 0);
+}
+
+static void scan(struct qmgr *q);
+static void flush(struct qmgr *q);
+
+/* ---- in-flight messages ---- */
+
+static size_t inflight_bucket(const char *id)
+{
+	return hash_fnv1a_str(HASH_FNV1A_SEED, id) % QMGR_INFLIGHT_BUCKETS;
+}
+
+static int inflight_has(struct qmgr *q, const char *id)
+{
+	for (struct qmsg *m = q->inflight[inflight_bucket(id)]; m; m = m->next)
+		if (strcmp(m->id, id) == 0)
+			return 1;
+	return 0;
+}
+
+static void inflight_add(struct qmgr *q, struct qmsg *m)
+{
+	size_t b = inflight_bucket(m->id);
+	m->next = q->inflight[b];
+	q->inflight[b] = m;
+	q->nmsgs++;
+	q->bytes += m->len;
+}
+
+static void qmsg_free(struct qmsg *m)
+{
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		free(m->rcpts[i].addr);
+		free(m->rcpts[i].orcpt);
+		free(m->rcpts[i].notify);
+		free(m->rcpts[i].dsn_orcpt);
+	}
+	free(m->rcpts);
+	free(m->sender);
+	free(m->envid);
+	free(m->ret);
+	free(m->auth_user);
+	free(m->client_ip);
+	free(m->data);
+	free(m);
+}
+
+static void inflight_forget(struct qmgr *q, struct qmsg *m)
+{
+	struct qmsg **pp = &q->inflight[inflight_bucket(m->id)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			q->nmsgs--;
+			q->bytes -= m->len;
+			qmsg_free(m);
+			return;
+		}
+}
+
+/* ---- outcomes ---- */
 
 /* retry_min doubled per attempt, at most retry_max. */
 static long backoff(const struct config *cfg, int attempts)
@@ -95,226 +182,173 @@ static long backoff(const struct config *cfg, int attempts)
 	return d < cfg->retry_max ? d : cfg->retry_max;
 }
 
-static void record(struct qmgr *q, const struct due *r, enum outcome_kind kind, const char *method,
-                   const char *reply, int body_in_file)
+static void outcome_add(struct qmgr *q, const struct qmsg *m, const struct qrcpt *r,
+                        const char *state, long long next)
 {
-	const struct config *cfg = q->cfg;
-	long long now = now_ms();
-	double delay = (double)(now - r->arrival * 1000) / 1000.0;
-	/* The recipient came from a client and the reply from a peer: both are
-	 * logged through log_value, so neither can forge a field or a line. */
-	char path[QMGR_LOG_PATH_MAX], rcpt[LOG_VALUE_SIZE(QMGR_LOG_PATH_MAX)];
-	char qr[LOG_VALUE_SIZE(LMTP_REPLY_MAX)];
-	struct outcome *o;
+	struct qstore_outcome *o;
 
-	snprintf(path, sizeof(path), "<%s>", r->addr);
-	log_value(rcpt, sizeof(rcpt), path);
-	log_value(qr, sizeof(qr), reply ? reply : "");
-	if (q->nout == 0)
-		q->first_out_ms = now;
-	q->out = xrealloc(q->out, (q->nout + 1) * sizeof(*q->out));
+	if (q->nout == q->outcap) {
+		q->outcap = q->outcap ? q->outcap * 2 : 256;
+		q->out = xrealloc(q->out, q->outcap * sizeof(*q->out));
+	}
 	o = &q->out[q->nout++];
-	o->msg_id = xstrdup(r->msg_id);
+	memset(o, 0, sizeof(*o));
+	snprintf(o->msg_id, sizeof(o->msg_id), "%s", m->id);
 	o->idx = r->idx;
+	o->state = state;
 	o->attempts = r->attempts + 1;
-	o->next_attempt = now / 1000;
-	o->reply = reply && reply[0] ? xstrdup(reply) : NULL;
-	o->body_in_file = body_in_file;
+	o->next_attempt = next;
+	o->last_attempt = q->e.now;
+	o->delay_warned = r->delay_warned;
+	o->reply = r->reply[0] ? xstrdup(r->reply) : NULL;
+	o->remote = r->remote[0] ? xstrdup(r->remote) : NULL;
+	o->tls = r->tls;
+	o->body_in_file = m->body_in_file;
+}
 
-	if (kind == OUT_DELIVERED) {
-		o->state = QUEUE_STATE_DELIVERED;
-		log_info("event=delivered queue_id=%s rcpt=%s method=%s delay=%.2f%s%s", r->msg_id,
-		         rcpt, method, delay, reply && reply[0] ? " reply=" : "",
-		         reply && reply[0] ? qr : "");
-	} else if (kind == OUT_TEMP && now / 1000 - r->arrival < cfg->queue_lifetime) {
-		o->state = QUEUE_STATE_DEFERRED;
-		o->next_attempt = now / 1000 + backoff(cfg, o->attempts);
-		log_info("event=deferred queue_id=%s rcpt=%s method=%s delay=%.2f attempts=%d "
-		         "next_attempt=%lld reply=%s",
-		         r->msg_id, rcpt, method, delay, o->attempts, o->next_attempt, qr);
-	} else {
-		/* No DSN yet: the log line is the only trace of the bounce. */
-		o->state = QUEUE_STATE_FAILED;
-		log_info("event=failed queue_id=%s rcpt=%s method=%s delay=%.2f attempts=%d "
-		         "reason=%s dsn=none reply=%s",
-		         r->msg_id, rcpt, method, delay, o->attempts,
-		         kind == OUT_PERM ? "permanent" : "expired", qr);
+static void outcomes_free(struct qstore_outcome *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(o[i].reply);
+		free(o[i].remote);
+	}
+	free(o);
+}
+
+/* Logs and stores the outcome of each picked recipient of m, after its
+ * DSN (if any) is safely queued. */
+static void msg_record(struct qmgr *q, struct qmsg *m)
+{
+	const struct config *cfg = q->e.cfg;
+	double delay = (double)(q->e.now - m->arrival);
+
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		struct qrcpt *r = &m->rcpts[i];
+		/* The recipient came from a client and the reply from a peer:
+		 * both are logged through log_value, so neither can forge a
+		 * field or a line. */
+		char path[QMGR_LOG_PATH_MAX], rcpt[LOG_VALUE_SIZE(QMGR_LOG_PATH_MAX)];
+		char qr[LOG_VALUE_SIZE(ENGINE_REPLY_MAX)], relay[LOG_VALUE_SIZE(300)];
+		char extra[96] = "";
+
+		snprintf(path, sizeof(path), "<%s>", r->addr);
+		log_value(rcpt, sizeof(rcpt), path);
+		log_value(qr, sizeof(qr), r->reply);
+		log_value(relay, sizeof(relay), r->remote[0] ? r->remote : "none");
+		snprintf(extra, sizeof(extra), "%s%s%s%s", r->tls ? " tls=" : "",
+		         r->tls ? r->tls : "", r->dsn_note ? " dsn=" : "",
+		         r->dsn_note ? r->dsn_note : "");
+		if (r->result == RCPT_DELIVERED) {
+			outcome_add(q, m, r, QUEUE_STATE_DELIVERED, q->e.now);
+			log_info(
+			    "event=delivered queue_id=%s rcpt=%s method=%s relay=%s delay=%.0f%s "
+			    "reply=%s",
+			    m->id, rcpt, r->method, relay, delay, extra, qr);
+		} else if (r->result == RCPT_TEMP && q->e.now - m->arrival < cfg->queue_lifetime) {
+			long long next = q->e.now + backoff(cfg, r->attempts + 1);
+			outcome_add(q, m, r, QUEUE_STATE_DEFERRED, next);
+			log_info("event=deferred queue_id=%s rcpt=%s method=%s relay=%s delay=%.0f "
+			         "attempts=%d next_attempt=%lld%s reply=%s",
+			         m->id, rcpt, r->method, relay, delay, r->attempts + 1, next, extra,
+			         qr);
+		} else {
+			outcome_add(q, m, r, QUEUE_STATE_FAILED, q->e.now);
+			log_info("event=failed queue_id=%s rcpt=%s method=%s relay=%s delay=%.0f "
+			         "attempts=%d reason=%s%s reply=%s",
+			         m->id, rcpt, r->method, relay, delay, r->attempts + 1,
+			         r->result == RCPT_PERM ? "permanent" : "expired", extra, qr);
+		}
+	}
+	m->done_next = q->done_msgs;
+	q->done_msgs = m;
+	flush(q);
+}
+
+static void bounce_queued(void *arg, struct qmsg *m)
+{
+	struct qmgr *q = arg;
+
+	if (!q->e.closing)
+		msg_record(q, m);
+}
+
+/* Every job of m is finished: DSNs, then the record. */
+static void msg_done(struct qmgr *q, struct qmsg *m)
+{
+	if (q->e.closing)
+		return; /* left in the table, freed with it */
+	bounce_after_delivery(&q->e, q->spool, m, bounce_queued, q);
+}
+
+void engine_job_done(struct engine *e, struct job *j)
+{
+	struct qmgr *q = engine_qmgr(e);
+	struct qmsg *m = j->m;
+
+	free(j->r);
+	free(j);
+	if (--m->jobs == 0)
+		msg_done(q, m);
+	kick(q);
+}
+
+void job_fail_all(struct job *j, int code, const char *reply, const char *method)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		struct qrcpt *r = j->r[i];
+		if (r->result != RCPT_PENDING)
+			continue;
+		r->result = code / 100 == 5 ? RCPT_PERM : RCPT_TEMP;
+		r->code = code;
+		r->method = method;
+		snprintf(r->reply, sizeof(r->reply), "%s", reply);
 	}
 }
 
-static void outcomes_free(struct qmgr *q)
+/* ---- recording ---- */
+
+static void flush_work(void *arg)
 {
-	for (size_t i = 0; i < q->nout; i++) {
-		free(q->out[i].msg_id);
-		free(q->out[i].reply);
+	struct flush_job *f = arg;
+	f->rc = qstore_record(f->q->store, f->out, f->nout);
+}
+
+static void flush_done(void *arg)
+{
+	struct flush_job *f = arg;
+	struct qmgr *q = f->q;
+
+	while (f->msgs) {
+		struct qmsg *m = f->msgs;
+		f->msgs = m->done_next;
+		inflight_forget(q, m);
 	}
-	free(q->out);
-	q->out = NULL;
-	q->nout = 0;
+	outcomes_free(f->out, f->nout);
+	free(f);
+	q->flushing = 0;
+	flush(q);
+	scan(q);
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* Removes the message when none of its recipients is left to deliver.
- * Returns 1 when it was removed, 0 when not, -1 on error. */
-static int finish_message(struct qmgr *q, const char *id)
-{
-	int rc, pending;
-
-	sqlite3_bind_text(q->st_pending, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q->st_pending);
-	pending = rc == SQLITE_ROW && sqlite3_column_int(q->st_pending, 0);
-	sqlite3_reset(q->st_pending);
-	if (rc != SQLITE_ROW)
-		return -1;
-	if (pending)
-		return 0;
-	sqlite3_bind_text(q->st_del_rcpt, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q->st_del_msg, 1, id, -1, SQLITE_STATIC);
-	if (step_done(q->st_del_rcpt) < 0 || step_done(q->st_del_msg) < 0)
-		return -1;
-	return 1;
-}
-
-/* Commits every pending outcome in one transaction, then removes the body
- * files of finished messages (after the commit: a crash in between leaves
- * a stray file, never a row without its body). */
 static void flush(struct qmgr *q)
 {
-	char *done;
-	int rc;
+	struct flush_job *f;
 
-	if (q->nout == 0)
+	if (q->flushing || q->nout == 0 || q->e.closing)
 		return;
-	done = xcalloc(q->nout, 1);
-	queue_db_lock(q->lock_fd);
-	rc = queue_db_step(q->st_begin) == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(q->st_begin);
-	for (size_t i = 0; i < q->nout && rc == 0; i++) {
-		const struct outcome *o = &q->out[i];
-		sqlite3_stmt *st = q->st_update;
-		sqlite3_bind_text(st, 1, o->state, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, o->attempts);
-		sqlite3_bind_int64(st, 3, o->next_attempt);
-		if (o->reply)
-			sqlite3_bind_text(st, 4, o->reply, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 4);
-		sqlite3_bind_text(st, 5, o->msg_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, o->idx);
-		rc = step_done(st);
-		/* Outcomes of one message are adjacent: check it after its last. */
-		if (rc == 0 && (i + 1 == q->nout || strcmp(q->out[i + 1].msg_id, o->msg_id) != 0)) {
-			int f = finish_message(q, o->msg_id);
-			if (f < 0)
-				rc = -1;
-			done[i] = f == 1;
-		}
-	}
-	if (rc == 0) {
-		rc = queue_db_step(q->st_commit) == SQLITE_DONE ? 0 : -1;
-		sqlite3_reset(q->st_commit);
-	}
-	if (rc < 0) {
-		log_err("event=qmgr_record_error outcomes=%zu error=\"%s\"", q->nout,
-		        sqlite3_errmsg(q->db));
-		sqlite3_step(q->st_rollback);
-		sqlite3_reset(q->st_rollback);
-		/* The recipients stay due and are delivered again: at-least-once. */
-		q->flush_failed = 1;
-	}
-	queue_db_unlock(q->lock_fd);
-	if (rc == 0) {
-		for (size_t i = 0; i < q->nout; i++) {
-			char path[PATH_MAX];
-			if (!done[i])
-				continue;
-			log_info("event=removed queue_id=%s", q->out[i].msg_id);
-			if (q->out[i].body_in_file &&
-			    queue_db_body_path(q->cfg, q->out[i].msg_id, path, sizeof(path)) == 0 &&
-			    unlink(path) < 0 && errno != ENOENT)
-				log_warn("event=body_unlink_error queue_id=%s error=\"%s\"",
-				         q->out[i].msg_id, strerror(errno));
-		}
-	}
-	free(done);
-	outcomes_free(q);
+	f = xcalloc(1, sizeof(*f));
+	f->q = q;
+	f->out = q->out;
+	f->nout = q->nout;
+	f->msgs = q->done_msgs;
+	q->out = NULL;
+	q->nout = q->outcap = 0;
+	q->done_msgs = NULL;
+	q->flushing = 1;
+	pool_submit(q->db, flush_work, flush_done, f);
 }
 
-/* Reads the file into b, after prefix[0..plen). */
-static int read_file(const char *path, const void *prefix, size_t plen, struct body *b)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t got = 0;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return -1;
-	}
-	b->data = xmalloc(plen + (size_t)st.st_size + 1);
-	if (plen)
-		memcpy(b->data, prefix, plen);
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, b->data + plen + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	b->len = plen + got;
-	return got == (size_t)st.st_size ? 0 : -1;
-}
-
-/* Loads the message of id: our header fields, then the body as received.
- * Returns 0, 1 when the message is gone (deleted by `postern queue
- * delete` meanwhile), -1 when it cannot be read. */
-static int load_body(struct qmgr *q, const char *id, struct body *b)
-{
-	sqlite3_stmt *st = q->st_body;
-	int rc;
-
-	memset(b, 0, sizeof(*b));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = queue_db_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 1 : -1;
-	}
-	const void *headers = sqlite3_column_blob(st, 1);
-	size_t hlen = (size_t)sqlite3_column_bytes(st, 1);
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-		char path[PATH_MAX];
-		b->in_file = 1;
-		rc = queue_db_body_path(q->cfg, id, path, sizeof(path)) < 0 ||
-		             read_file(path, headers, hlen, b) < 0
-		         ? -1
-		         : 0;
-		if (rc < 0)
-			log_err("event=body_unreadable queue_id=%s path=%s error=\"%s\"", id, path,
-			        strerror(errno));
-		sqlite3_reset(st);
-		return rc;
-	}
-	size_t blen = (size_t)sqlite3_column_bytes(st, 0);
-	b->len = hlen + blen;
-	b->data = xmalloc(b->len + 1);
-	if (hlen)
-		memcpy(b->data, headers, hlen);
-	if (blen)
-		memcpy(b->data + hlen, sqlite3_column_blob(st, 0), blen);
-	sqlite3_reset(st);
-	return 0;
-}
+/* ---- dispatch ---- */
 
 static const char *domain_of(const char *addr)
 {
@@ -322,246 +356,443 @@ static const char *domain_of(const char *addr)
 	return at ? at + 1 : "";
 }
 
-static const char *lmtp_server(const struct config *cfg, const struct domain_conf *dc)
+/* The destination of recipient r, or NULL when it is discarded. */
+static struct dest *route_rcpt(struct qmgr *q, const struct qrcpt *r)
 {
-	return dc->lmtp && dc->lmtp[0] ? dc->lmtp : cfg->delivery_lmtp;
+	const struct config *cfg = q->e.cfg;
+	const char *domain = domain_of(r->addr);
+	const struct domain_conf *dc = config_domain(cfg, domain);
+	const char *relay;
+
+	if (dc != NULL) {
+		if (dc->method == DELIVER_DISCARD)
+			return NULL;
+		if (dc->method == DELIVER_MAILDIR)
+			return dest_get(q->e.dests, DEST_MAILDIR, "");
+		return dest_get(q->e.dests, DEST_LMTP,
+		                dc->lmtp && dc->lmtp[0] ? dc->lmtp : cfg->delivery_lmtp);
+	}
+	relay = config_relay(cfg, domain);
+	if (relay != NULL)
+		return dest_get(q->e.dests, DEST_RELAY, relay);
+	return dest_get(q->e.dests, DEST_SMTP, domain);
 }
 
-static void deliver_maildir(struct qmgr *q, const struct due *r, const struct domain_conf *dc,
-                            const struct body *b)
+static void dispatch(struct qmgr *q, struct qmsg *m)
 {
-	const char *tmpl = dc->maildir && dc->maildir[0] ? dc->maildir : q->cfg->delivery_maildir;
-	char dir[PATH_MAX], err[PATH_MAX + 128];
-	enum maildir_result res;
+	struct dest **dests = xcalloc(m->nrcpt, sizeof(*dests));
+	char *taken = xcalloc(m->nrcpt, 1);
 
-	if (maildir_path(tmpl, r->addr, dir, sizeof(dir), err, sizeof(err)) < 0)
-		res = MAILDIR_PERM;
-	else {
-		char unique[128];
-		snprintf(unique, sizeof(unique), "%lld.%s_%lld", r->arrival, r->msg_id, r->idx);
-		res = maildir_deliver(dir, q->cfg->hostname, unique, r->sender, r->addr, b->data,
-		                      b->len, err, sizeof(err));
-	}
-	record(q, r,
-	       res == MAILDIR_OK     ? OUT_DELIVERED
-	       : res == MAILDIR_TEMP ? OUT_TEMP
-	                             : OUT_PERM,
-	       "maildir", res == MAILDIR_OK ? NULL : err, b->in_file);
-}
-
-/* Every recipient in rows[from..n) of the same LMTP server as rows[from]
- * goes in one LMTP transaction; handled[] marks them. */
-static void deliver_lmtp(struct qmgr *q, const struct due *rows, size_t n, size_t from,
-                         char *handled, const struct body *b)
-{
-	const struct config *cfg = q->cfg;
-	const char *server = lmtp_server(cfg, config_domain(cfg, domain_of(rows[from].addr)));
-	struct lmtp_rcpt *lr = xcalloc(n - from, sizeof(*lr));
-	size_t *map = xcalloc(n - from, sizeof(*map));
-	size_t k = 0;
-
-	for (size_t i = from; i < n; i++) {
-		const struct domain_conf *dc;
-		if (handled[i])
-			continue;
-		dc = config_domain(cfg, domain_of(rows[i].addr));
-		if (dc == NULL || dc->method != DELIVER_LMTP ||
-		    strcmp(lmtp_server(cfg, dc), server))
-			continue;
-		handled[i] = 1;
-		lr[k].addr = rows[i].addr;
-		map[k++] = i;
-	}
-	lmtp_deliver(server, cfg->hostname, (int)cfg->delivery_timeout, rows[from].sender, lr, k,
-	             b->data, b->len);
-	for (size_t j = 0; j < k; j++) {
-		int cls = lr[j].code / 100;
-		record(q, &rows[map[j]],
-		       cls == 2   ? OUT_DELIVERED
-		       : cls == 5 ? OUT_PERM
-		                  : OUT_TEMP,
-		       "lmtp", lr[j].reply, b->in_file);
-	}
-	free(lr);
-	free(map);
-}
-
-/* rows: the due recipients of one message. */
-static void deliver_message(struct qmgr *q, const struct due *rows, size_t n)
-{
-	struct body b;
-	char *handled;
-	int rc = load_body(q, rows[0].msg_id, &b);
-
-	if (rc == 1)
-		return;
-	if (rc < 0) {
-		for (size_t i = 0; i < n; i++)
-			record(q, &rows[i], OUT_TEMP, "none", "451 4.3.0 queued body unreadable",
-			       1);
-		free(b.data);
-		return;
-	}
-	handled = xcalloc(n, 1);
-	for (size_t i = 0; i < n; i++) {
-		const struct domain_conf *dc;
-		if (handled[i])
-			continue;
-		dc = config_domain(q->cfg, domain_of(rows[i].addr));
-		if (dc == NULL) {
-			/* Until remote delivery exists only local domains are routed. */
-			handled[i] = 1;
-			record(q, &rows[i], OUT_TEMP, "none", "451 4.4.0 no route", b.in_file);
-		} else if (dc->method == DELIVER_DISCARD) {
-			handled[i] = 1;
-			record(q, &rows[i], OUT_DELIVERED, "discard", NULL, b.in_file);
-		} else if (dc->method == DELIVER_MAILDIR) {
-			handled[i] = 1;
-			deliver_maildir(q, &rows[i], dc, &b);
-		} else {
-			deliver_lmtp(q, rows, n, i, handled, &b);
+	inflight_add(q, m);
+	m->jobs = 1; /* held while the jobs are made */
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		dests[i] = route_rcpt(q, &m->rcpts[i]);
+		if (dests[i] == NULL) {
+			m->rcpts[i].result = RCPT_DELIVERED;
+			m->rcpts[i].method = "discard";
+			taken[i] = 1;
 		}
 	}
-	free(handled);
-	free(b.data);
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		struct job *j;
+		if (taken[i])
+			continue;
+		j = xcalloc(1, sizeof(*j));
+		j->m = m;
+		j->r = xcalloc(QMGR_JOB_RCPTS, sizeof(*j->r));
+		for (size_t k = i; k < m->nrcpt && j->n < QMGR_JOB_RCPTS; k++)
+			if (!taken[k] && dests[k] == dests[i]) {
+				taken[k] = 1;
+				j->r[j->n++] = &m->rcpts[k];
+			}
+		m->jobs++;
+		dest_enqueue(dests[i], j);
+	}
+	free(dests);
+	free(taken);
+	if (--m->jobs == 0)
+		msg_done(q, m);
 }
 
-static void due_free(struct due *rows, size_t n)
+static struct qmsg *qmsg_from(struct qstore_msg *sm, const struct qstore_row *rows, size_t n)
 {
+	struct qmsg *m = xcalloc(1, sizeof(*m));
+
+	memcpy(m->id, sm->id, sizeof(m->id));
+	m->sender = sm->sender;
+	m->envid = sm->envid;
+	m->ret = sm->ret;
+	m->auth_user = sm->auth_user;
+	m->client_ip = sm->client_ip;
+	m->data = sm->data;
+	memset(sm, 0, sizeof(*sm));
+	m->rcpts = xcalloc(n, sizeof(*m->rcpts));
 	for (size_t i = 0; i < n; i++) {
-		free(rows[i].msg_id);
-		free(rows[i].addr);
-		free(rows[i].sender);
+		struct qrcpt *r = &m->rcpts[m->nrcpt++];
+		r->idx = rows[i].idx;
+		r->addr = xstrdup(rows[i].addr);
+		r->orcpt = rows[i].orcpt ? xstrdup(rows[i].orcpt) : NULL;
+		r->notify = rows[i].notify ? xstrdup(rows[i].notify) : NULL;
+		r->dsn_orcpt = rows[i].dsn_orcpt ? xstrdup(rows[i].dsn_orcpt) : NULL;
+		r->attempts = rows[i].attempts;
+		r->delay_warned = rows[i].delay_warned;
+		r->method = "none";
 	}
-	free(rows);
+	return m;
 }
 
-static char *column_dup(sqlite3_stmt *st, int i)
+static void load_work(void *arg)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return xstrdup(s ? (const char *)s : "");
+	struct load_job *l = arg;
+
+	for (size_t i = 0; i < l->nmsgs; i++)
+		l->rc[i] = qstore_load(l->q->store, l->ids[i], &l->msgs[i]);
 }
 
-/* One pass over the due recipients.  Returns how many were read (a full
- * pass means there may be more), or -1 on a database error. */
-static long pass(struct qmgr *q, const volatile sig_atomic_t *stop)
+static void load_done(void *arg)
 {
-	sqlite3_stmt *st = q->st_due;
-	struct due *rows = xcalloc(QMGR_PASS_MAX, sizeof(*rows));
-	size_t n = 0;
-	int rc = SQLITE_DONE;
+	struct load_job *l = arg;
+	struct qmgr *q = l->q;
+	size_t r = 0;
 
-	sqlite3_bind_int64(st, 1, now_ms() / 1000);
-	sqlite3_bind_int(st, 2, QMGR_PASS_MAX);
-	while (n < QMGR_PASS_MAX && (rc = queue_db_step(st)) == SQLITE_ROW) {
-		rows[n].msg_id = column_dup(st, 0);
-		rows[n].idx = sqlite3_column_int64(st, 1);
-		rows[n].addr = column_dup(st, 2);
-		rows[n].attempts = sqlite3_column_int(st, 3);
-		rows[n].sender = column_dup(st, 4);
-		rows[n].arrival = sqlite3_column_int64(st, 5);
-		n++;
+	q->e.now = time(NULL);
+	for (size_t i = 0; i < l->nmsgs && !q->e.closing; i++) {
+		size_t from = r;
+		while (r < l->nrows && strcmp(l->rows[r].msg_id, l->ids[i]) == 0)
+			r++;
+		if (l->rc[i] == 1)
+			continue; /* deleted meanwhile */
+		if (l->rc[i] < 0) {
+			/* Unreadable: defer, so it is retried later, not in a
+			 * loop. */
+			struct qstore_msg empty = {0};
+			struct qmsg *m;
+			snprintf(empty.id, sizeof(empty.id), "%s", l->ids[i]);
+			m = qmsg_from(&empty, l->rows + from, r - from);
+			m->sender = xstrdup("");
+			for (size_t k = 0; k < m->nrcpt; k++) {
+				m->rcpts[k].result = RCPT_TEMP;
+				snprintf(m->rcpts[k].reply, sizeof(m->rcpts[k].reply),
+				         "451 4.3.0 queued body unreadable");
+			}
+			inflight_add(q, m);
+			m->is_dsn = 1; /* no DSN about our own failure to read */
+			msg_done(q, m);
+			continue;
+		}
+		struct qstore_msg *sm = &l->msgs[i];
+		int eightbit = sm->eightbit, smtputf8 = sm->smtputf8,
+		    verified = sm->sender_verified, is_dsn = sm->is_dsn, in_file = sm->body_in_file;
+		long long arrival = sm->arrival;
+		size_t len = sm->len, hlen = sm->hlen;
+		struct qmsg *m = qmsg_from(sm, l->rows + from, r - from);
+		m->eightbit = eightbit;
+		m->smtputf8 = smtputf8;
+		m->sender_verified = verified;
+		m->is_dsn = is_dsn;
+		m->body_in_file = in_file;
+		m->arrival = arrival;
+		m->len = len;
+		m->hlen = hlen;
+		dispatch(q, m);
 	}
-	sqlite3_reset(st);
-	if (n < QMGR_PASS_MAX && rc != SQLITE_DONE) {
-		log_err("event=qmgr_select_error error=\"%s\"", sqlite3_errmsg(q->db));
-		due_free(rows, n);
+	for (size_t i = 0; i < l->nrows; i++)
+		qstore_row_clear(&l->rows[i]);
+	for (size_t i = 0; i < l->nmsgs; i++)
+		qstore_msg_clear(&l->msgs[i]);
+	free(l->rows);
+	free(l->ids);
+	free(l->msgs);
+	free(l->rc);
+	free(l);
+	dest_pump(q->e.dests);
+	q->scanning = 0;
+	if (q->rescan)
+		scan(q);
+}
+
+static void scan_work(void *arg)
+{
+	struct scan_job *s = arg;
+	s->n = qstore_due(s->q->store, s->now, s->after, s->rows, QMGR_SCAN_MAX);
+}
+
+static void scan_done(void *arg)
+{
+	struct scan_job *s = arg;
+	struct qmgr *q = s->q;
+	struct load_job *l;
+	size_t n = s->n > 0 ? (size_t)s->n : 0, keep = n;
+
+	if (q->e.closing) {
+		for (size_t k = 0; k < n; k++)
+			qstore_row_clear(&s->rows[k]);
+		free(s->rows);
+		free(s);
+		return;
+	}
+	/* A full page may end inside a message: leave its recipients to the
+	 * next page, unless the page holds nothing else. */
+	if (n == QMGR_SCAN_MAX) {
+		while (keep > 0 && strcmp(s->rows[keep - 1].msg_id, s->rows[n - 1].msg_id) == 0)
+			keep--;
+		if (keep == 0)
+			keep = n;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->q = q;
+	l->rows = xcalloc(keep ? keep : 1, sizeof(*l->rows));
+	l->ids = xcalloc(keep ? keep : 1, sizeof(*l->ids));
+	size_t room = q->nmsgs < QMGR_MSGS_MAX ? QMGR_MSGS_MAX - q->nmsgs : 0;
+	size_t i = 0;
+	for (; i < keep; i++) {
+		const char *id = s->rows[i].msg_id;
+		int new_msg = l->nrows == 0 || strcmp(l->rows[l->nrows - 1].msg_id, id) != 0;
+		if (inflight_has(q, id))
+			continue;
+		if (new_msg) {
+			if (l->nmsgs == room || q->bytes > QMGR_BYTES_MAX)
+				break;
+			memcpy(l->ids[l->nmsgs++], id, ID_LEN + 1);
+		}
+		l->rows[l->nrows++] = s->rows[i];
+		memset(&s->rows[i], 0, sizeof(s->rows[i]));
+	}
+	/* Where the next scan starts: after what was taken or skipped, or
+	 * from the start when this one reached the end. */
+	if (i < keep)
+		memcpy(q->after, i > 0 ? s->rows[i - 1].msg_id : s->after, ID_LEN + 1);
+	else if (n == QMGR_SCAN_MAX)
+		memcpy(q->after, s->rows[keep - 1].msg_id, ID_LEN + 1);
+	else
+		q->after[0] = '\0';
+	q->rescan = q->rescan || n == QMGR_SCAN_MAX || i < keep;
+	for (size_t k = 0; k < n; k++)
+		qstore_row_clear(&s->rows[k]);
+	free(s->rows);
+	free(s);
+	if (l->nmsgs == 0) {
+		free(l->rows);
+		free(l->ids);
+		free(l);
+		q->scanning = 0;
+		/* A full page of messages already in flight: go on past them;
+		 * memory full: wait until some are finished. */
+		if (q->rescan && q->nmsgs < QMGR_MSGS_MAX && q->bytes <= QMGR_BYTES_MAX)
+			scan(q);
+		return;
+	}
+	l->msgs = xcalloc(l->nmsgs, sizeof(*l->msgs));
+	l->rc = xcalloc(l->nmsgs, sizeof(*l->rc));
+	pool_submit(q->db, load_work, load_done, l);
+}
+
+static void scan(struct qmgr *q)
+{
+	struct scan_job *s;
+
+	if (q->scanning || q->e.closing || q->nmsgs >= QMGR_MSGS_MAX || q->bytes > QMGR_BYTES_MAX) {
+		q->rescan = 1;
+		return;
+	}
+	q->scanning = 1;
+	q->rescan = 0;
+	s = xcalloc(1, sizeof(*s));
+	s->q = q;
+	s->now = time(NULL);
+	memcpy(s->after, q->after, sizeof(s->after));
+	s->rows = xcalloc(QMGR_SCAN_MAX, sizeof(*s->rows));
+	pool_submit(q->db, scan_work, scan_done, s);
+}
+
+/* ---- the loop ---- */
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr *q = arg;
+
+	q->e.now = time(NULL);
+	dest_pump(q->e.dests);
+	if (q->rescan)
+		scan(q);
+}
+
+static void notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr *q = arg;
+	char sink[256];
+
+	while (read(fd, sink, sizeof(sink)) > 0)
+		;
+	scan(q);
+}
+
+static void sweep_work(void *arg)
+{
+	struct qmgr *q = arg;
+	/* A body younger than the longest session may still be on its way
+	 * into the queue. */
+	qstore_sweep(q->store, time(NULL), q->e.cfg->session_timeout + 60);
+}
+
+static void sweep_done(void *arg)
+{
+	(void)arg;
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr *q = arg;
+	time_t now = time(NULL);
+
+	q->e.now = now;
+	if (*q->stop) {
+		event_base_loopexit(q->e.base, NULL);
+		return;
+	}
+	if (now - q->last_sweep >= QMGR_SWEEP_INTERVAL) {
+		q->last_sweep = now;
+		pool_submit(q->db, sweep_work, sweep_done, q);
+		deliver_maildir_sweep(&q->e);
+	}
+	if (now - q->last_expire >= QMGR_EXPIRE_INTERVAL) {
+		q->last_expire = now;
+		dest_expire(q->e.dests);
+	}
+	dest_pump(q->e.dests);
+	scan(q);
+}
+
+static int engine_open(struct qmgr *q, const struct config *cfg, char *err, size_t errsize)
+{
+	struct dns_options opt = {0};
+	const char *servers[CONFIG_DNS_MAX_SERVERS + 1] = {0};
+	char *list = xstrdup(cfg->dns_servers);
+	size_t ns = 0;
+
+	for (char *tok = strtok(list, ", "); tok && ns < CONFIG_DNS_MAX_SERVERS;
+	     tok = strtok(NULL, ", "))
+		servers[ns++] = tok;
+	opt.servers = ns ? servers : NULL;
+	opt.timeout_ms = (int)cfg->dns_timeout_ms;
+	opt.tries = (int)cfg->dns_tries;
+	opt.cache_entries = (size_t)cfg->dns_cache_entries;
+	opt.negative_ttl_max = 3600;
+	q->e.cfg = cfg;
+	q->e.base = event_base_new();
+	q->e.dns = dns_resolver_new(q->e.base, &opt, err, errsize);
+	free(list);
+	if (q->e.dns == NULL)
 		return -1;
+	q->e.tls_ctx = smtpc_tls_ctx_new(
+	    cfg->delivery_tls_ca_file[0] ? cfg->delivery_tls_ca_file : NULL, err, errsize);
+	if (q->e.tls_ctx == NULL)
+		return -1;
+	if (cfg->batv_sign) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/batv.key", cfg->state_dir);
+		if (hmac_key_load(path, q->e.batv_key, err, errsize) < 0)
+			return -1;
+		q->e.batv_sign = 1;
 	}
-	for (size_t i = 0; i < n && !*stop;) {
-		size_t j = i + 1;
-		while (j < n && strcmp(rows[j].msg_id, rows[i].msg_id) == 0)
-			j++;
-		deliver_message(q, rows + i, j - i);
-		if (q->nout >= QMGR_FLUSH_MAX || now_ms() - q->first_out_ms >= QMGR_FLUSH_MS)
-			flush(q);
-		i = j;
-	}
-	flush(q);
-	due_free(rows, n);
-	return (long)n;
+	q->store = qstore_open(cfg, err, errsize);
+	if (q->store == NULL)
+		return -1;
+	q->spool = spool_open(cfg, q->e.base, -1, err, errsize);
+	if (q->spool == NULL)
+		return -1;
+	q->db = pool_new(q->e.base, 1);
+	q->e.files = pool_new(q->e.base, 2);
+	q->e.dests = dest_table_new(&q->e);
+	return 0;
 }
 
-static void wait_for_work(int notify_fd)
+static void engine_close(struct qmgr *q)
 {
-	struct pollfd p = {.fd = notify_fd, .events = POLLIN};
-
-	if (poll(&p, notify_fd >= 0 ? 1 : 0, QMGR_IDLE_MS) > 0) {
-		char sink[256];
-		while (read(notify_fd, sink, sizeof(sink)) > 0)
-			;
+	/* Work still under way is abandoned and its recipients stay due;
+	 * the outcomes gathered so far are recorded before leaving.  The
+	 * pools and the spool finish their jobs, whose completions then run
+	 * once, finding the engine closing. */
+	q->e.closing = 1;
+	if (q->tick)
+		event_del(q->tick);
+	if (q->notify_ev)
+		event_del(q->notify_ev);
+	if (q->db)
+		pool_free(q->db);
+	if (q->e.files)
+		pool_free(q->e.files);
+	if (q->spool)
+		spool_close(q->spool);
+	if (q->e.base)
+		event_base_loop(q->e.base, EVLOOP_NONBLOCK);
+	if (q->store && q->nout)
+		qstore_record(q->store, q->out, q->nout);
+	outcomes_free(q->out, q->nout);
+	if (q->e.dests) {
+		/* Idle connections say QUIT: give the loop a moment to write it. */
+		struct timeval quit = {0, 200000};
+		deliver_smtp_shutdown(&q->e);
+		dest_table_free(q->e.dests);
+		event_base_loopexit(q->e.base, &quit);
+		event_base_dispatch(q->e.base);
 	}
+	for (size_t i = 0; i < q->e.nmaildirs; i++)
+		free(q->e.maildirs[i]);
+	free(q->e.maildirs);
+	for (size_t b = 0; b < QMGR_INFLIGHT_BUCKETS; b++)
+		while (q->inflight[b]) {
+			struct qmsg *m = q->inflight[b];
+			q->inflight[b] = m->next;
+			qmsg_free(m);
+		}
+	qstore_close(q->store);
+	if (q->e.tls_ctx)
+		SSL_CTX_free(q->e.tls_ctx);
+	if (q->e.dns)
+		dns_resolver_free(q->e.dns);
+	if (q->tick)
+		event_free(q->tick);
+	if (q->notify_ev)
+		event_free(q->notify_ev);
+	if (q->kick_ev)
+		event_free(q->kick_ev);
+	if (q->e.base)
+		event_base_free(q->e.base);
 }
 
 int qmgr_run(const struct config *cfg, int notify_fd, volatile sig_atomic_t *stop)
 {
-	struct qmgr q = {.cfg = cfg};
+	struct qmgr *q = xcalloc(1, sizeof(*q));
+	struct timeval tv = {QMGR_TICK_MS / 1000, (QMGR_TICK_MS % 1000) * 1000};
 	char err[512];
+	int rc = 0;
 
-	q.db = queue_db_open(cfg, err, sizeof(err));
-	if (q.db == NULL || (q.lock_fd = queue_db_lock_open(cfg, err, sizeof(err))) < 0) {
+	q->stop = stop;
+	q->notify_fd = notify_fd;
+	if (engine_open(q, cfg, err, sizeof(err)) < 0) {
 		log_err("event=qmgr_error error=\"%s\"", err);
-		queue_db_close(q.db);
-		close(q.lock_fd);
+		engine_close(q);
+		free(q);
 		return 1;
 	}
-	/* The queue manager's own commits (delivered, deferred, removed) need
-	 * no sync of their own: losing the last of them to a power failure
-	 * only means a delivery is repeated, never that mail is lost, and the
-	 * next worker commit (synchronous=FULL) syncs them anyway.  This keeps
-	 * the disk's syncs for the acknowledgements that wait on them. */
-	queue_db_exec(q.db, "PRAGMA synchronous=NORMAL");
-	/* Drained after each wake-up; never blocks the loop. */
-	if (notify_fd >= 0)
+	q->e.now = time(NULL);
+	q->tick = event_new(q->e.base, -1, EV_PERSIST, tick_cb, q);
+	event_add(q->tick, &tv);
+	q->kick_ev = event_new(q->e.base, -1, 0, kick_cb, q);
+	if (notify_fd >= 0) {
 		fcntl(notify_fd, F_SETFL, fcntl(notify_fd, F_GETFL) | O_NONBLOCK);
-	q.st_due = queue_db_prepare(
-	    q.db, "SELECT r.msg_id, r.rcpt_index, r.addr, r.attempts, m.sender, m.arrival "
-	          "FROM recipients r JOIN messages m ON m.id = r.msg_id "
-	          "WHERE r.state IN ('queued', 'deferred') AND r.next_attempt <= ?1 "
-	          "ORDER BY r.msg_id, r.rcpt_index LIMIT ?2");
-	q.st_body = queue_db_prepare(q.db, "SELECT body, headers FROM messages WHERE id = ?1");
-	q.st_update = queue_db_prepare(q.db, "UPDATE recipients SET state = ?1, attempts = ?2, "
-	                                     "next_attempt = ?3, last_reply = ?4 "
-	                                     "WHERE msg_id = ?5 AND rcpt_index = ?6");
-	q.st_pending =
-	    queue_db_prepare(q.db, "SELECT EXISTS (SELECT 1 FROM recipients "
-	                           "WHERE msg_id = ?1 AND state IN ('queued', 'deferred'))");
-	q.st_del_rcpt = queue_db_prepare(q.db, "DELETE FROM recipients WHERE msg_id = ?1");
-	q.st_del_msg = queue_db_prepare(q.db, "DELETE FROM messages WHERE id = ?1");
-	q.st_begin = queue_db_prepare(q.db, "BEGIN IMMEDIATE");
-	q.st_commit = queue_db_prepare(q.db, "COMMIT");
-	q.st_rollback = queue_db_prepare(q.db, "ROLLBACK");
-
-	log_info("event=qmgr_start");
-	time_t last_sweep = 0;
-	while (!*stop) {
-		time_t now = time(NULL);
-		if (now - last_sweep >= QMGR_SWEEP_INTERVAL) {
-			/* A body younger than the longest session may still be
-			 * on its way into the queue. */
-			queue_sweep_bodies(cfg, q.db, now, cfg->session_timeout + 60);
-			last_sweep = now;
-		}
-		long n = pass(&q, stop);
-		if (n == QMGR_PASS_MAX && !q.flush_failed)
-			continue;
-		/* After a failed record the recipients are still due: wait
-		 * before delivering them again. */
-		q.flush_failed = 0;
-		wait_for_work(notify_fd);
+		q->notify_ev = event_new(q->e.base, notify_fd, EV_READ | EV_PERSIST, notify_cb, q);
+		event_add(q->notify_ev, NULL);
 	}
+	pool_submit(q->db, sweep_work, sweep_done, q);
+	q->last_sweep = q->last_expire = q->e.now;
+	log_info("event=qmgr_start");
+	scan(q);
+	if (event_base_dispatch(q->e.base) < 0)
+		rc = 1;
 	log_info("event=qmgr_stop");
-
-	sqlite3_finalize(q.st_due);
-	sqlite3_finalize(q.st_body);
-	sqlite3_finalize(q.st_update);
-	sqlite3_finalize(q.st_pending);
-	sqlite3_finalize(q.st_del_rcpt);
-	sqlite3_finalize(q.st_del_msg);
-	sqlite3_finalize(q.st_begin);
-	sqlite3_finalize(q.st_commit);
-	sqlite3_finalize(q.st_rollback);
-	queue_db_close(q.db);
-	close(q.lock_fd);
-	return 0;
+	engine_close(q);
+	free(q);
+	return rc;
 }

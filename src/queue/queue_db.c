@@ -18,11 +18,20 @@
 #define QUEUE_DB_BUSY_MS 5000
 #define QUEUE_DB_BUSY_TRIES 12
 
-/* Version 2.  messages.body holds bodies up to spool.inline_max and is NULL
+/* Version 3.  messages.body holds bodies up to spool.inline_max and is NULL
  * when the body lives in body/<id>; messages.headers are the fields we add
  * at the end of DATA (Received, Authentication-Results, DKIM-Signature),
- * delivered in front of the body as it was received.  recipients_due is the retry schedule:
- * the queue manager asks for (state, next_attempt <= now). */
+ * delivered in front of the body as it was received.  The DSN parameters
+ * (RFC 3461 4): messages.envid (decoded; NULL: not given), messages.ret
+ * (NULL, 'FULL' or 'HDRS'), recipients.notify (NULL, 'NEVER' or a list
+ * such as 'FAILURE,DELAY'), recipients.dsn_orcpt ('rfc822;address',
+ * decoded; NULL: not given).  messages.sender_verified: the envelope
+ * sender is known to be genuine, so a bounce to it is no backscatter;
+ * messages.is_dsn: a DSN we made, whose own failure is never reported;
+ * messages.held: `postern queue hold`.  recipients.last_attempt, tls and
+ * remote describe the last delivery attempt, delay_warned whether a
+ * delayed DSN went out.  recipients_due is the retry schedule: the queue
+ * manager asks for (state, next_attempt <= now). */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS messages ("
     " id TEXT PRIMARY KEY,"
@@ -33,7 +42,14 @@ static const char schema[] =
     " arrival INTEGER NOT NULL,"
     " size INTEGER NOT NULL,"
     " body BLOB,"
-    " headers BLOB NOT NULL DEFAULT x'');"
+    " headers BLOB NOT NULL DEFAULT x'',"
+    " envid TEXT,"
+    " ret TEXT CHECK (ret IN ('FULL','HDRS')),"
+    " sender_verified INTEGER NOT NULL DEFAULT 0,"
+    " eightbit INTEGER NOT NULL DEFAULT 0,"
+    " smtputf8 INTEGER NOT NULL DEFAULT 0,"
+    " held INTEGER NOT NULL DEFAULT 0,"
+    " is_dsn INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS recipients ("
     " msg_id TEXT NOT NULL,"
     " rcpt_index INTEGER NOT NULL,"
@@ -43,13 +59,38 @@ static const char schema[] =
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " next_attempt INTEGER NOT NULL,"
     " last_reply TEXT,"
+    " notify TEXT,"
+    " dsn_orcpt TEXT,"
+    " last_attempt INTEGER,"
+    " tls TEXT,"
+    " remote TEXT,"
+    " delay_warned INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (msg_id, rcpt_index));"
     "CREATE INDEX IF NOT EXISTS recipients_due ON recipients (state, next_attempt);"
-    "PRAGMA user_version = 2;";
+    "PRAGMA user_version = 3;";
 
 /* Version 1 had no headers column. */
 static const char migrate_1[] = "ALTER TABLE messages ADD COLUMN headers BLOB NOT NULL DEFAULT x'';"
                                 "PRAGMA user_version = 2;";
+
+/* Version 2 had neither the DSN parameters nor the delivery engine's
+ * columns; the messages and recipients already queued get the defaults
+ * (no DSN asked for, sender not verified). */
+static const char migrate_2[] =
+    "ALTER TABLE messages ADD COLUMN envid TEXT;"
+    "ALTER TABLE messages ADD COLUMN ret TEXT CHECK (ret IN ('FULL','HDRS'));"
+    "ALTER TABLE messages ADD COLUMN sender_verified INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN eightbit INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN is_dsn INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE recipients ADD COLUMN notify TEXT;"
+    "ALTER TABLE recipients ADD COLUMN dsn_orcpt TEXT;"
+    "ALTER TABLE recipients ADD COLUMN last_attempt INTEGER;"
+    "ALTER TABLE recipients ADD COLUMN tls TEXT;"
+    "ALTER TABLE recipients ADD COLUMN remote TEXT;"
+    "ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 3;";
 
 static int user_version(sqlite3 *db)
 {
@@ -61,6 +102,30 @@ static int user_version(sqlite3 *db)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* Migrates an older schema and creates what is missing, in one
+ * transaction: every worker and the queue manager open the database at
+ * the same moment, and the one that takes the write lock first migrates
+ * while the others wait, then find the current version. */
+static int set_up(sqlite3 *db)
+{
+	int rc = queue_db_exec(db, "BEGIN IMMEDIATE");
+	int v;
+
+	if (rc != SQLITE_OK)
+		return rc;
+	v = user_version(db);
+	if (v == 1)
+		rc = queue_db_exec(db, migrate_1);
+	if (rc == SQLITE_OK && (v == 1 || v == 2))
+		rc = queue_db_exec(db, migrate_2);
+	if (rc == SQLITE_OK)
+		rc = queue_db_exec(db, schema);
+	if (rc == SQLITE_OK)
+		return queue_db_exec(db, "COMMIT");
+	queue_db_exec(db, "ROLLBACK");
+	return rc;
 }
 
 int queue_db_body_dir(const struct config *cfg, char *out, size_t outsize)
@@ -107,9 +172,7 @@ sqlite3 *queue_db_open(const struct config *cfg, char *err, size_t errsize)
 	 * commits; FULL makes every COMMIT durable, which is what the 250 after
 	 * a spool commit promises. */
 	if (queue_db_exec(db, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
-	    queue_db_exec(db, "PRAGMA synchronous=FULL") != SQLITE_OK ||
-	    (user_version(db) == 1 && queue_db_exec(db, migrate_1) != SQLITE_OK) ||
-	    queue_db_exec(db, schema) != SQLITE_OK) {
+	    queue_db_exec(db, "PRAGMA synchronous=FULL") != SQLITE_OK || set_up(db) != SQLITE_OK) {
 		snprintf(err, errsize, "cannot set up %s: %s", path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return NULL;

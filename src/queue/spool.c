@@ -216,8 +216,10 @@ void spool_msg_free(struct spool_msg *msg)
 	for (size_t i = 0; i < msg->nrcpt; i++) {
 		free(msg->rcpts[i].addr);
 		free(msg->rcpts[i].orcpt);
+		free(msg->rcpts[i].dsn_orcpt);
 	}
 	free(msg->rcpts);
+	free(msg->envid);
 	free(msg->client_ip);
 	free(msg->helo);
 	free(msg->auth_user);
@@ -291,6 +293,12 @@ static int insert_msg(struct spool *sp, const struct spool_msg *m)
 	else
 		sqlite3_bind_blob(st, 8, b->mem, (int)b->len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 9, m->headers ? m->headers : "", (int)m->headers_len, SQLITE_STATIC);
+	bind_text(st, 10, m->envid);
+	bind_text(st, 11, m->ret == DSN_RET_FULL ? "FULL" : m->ret == DSN_RET_HDRS ? "HDRS" : NULL);
+	sqlite3_bind_int(st, 12, m->sender_verified != 0);
+	sqlite3_bind_int(st, 13, m->eightbit != 0);
+	sqlite3_bind_int(st, 14, m->smtputf8 != 0);
+	sqlite3_bind_int(st, 15, m->is_dsn != 0);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -298,12 +306,16 @@ static int insert_msg(struct spool *sp, const struct spool_msg *m)
 
 	st = sp->st_rcpt;
 	for (size_t i = 0; i < m->nrcpt; i++) {
+		char notify[DSN_NOTIFY_TEXT_MAX];
+		cmd_notify_format(m->rcpts[i].notify, notify, sizeof(notify));
 		sqlite3_reset(st);
 		bind_text(st, 1, m->id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
 		bind_text(st, 3, m->rcpts[i].addr);
 		bind_text(st, 4, m->rcpts[i].orcpt ? m->rcpts[i].orcpt : m->rcpts[i].addr);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)m->arrival);
+		bind_text(st, 6, notify[0] ? notify : NULL);
+		bind_text(st, 7, m->rcpts[i].dsn_orcpt);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
@@ -507,10 +519,13 @@ struct spool *spool_open(const struct config *cfg, struct event_base *base, int 
 	sp->st_rollback = queue_db_prepare(sp->db, "ROLLBACK");
 	sp->st_msg = queue_db_prepare(
 	    sp->db, "INSERT INTO messages (id, sender, client_ip, helo, auth_user, "
-	            "arrival, size, body, headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	            "arrival, size, body, headers, envid, ret, sender_verified, eightbit, "
+	            "smtputf8, is_dsn) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	            "?12, ?13, ?14, ?15)");
 	sp->st_rcpt = queue_db_prepare(
 	    sp->db, "INSERT INTO recipients (msg_id, rcpt_index, addr, orcpt, state, "
-	            "attempts, next_attempt) VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5)");
+	            "attempts, next_attempt, notify, dsn_orcpt) "
+	            "VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?6, ?7)");
 
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_condattr_init(&ca);

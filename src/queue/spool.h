@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/id.h"
+#include "smtp/cmd.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,11 @@ struct spool_body;
 struct spool_rcpt {
 	char *addr;  /* where it is delivered: "local@domain" */
 	char *orcpt; /* as the client gave it (before postmaster/abuse mapping) */
+	/* DSN (RFC 3461): NOTIFY= as DSN_NOTIFY_* bits (0: not given), stored
+	 * as its normalised list; ORCPT= as "rfc822;address" (NULL: not
+	 * given). */
+	unsigned notify;
+	char *dsn_orcpt;
 };
 
 struct spool_msg {
@@ -35,6 +41,14 @@ struct spool_msg {
 	char *helo;
 	char *auth_user; /* NULL when not authenticated */
 	time_t arrival;
+	char *envid;      /* DSN ENVID=, decoded; NULL when not given */
+	enum dsn_ret ret; /* DSN RET= */
+	int eightbit;     /* BODY=8BITMIME */
+	int smtputf8;     /* SMTPUTF8 */
+	/* The envelope sender is known to be genuine, so that a bounce to it
+	 * is no backscatter (decided at the end of DATA by the session). */
+	int sender_verified;
+	int is_dsn; /* a DSN we made: its own failure is never reported */
 	/* Fields put in front of the body at delivery (ours: trace and
 	 * authentication results), CRLF lines; NULL: none. */
 	char *headers;

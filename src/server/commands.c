@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
+#include "policy/sender.h"
 #include "queue/spool.h"
 #include "server/listener.h"
 #include "server/sasl.h"
@@ -118,7 +119,7 @@ static void proceed_helo(struct session *s, const struct filter_reply *r)
 	char text[1024];
 	int n = snprintf(text, sizeof(text),
 	                 "%s Hello %s [%s]\nPIPELINING\nSIZE %ld\n8BITMIME\nENHANCEDSTATUSCODES\n"
-	                 "SMTPUTF8\nCHUNKING",
+	                 "SMTPUTF8\nCHUNKING\nDSN",
 	                 hostname(s), s->helo, s->ip, cfg->max_message_size);
 	if (s->listener->tls && !s->tls)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "\nSTARTTLS");
@@ -179,7 +180,8 @@ static int check_mail(struct session *s, const struct smtp_cmd *c)
 	const struct config *cfg = s->env->shared.cfg;
 	struct mail_params mp;
 	char addr[ADDR_PATH_MAX + 1];
-	unsigned offer = MAIL_OFFER_SMTPUTF8 | (role_is_submission(s) ? MAIL_OFFER_AUTH : 0);
+	unsigned offer =
+	    MAIL_OFFER_SMTPUTF8 | MAIL_OFFER_DSN | (role_is_submission(s) ? MAIL_OFFER_AUTH : 0);
 
 	enum param_status st = cmd_parse_mail(c->arg, c->arglen, offer, &mp);
 	if (st != PARAM_OK) {
@@ -249,11 +251,14 @@ static int check_rcpt(struct session *s, const struct smtp_cmd *c)
 		session_reply(s, 452, "4.5.3", "Too many recipients");
 		return -1;
 	}
-	enum param_status st = cmd_parse_rcpt(c->arg, c->arglen, s->txn->mail.smtputf8, &rp);
+	enum param_status st =
+	    cmd_parse_rcpt(c->arg, c->arglen,
+	                   MAIL_OFFER_DSN | (s->txn->mail.smtputf8 ? MAIL_OFFER_SMTPUTF8 : 0), &rp);
 	if (st != PARAM_OK) {
 		reply_param_error(s, st, rp.addr_status);
 		return -1;
 	}
+	s->txn->rcpt = rp;
 	if (rp.to.domain[0] == '\0') {
 		/* RFC 5321 4.1.1.3: <Postmaster> without a domain. */
 		snprintf(s->rcpt, sizeof(s->rcpt), "postmaster");
@@ -287,7 +292,7 @@ static int check_rcpt(struct session *s, const struct smtp_cmd *c)
 
 static void rcpt_accept(struct session *s)
 {
-	txn_add_rcpt(s->txn, s->rcpt_mailbox, s->rcpt, s->rcpt_exempt);
+	txn_add_rcpt(s->txn, s->rcpt_mailbox, s->rcpt, s->rcpt_exempt, &s->txn->rcpt);
 	s->state = ST_RCPT;
 	session_reply(s, 250, "2.1.5", "Ok");
 }
@@ -642,6 +647,35 @@ static void message_committed(void *arg, int err)
 	session_resume(s);
 }
 
+/* Whether the envelope sender is known to be genuine, kept with the
+ * message so that the delivery engine sends bounces only to such senders
+ * (no backscatter to forged ones).  Never the null sender.  Always an
+ * authenticated session: the accounts filter let it use only its own
+ * addresses.  Local mail: a client the sender checks trust
+ * (policy.trusted_networks, by default 127.0.0.0/8 and ::1, where nothing
+ * else is checked) sending from one of our domains.  Otherwise, when a
+ * filter vouches for it: an SPF pass for the MAIL FROM domain, or a DKIM
+ * pass aligned with it. */
+static int sender_verified(const struct session *s)
+{
+	const struct config *cfg = s->env->shared.cfg;
+	const struct mailbox *from = &s->txn->mail.from;
+	struct sender_env se = {.cfg = cfg, .conf = s->env->shared.sender};
+
+	if (from->is_null)
+		return 0;
+	if (s->auth_user[0])
+		return 1;
+	if (!from->domain_is_literal && config_domain(cfg, from->domain) != NULL &&
+	    sender_exempt(&se, s->ip, 0) == SENDER_TRUSTED)
+		return 1;
+	for (size_t i = 0; i < filter_count; i++)
+		if (s->stages.filters[i] && filter_table[i]->sender_verified &&
+		    filter_table[i]->sender_verified(s->stages.filters[i]))
+			return 1;
+	return 0;
+}
+
 /* The message's verdict, given once every filter has its results; then
  * the spool. */
 static void message_checked(struct session *s, const struct filter_reply *r)
@@ -692,14 +726,21 @@ static void message_checked(struct session *s, const struct filter_reply *r)
 	m->helo = xstrdup(s->helo);
 	m->auth_user = s->auth_user[0] ? xstrdup(s->auth_user) : NULL;
 	m->arrival = time(NULL);
+	m->envid = t->mail.envid[0] ? xstrdup(t->mail.envid) : NULL;
+	m->ret = t->mail.ret;
+	m->eightbit = t->mail.body == BODY_8BITMIME;
+	m->smtputf8 = t->mail.smtputf8;
+	m->sender_verified = sender_verified(s);
 	m->headers = headers.data;
 	m->headers_len = headers.len;
 	m->body = t->body;
 	t->body = NULL;
 	char from[LOG_VALUE_SIZE(64)], user[LOG_VALUE_SIZE(64)];
-	log_info("event=received sid=%s queue_id=%s ip=%s from=%s nrcpt=%zu size=%llu%s%s", s->sid,
-	         t->queue_id, s->ip, log_value(from, sizeof(from), m->sender), m->nrcpt,
-	         (unsigned long long)spool_body_size(m->body), m->auth_user ? " auth=" : "",
+	log_info("event=received sid=%s queue_id=%s ip=%s from=%s nrcpt=%zu size=%llu "
+	         "sender_verified=%d%s%s",
+	         s->sid, t->queue_id, s->ip, log_value(from, sizeof(from), m->sender), m->nrcpt,
+	         (unsigned long long)spool_body_size(m->body), m->sender_verified,
+	         m->auth_user ? " auth=" : "",
 	         m->auth_user ? log_value(user, sizeof(user), m->auth_user) : "");
 	session_hold(s);
 	spool_commit(s->env->spool, m, message_committed, s);

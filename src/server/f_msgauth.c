@@ -697,6 +697,24 @@ static void msgauth_decided(void *st, enum policy_action a, int exempt)
 	dmarc_batch_add(m->env->dmarc, &m->obs);
 }
 
+/* A DKIM pass by the envelope sender's domain, or by one of the same
+ * organizational domain (relaxed alignment, RFC 7489 3.1.1, with the
+ * MAIL FROM domain in the place of the From domain): that domain took
+ * responsibility for the message. */
+static int msgauth_sender_verified(void *st)
+{
+	struct f_msgauth *f = st;
+	struct msgauth *m = f->m;
+	const char *at;
+
+	if (m == NULL || (at = strrchr(m->txn->mail_from, '@')) == NULL)
+		return 0;
+	for (size_t k = 0; k < m->ndkim_pass; k++)
+		if (dmarc_aligned(m->dkim_pass[k], at + 1, DMARC_MODE_RELAXED))
+			return 1;
+	return 0;
+}
+
 static int msgauth_authres(void *st, const struct filter_view *v, struct buf *entries,
                            struct buf *props)
 {
@@ -761,6 +779,7 @@ const struct filter_ops filter_msgauth = {
     .verdict = msgauth_verdict,
     .decided = msgauth_decided,
     .authres = msgauth_authres,
+    .sender_verified = msgauth_sender_verified,
     .fields_top = msgauth_fields_top,
     .fields_bottom = msgauth_fields_bottom,
     .log = msgauth_log,

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct f_sender {
 	const struct filter_env *env;
@@ -95,6 +96,20 @@ static void sender_publish(void *st, struct filter_view *v)
 	v->spf_scope = spf.scope;
 }
 
+/* RFC 7208 2.4: a pass for the MAIL FROM identity (not the HELO name,
+ * which is what SPF checks for the null sender) says that the sender
+ * domain's own servers sent the message. */
+static int sender_sender_verified(void *st)
+{
+	struct f_sender *f = st;
+	struct sender_spf spf;
+
+	if (f->check == NULL)
+		return 0;
+	sender_check_spf(f->check, &spf);
+	return strcmp(spf.scope, "mfrom") == 0 && strcmp(spf.result, "pass") == 0;
+}
+
 static int sender_authres(void *st, const struct filter_view *v, struct buf *entries,
                           struct buf *props)
 {
@@ -130,6 +145,7 @@ const struct filter_ops filter_sender = {
     .verdict = sender_verdict,
     .publish = sender_publish,
     .authres = sender_authres,
+    .sender_verified = sender_sender_verified,
     .log = sender_log,
     .detach = sender_detach,
 };

@@ -133,6 +133,11 @@ struct filter_ops {
 	 * Authentication-Results field. */
 	int (*fields_top)(void *st, struct buf *out);
 	int (*fields_bottom)(void *st, struct buf *out);
+	/* 1 when the filter's results show the transaction's envelope sender
+	 * to be genuine (an SPF pass for its domain, an aligned DKIM pass),
+	 * so that a bounce to it is no backscatter; asked once FS_EOM is
+	 * over.  A filter that cannot tell says 0. */
+	int (*sender_verified)(void *st);
 	/* One log line with the filter's results of the transaction. */
 	void (*log)(void *st, const struct filter_view *v, const char *queue_id);
 	/* Cancels everything the filter started; nothing calls back after. */

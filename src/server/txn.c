@@ -12,12 +12,17 @@ struct txn *txn_new(void)
 	return t;
 }
 
-void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt)
+void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt,
+                  const struct rcpt_params *dsn)
 {
+	struct spool_rcpt *r;
+
 	t->rcpts = xrealloc(t->rcpts, (t->nrcpt + 1) * sizeof(*t->rcpts));
-	t->rcpts[t->nrcpt].addr = xstrdup(addr);
-	t->rcpts[t->nrcpt].orcpt = xstrdup(orcpt);
-	t->nrcpt++;
+	r = &t->rcpts[t->nrcpt++];
+	r->addr = xstrdup(addr);
+	r->orcpt = xstrdup(orcpt);
+	r->notify = dsn->notify;
+	r->dsn_orcpt = dsn->orcpt[0] ? xstrdup(dsn->orcpt) : NULL;
 	if (exempt)
 		t->nrcpt_exempt++;
 }
@@ -29,6 +34,7 @@ void txn_free(struct txn *t)
 	for (size_t i = 0; i < t->nrcpt; i++) {
 		free(t->rcpts[i].addr);
 		free(t->rcpts[i].orcpt);
+		free(t->rcpts[i].dsn_orcpt);
 	}
 	free(t->rcpts);
 	if (t->body)

@@ -19,6 +19,9 @@ struct txn {
 	char queue_id[ID_LEN + 1]; /* "" until the body begins */
 	char mail_from[ADDR_PATH_MAX + 1];
 	struct mail_params mail;
+	/* The RCPT at hand, from its check until it is accepted (its DSN
+	 * parameters go with it). */
+	struct rcpt_params rcpt;
 	struct spool_rcpt *rcpts;
 	size_t nrcpt;
 	size_t nrcpt_exempt; /* recipients that are postmaster or abuse */
@@ -42,6 +45,9 @@ struct txn {
 
 struct txn *txn_new(void);
 void txn_free(struct txn *t);
-void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt);
+/* addr: where it goes; orcpt: as the client gave it; dsn: its RCPT's
+ * parameters (NOTIFY, ORCPT). */
+void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt,
+                  const struct rcpt_params *dsn);
 
 #endif

@@ -1,8 +1,11 @@
-/* Splits SMTP command lines into verb and argument and parses MAIL, RCPT and BDAT arguments. */
+/* Splits SMTP command lines into verb and argument and parses MAIL, RCPT and BDAT arguments,
+ * the DSN parameters (RFC 3461) among them. */
 #include "smtp/cmd.h"
+#include "smtp/xtext.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,11 +27,6 @@ static int is_alnum(unsigned char c)
 static int is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int is_hex_upper(unsigned char c)
-{
-	return is_digit(c) || (c >= 'A' && c <= 'F');
 }
 
 /* Length of s without trailing SP and HTAB: some clients pad their lines,
@@ -151,32 +149,41 @@ static int size_parse(const char *v, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* xtext (RFC 3461 4): printable ASCII except '+' and '=', or '+' and
- * two upper-case hex digits. */
-static int xtext_valid(const char *v, size_t n)
+enum { P_SIZE = 1, P_BODY = 2, P_SMTPUTF8 = 4, P_AUTH = 8, P_RET = 16, P_ENVID = 32 };
+
+/* One parameter of a MAIL or RCPT command into out; *seen collects the
+ * keywords met so far. */
+typedef enum param_status (*param_fn)(const char *p, size_t n, unsigned offered, int *seen,
+                                      void *out);
+
+/* Mail-parameters and Rcpt-parameters = esmtp-param *(SP esmtp-param)
+ * (RFC 5321 4.1.2), from arg[i] on. */
+static enum param_status params_parse(const char *arg, size_t i, size_t len, unsigned offered,
+                                      param_fn one, void *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c == '+') {
-			if (n - i < 3)
-				return 0;
-			if (!is_hex_upper((unsigned char)v[i + 1]) ||
-			    !is_hex_upper((unsigned char)v[i + 2]))
-				return 0;
-			i += 2;
-		} else if (c < 33 || c > 126 || c == '=') {
-			return 0;
-		}
+	int seen = 0;
+
+	while (i < len) {
+		size_t start;
+		enum param_status st;
+		while (i < len && arg[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && arg[i] != ' ')
+			i++;
+		if (i == start)
+			break;
+		st = one(arg + start, i - start, offered, &seen, out);
+		if (st != PARAM_OK)
+			return st;
 	}
-	return 1;
+	return PARAM_OK;
 }
 
-enum { P_SIZE = 1, P_BODY = 2, P_SMTPUTF8 = 4, P_AUTH = 8 };
-
-/* One MAIL parameter; *seen collects the keywords met so far. */
 static enum param_status mail_param(const char *p, size_t n, unsigned offered, int *seen,
-                                    struct mail_params *out)
+                                    void *params)
 {
+	struct mail_params *out = params;
 	size_t kwlen, vlen;
 	const char *v;
 	int bit;
@@ -191,6 +198,10 @@ static enum param_status mail_param(const char *p, size_t n, unsigned offered, i
 		bit = P_SMTPUTF8;
 	else if (kw_is(p, kwlen, "AUTH") && (offered & MAIL_OFFER_AUTH))
 		bit = P_AUTH;
+	else if (kw_is(p, kwlen, "RET") && (offered & MAIL_OFFER_DSN))
+		bit = P_RET;
+	else if (kw_is(p, kwlen, "ENVID") && (offered & MAIL_OFFER_DSN))
+		bit = P_ENVID;
 	else
 		return PARAM_UNKNOWN;
 	/* RFC 5321 4.1.2 lets each keyword appear once. */
@@ -224,12 +235,28 @@ static enum param_status mail_param(const char *p, size_t n, unsigned offered, i
 			return PARAM_BAD_VALUE;
 		out->smtputf8 = 1;
 		return PARAM_OK;
-	default:
+	case P_AUTH:
 		/* AUTH=<>, or the xtext of an authorized sender (RFC 4954 5). */
 		if (v == NULL || vlen >= sizeof(out->auth) || !xtext_valid(v, vlen))
 			return PARAM_BAD_VALUE;
 		memcpy(out->auth, v, vlen);
 		out->auth[vlen] = '\0';
+		return PARAM_OK;
+	case P_RET:
+		/* ret-value = "FULL" / "HDRS" (RFC 3461 4.3) */
+		if (v != NULL && kw_is(v, vlen, "FULL"))
+			out->ret = DSN_RET_FULL;
+		else if (v != NULL && kw_is(v, vlen, "HDRS"))
+			out->ret = DSN_RET_HDRS;
+		else
+			return PARAM_BAD_VALUE;
+		return PARAM_OK;
+	default:
+		/* envid-parameter = "ENVID=" xtext (RFC 3461 4.4), at most 100
+		 * characters, stored decoded. */
+		if (v == NULL || vlen > DSN_ENVID_MAX ||
+		    xtext_decode(v, vlen, out->envid, sizeof(out->envid)) < 0)
+			return PARAM_BAD_VALUE;
 		return PARAM_OK;
 	}
 }
@@ -238,7 +265,7 @@ enum param_status cmd_parse_mail(const char *arg, size_t len, unsigned offered,
                                  struct mail_params *out)
 {
 	size_t i, used;
-	int seen = 0;
+	enum param_status st;
 
 	memset(out, 0, sizeof(*out));
 	out->body = BODY_7BIT;
@@ -257,22 +284,9 @@ enum param_status cmd_parse_mail(const char *arg, size_t len, unsigned offered,
 	i += used;
 	if (i < len && arg[i] != ' ')
 		return PARAM_SYNTAX;
-
-	/* Mail-parameters = esmtp-param *(SP esmtp-param) (RFC 5321 4.1.2). */
-	while (i < len) {
-		size_t start;
-		enum param_status st;
-		while (i < len && arg[i] == ' ')
-			i++;
-		start = i;
-		while (i < len && arg[i] != ' ')
-			i++;
-		if (i == start)
-			break;
-		st = mail_param(arg + start, i - start, offered, &seen, out);
-		if (st != PARAM_OK)
-			return st;
-	}
+	st = params_parse(arg, i, len, offered, mail_param, out);
+	if (st != PARAM_OK)
+		return st;
 	if (out->from.has_utf8 && !out->smtputf8) {
 		out->addr_status = ADDR_UTF8_NOT_ALLOWED;
 		return PARAM_ADDR;
@@ -280,7 +294,129 @@ enum param_status cmd_parse_mail(const char *arg, size_t len, unsigned offered,
 	return PARAM_OK;
 }
 
-enum param_status cmd_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct rcpt_params *out)
+static const struct {
+	const char *name;
+	unsigned bit;
+} notify_words[] = {
+    {"SUCCESS", DSN_NOTIFY_SUCCESS},
+    {"FAILURE", DSN_NOTIFY_FAILURE},
+    {"DELAY", DSN_NOTIFY_DELAY},
+    {"NEVER", DSN_NOTIFY_NEVER},
+};
+
+/* notify-esmtp-value = "NEVER" / 1#notify-list-element (RFC 3461 4.1);
+ * a word repeated in the list changes nothing. */
+int cmd_parse_notify(const char *v, size_t n, unsigned *notify)
+{
+	unsigned bits = 0;
+	size_t i = 0;
+
+	while (i <= n) {
+		size_t start = i, k;
+		while (i < n && v[i] != ',')
+			i++;
+		for (k = 0; k < sizeof(notify_words) / sizeof(notify_words[0]); k++)
+			if (kw_is(v + start, i - start, notify_words[k].name))
+				break;
+		if (k == sizeof(notify_words) / sizeof(notify_words[0]))
+			return -1;
+		bits |= notify_words[k].bit;
+		i++;
+	}
+	if ((bits & DSN_NOTIFY_NEVER) && bits != DSN_NOTIFY_NEVER)
+		return -1;
+	*notify = bits;
+	return 0;
+}
+
+void cmd_notify_format(unsigned notify, char *out, size_t outsize)
+{
+	size_t len = 0;
+
+	if (outsize == 0)
+		return;
+	out[0] = '\0';
+	for (size_t k = 0; k < sizeof(notify_words) / sizeof(notify_words[0]); k++) {
+		if (!(notify & notify_words[k].bit))
+			continue;
+		int w = snprintf(out + len, outsize - len, "%s%s", len ? "," : "",
+		                 notify_words[k].name);
+		if (w < 0 || (size_t)w >= outsize - len) {
+			out[len] = '\0';
+			return;
+		}
+		len += (size_t)w;
+	}
+}
+
+/* orcpt-parameter = "ORCPT=" original-recipient-address, addr-type ";"
+ * xtext (RFC 3461 4.2).  The address need not follow the type's syntax
+ * (4.2 says so), but is written into DSNs, so it must decode to
+ * printable text.  Of the registered types, rfc822 and utf-8 (RFC 6533
+ * 3, whose own escapes replace xtext's) are taken. */
+static enum param_status orcpt_parse(const char *v, size_t n, int utf8_ok, struct rcpt_params *out)
+{
+	const char *semi = memchr(v, ';', n);
+	size_t tlen, off;
+	int utf8_type;
+	long dlen;
+
+	if (semi == NULL || n > DSN_ORCPT_MAX)
+		return PARAM_BAD_VALUE;
+	tlen = (size_t)(semi - v);
+	if (kw_is(v, tlen, "rfc822"))
+		utf8_type = 0;
+	else if (kw_is(v, tlen, "utf-8"))
+		utf8_type = 1;
+	else
+		return PARAM_BAD_VALUE;
+	/* The type in lower case, then the address, which is never longer
+	 * decoded than encoded: it fits. */
+	off =
+	    (size_t)snprintf(out->orcpt, sizeof(out->orcpt), "%s;", utf8_type ? "utf-8" : "rfc822");
+	if (utf8_type)
+		dlen = xtext_utf8_decode(semi + 1, n - tlen - 1, utf8_ok, out->orcpt + off,
+		                         sizeof(out->orcpt) - off);
+	else
+		dlen = xtext_decode(semi + 1, n - tlen - 1, out->orcpt + off,
+		                    sizeof(out->orcpt) - off);
+	if (dlen <= 0) {
+		out->orcpt[0] = '\0';
+		return PARAM_BAD_VALUE;
+	}
+	return PARAM_OK;
+}
+
+enum { P_NOTIFY = 1, P_ORCPT = 2 };
+
+static enum param_status rcpt_param(const char *p, size_t n, unsigned offered, int *seen,
+                                    void *params)
+{
+	struct rcpt_params *out = params;
+	size_t kwlen, vlen;
+	const char *v;
+	int bit;
+
+	if (param_split(p, n, &kwlen, &v, &vlen) < 0)
+		return PARAM_SYNTAX;
+	if (kw_is(p, kwlen, "NOTIFY") && (offered & MAIL_OFFER_DSN))
+		bit = P_NOTIFY;
+	else if (kw_is(p, kwlen, "ORCPT") && (offered & MAIL_OFFER_DSN))
+		bit = P_ORCPT;
+	else
+		return PARAM_UNKNOWN;
+	if (*seen & bit)
+		return PARAM_UNKNOWN;
+	*seen |= bit;
+	if (v == NULL)
+		return PARAM_BAD_VALUE;
+	if (bit == P_NOTIFY)
+		return cmd_parse_notify(v, vlen, &out->notify) == 0 ? PARAM_OK : PARAM_BAD_VALUE;
+	return orcpt_parse(v, vlen, (offered & MAIL_OFFER_SMTPUTF8) != 0, out);
+}
+
+enum param_status cmd_parse_rcpt(const char *arg, size_t len, unsigned offered,
+                                 struct rcpt_params *out)
 {
 	size_t i, used;
 
@@ -290,17 +426,14 @@ enum param_status cmd_parse_rcpt(const char *arg, size_t len, int utf8_ok, struc
 	i = path_start(arg, len, "TO:");
 	if (i == 0)
 		return PARAM_SYNTAX;
-	out->addr_status = addr_parse_path(arg + i, len - i, 0, utf8_ok, &out->to, &used);
+	out->addr_status = addr_parse_path(arg + i, len - i, 0,
+	                                   (offered & MAIL_OFFER_SMTPUTF8) != 0, &out->to, &used);
 	if (out->addr_status != ADDR_OK)
 		return PARAM_ADDR;
 	i += used;
-	if (i == len)
-		return PARAM_OK;
-	if (arg[i] != ' ')
+	if (i < len && arg[i] != ' ')
 		return PARAM_SYNTAX;
-	/* No RCPT parameter is supported yet (no DSN, RFC 3461): any one is
-	 * unknown. */
-	return PARAM_UNKNOWN;
+	return params_parse(arg, i, len, offered, rcpt_param, out);
 }
 
 int cmd_parse_bdat(const char *arg, size_t len, uint64_t *size, int *last)

@@ -1,6 +1,7 @@
-/* Maildir tests: template expansion, unsafe addresses refused, and a
+/* Maildir tests: template expansion, unsafe addresses refused, a
  * delivered file that is byte for byte the message with the two trace
- * headers prepended. */
+ * headers prepended, batches whose items fail alone, and the cleaning of
+ * tmp/. */
 #include "qtest.h"
 #include "queue/maildir.h"
 
@@ -10,10 +11,12 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_path_template(void **state)
@@ -55,6 +58,22 @@ static void test_path_refused(void **state)
 	assert_int_equal(maildir_path("/m/%u", "abcdefgh@b", out, 8, err, sizeof(err)), -1);
 	/* A dot inside the local part is fine. */
 	assert_int_equal(maildir_path("/m/%u", "a..b@x", out, sizeof(out), err, sizeof(err)), 0);
+}
+
+/* The number of entries in dir/sub, dot files aside. */
+static int count_files(const char *dir, const char *sub)
+{
+	char path[PATH_MAX + 16];
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /* The only file in dir/sub, or fails. */
@@ -102,14 +121,7 @@ static void test_deliver_exact(void **state)
 	snprintf(file, sizeof(file), "%s/cur", box);
 	assert_int_equal(access(file, F_OK), 0);
 	/* tmp/ is empty again. */
-	snprintf(file, sizeof(file), "%s/tmp", box);
-	DIR *d = opendir(file);
-	struct dirent *e;
-	int n = 0;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	assert_int_equal(n, 0);
+	assert_int_equal(count_files(box, "tmp"), 0);
 
 	/* The same delivery repeated (its outcome lost in a crash) leaves one
 	 * copy; another recipient or message gets its own file. */
@@ -135,13 +147,193 @@ static void test_deliver_unwritable(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* The file dir/new/<unique>.h holds the message with its two headers. */
+static void assert_delivered(const char *dir, const struct maildir_item *it)
+{
+	char file[PATH_MAX + 300], expect[512];
+	size_t len;
+
+	snprintf(file, sizeof(file), "%s/new/%s.h", dir, it->unique);
+	int n = snprintf(expect, sizeof(expect), "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s",
+	                 it->sender, it->rcpt, it->body);
+	char *got = qtest_read_file(file, &len);
+	assert_int_equal(len, (size_t)n);
+	assert_memory_equal(got, expect, len);
+	free(got);
+}
+
+static void test_batch(void **state)
+{
+	char dir[] = "/tmp/postern-maildir-XXXXXX", a[256], b[256], bad[256], nonew[256];
+	char path[PATH_MAX], err[256], longsender[3000];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	/* Under a regular file, so that mkdir fails even for root. */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(bad, sizeof(bad), "%s/file/box", dir);
+	/* A Maildir whose new/ is a regular file: the link fails after the
+	 * file was written to tmp/. */
+	snprintf(nonew, sizeof(nonew), "%s/nonew", dir);
+	assert_int_equal(
+	    maildir_deliver(nonew, "h", "0.X_0", "s@x", "u@y", "x", 1, err, sizeof(err)),
+	    MAILDIR_OK);
+	snprintf(path, sizeof(path), "%s/new/0.X_0.h", nonew);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/new", nonew);
+	assert_int_equal(rmdir(path), 0);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	memset(longsender, 'x', sizeof(longsender) - 1);
+	longsender[sizeof(longsender) - 1] = '\0';
+
+	struct maildir_item items[] = {
+	    {.dir = a, .unique = "1.ID_0", .sender = "s@example.net", .rcpt = "u1@example.org"},
+	    {.dir = b, .unique = "1.ID_1", .sender = "s@example.net", .rcpt = "u2@example.org"},
+	    {.dir = bad, .unique = "1.ID_2", .sender = "s@example.net", .rcpt = "u3@example.org"},
+	    {.dir = a, .unique = "1.ID_3", .sender = "", .rcpt = "u4@example.org"},
+	    {.dir = nonew, .unique = "1.ID_4", .sender = "s@example.net", .rcpt = "u5@example.org"},
+	    {.dir = b, .unique = "2.ID_0", .sender = "t@example.net", .rcpt = "u6@example.org"},
+	    {.dir = a, .unique = "2.ID_1", .sender = longsender, .rcpt = "u7@example.org"},
+	};
+	const size_t n = sizeof(items) / sizeof(items[0]);
+	const enum maildir_result expect[] = {MAILDIR_OK,   MAILDIR_OK, MAILDIR_TEMP, MAILDIR_OK,
+	                                      MAILDIR_TEMP, MAILDIR_OK, MAILDIR_PERM};
+	for (size_t i = 0; i < n; i++) {
+		items[i].body =
+		    i % 2 ? "Subject: odd\r\n\r\nbody\r\n" : "Subject: even\r\n\r\n.\r\n";
+		items[i].len = strlen(items[i].body);
+	}
+
+	/* The second round repeats the first, as after a crash that lost
+	 * its outcome: the same results, and no second copy. */
+	for (int round = 0; round < 2; round++) {
+		maildir_deliver_batch(items, n, "h");
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(items[i].result, expect[i]);
+			assert_int_equal(items[i].err[0] != '\0', expect[i] != MAILDIR_OK);
+		}
+		assert_non_null(strstr(items[2].err, bad));
+		assert_non_null(strstr(items[4].err, "cannot link"));
+		assert_int_equal(count_files(a, "new"), 2);
+		assert_int_equal(count_files(b, "new"), 2);
+		assert_int_equal(count_files(a, "tmp"), 0);
+		assert_int_equal(count_files(b, "tmp"), 0);
+		/* Written, then removed when the link failed. */
+		assert_int_equal(count_files(nonew, "tmp"), 0);
+		assert_delivered(a, &items[0]);
+		assert_delivered(b, &items[1]);
+		assert_delivered(a, &items[3]);
+		assert_delivered(b, &items[5]);
+	}
+	qtest_rmtree(dir);
+}
+
+/* More items than the batch keeps open at once, over three Maildirs. */
+static void test_batch_large(void **state)
+{
+	char dir[] = "/tmp/postern-maildir-XXXXXX", boxes[3][256], uniques[150][32];
+	struct maildir_item items[150];
+
+	assert_non_null(mkdtemp(dir));
+	for (size_t j = 0; j < 3; j++)
+		snprintf(boxes[j], sizeof(boxes[j]), "%s/box%zu", dir, j);
+	for (size_t i = 0; i < 150; i++) {
+		snprintf(uniques[i], sizeof(uniques[i]), "1.ID_%zu", i);
+		items[i] = (struct maildir_item){.dir = boxes[i % 3],
+		                                 .unique = uniques[i],
+		                                 .sender = "s@example.net",
+		                                 .rcpt = "u@example.org",
+		                                 .body = "\r\nbody\r\n",
+		                                 .len = 8};
+	}
+	maildir_deliver_batch(items, 150, "h");
+	for (size_t i = 0; i < 150; i++)
+		assert_int_equal(items[i].result, MAILDIR_OK);
+	for (size_t j = 0; j < 3; j++) {
+		assert_int_equal(count_files(boxes[j], "new"), 50);
+		assert_int_equal(count_files(boxes[j], "tmp"), 0);
+	}
+	assert_delivered(boxes[2], &items[149]);
+	qtest_rmtree(dir);
+}
+
+static void test_batch_empty(void **state)
+{
+	maildir_deliver_batch(NULL, 0, "h");
+}
+
+/* Creates dir/tmp/name with the given access and modification times. */
+static void tmp_file(const char *dir, const char *name, time_t atime, time_t mtime)
+{
+	char path[PATH_MAX];
+	struct timespec ts[2] = {{.tv_sec = atime}, {.tv_sec = mtime}};
+
+	snprintf(path, sizeof(path), "%s/tmp/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "partial", 7), 7);
+	close(fd);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void test_clean_tmp(void **state)
+{
+	char dir[] = "/tmp/postern-maildir-XXXXXX", box[256], path[PATH_MAX], err[256];
+	const time_t now = time(NULL), old = now - MAILDIR_TMP_MAX_AGE - 60;
+	const time_t young = now - MAILDIR_TMP_MAX_AGE + 60;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(box, sizeof(box), "%s/box", dir);
+	assert_int_equal(maildir_clean_tmp(box, now, MAILDIR_TMP_MAX_AGE), -1);
+	assert_int_equal(
+	    maildir_deliver(box, "h", "1.ID_0", "s@x", "u@y", "x\r\n", 3, err, sizeof(err)),
+	    MAILDIR_OK);
+	tmp_file(box, "old1", old, old);
+	tmp_file(box, "old2", old - 86400, old);
+	tmp_file(box, "young", young, young);
+	/* Read lately, or written lately: in use. */
+	tmp_file(box, "read", young, old);
+	tmp_file(box, "written", old, young);
+	/* Only files: a directory, and a dot file (NFS's .nfsXXXX is a
+	 * removed file still open), are left. */
+	tmp_file(box, ".nfs0001", old, old);
+	snprintf(path, sizeof(path), "%s/tmp/subdir", box);
+	assert_int_equal(mkdir(path, 0700), 0);
+	struct timespec ts[2] = {{.tv_sec = old}, {.tv_sec = old}};
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	/* new/ is not tmp/. */
+	snprintf(path, sizeof(path), "%s/new/1.ID_0.h", box);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+
+	assert_int_equal(maildir_clean_tmp(box, now, MAILDIR_TMP_MAX_AGE), 2);
+	snprintf(path, sizeof(path), "%s/tmp/old1", box);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/tmp/old2", box);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(count_files(box, "tmp"), 4);
+	assert_int_equal(count_files(box, "new"), 1);
+	assert_int_equal(maildir_clean_tmp(box, now, MAILDIR_TMP_MAX_AGE), 0);
+	/* A day and a half later the young ones are old too. */
+	assert_int_equal(maildir_clean_tmp(box, now + MAILDIR_TMP_MAX_AGE, MAILDIR_TMP_MAX_AGE), 3);
+	assert_int_equal(count_files(box, "tmp"), 1);
+	snprintf(path, sizeof(path), "%s/tmp/.nfs0001", box);
+	assert_int_equal(access(path, F_OK), 0);
+	qtest_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_path_template),
-	    cmocka_unit_test(test_path_refused),
-	    cmocka_unit_test(test_deliver_exact),
-	    cmocka_unit_test(test_deliver_unwritable),
+	    cmocka_unit_test(test_path_template), cmocka_unit_test(test_path_refused),
+	    cmocka_unit_test(test_deliver_exact), cmocka_unit_test(test_deliver_unwritable),
+	    cmocka_unit_test(test_batch),         cmocka_unit_test(test_batch_large),
+	    cmocka_unit_test(test_batch_empty),   cmocka_unit_test(test_clean_tmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,8 +295,9 @@ static void test_unsafe_and_unrouted(void **state)
 	           "SELECT state || ' ' || last_reply FROM recipients "
 	           "WHERE rcpt_index = 1",
 	           reply, sizeof(reply));
+	/* The remote domain's MX cannot be looked up: it waits. */
 	assert_non_null(strstr(reply, "deferred"));
-	assert_non_null(strstr(reply, "no route"));
+	assert_non_null(strstr(reply, "4.4.3"));
 }
 
 static void test_expired_fails(void **state)

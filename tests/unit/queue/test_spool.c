@@ -1,8 +1,11 @@
 /* Spool tests: group commit of many messages, bodies spilling to files and
- * read back byte for byte, a failed transaction cleaning up its files. */
+ * read back byte for byte, a failed transaction cleaning up its files, the
+ * DSN parameters and message facts stored with the envelope, and the
+ * schema migrated from version 2. */
 #include "qtest.h"
 #include "queue/queue_db.h"
 #include "queue/spool.h"
+#include "core/fsutil.h"
 #include "core/xmalloc.h"
 
 #include <stdarg.h>
@@ -182,6 +185,138 @@ static void test_discard_removes_file(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+static void test_dsn_fields_stored(void **state)
+{
+	struct fixture *f = *state;
+	const char *rcpts[] = {"a@example.org", "b@example.org", "c@example.org"};
+	struct spool_msg *m = qtest_msg(f->sp, NULL, "s@example.net", rcpts, 3, "x\r\n", 3);
+	char id[ID_LEN + 1], sql[256], text[256];
+	int err;
+
+	strcpy(id, m->id);
+	m->envid = xstrdup("QQ 314159");
+	m->ret = DSN_RET_HDRS;
+	m->eightbit = 1;
+	m->smtputf8 = 1;
+	m->sender_verified = 1;
+	m->rcpts[0].notify = DSN_NOTIFY_DELAY | DSN_NOTIFY_FAILURE;
+	m->rcpts[0].dsn_orcpt = xstrdup("rfc822;A@example.org");
+	m->rcpts[1].notify = DSN_NOTIFY_NEVER;
+	qtest_commit(f->sp, f->base, &m, 1, &err);
+	assert_int_equal(err, 0);
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT envid || '|' || ret || '|' || sender_verified || eightbit || smtputf8 || "
+	         "held || is_dsn FROM messages WHERE id = '%s'",
+	         id);
+	qtest_text(&f->cfg, sql, text, sizeof(text));
+	assert_string_equal(text, "QQ 314159|HDRS|11100");
+	snprintf(sql, sizeof(sql),
+	         "SELECT group_concat(coalesce(notify, '-') || '/' || coalesce(dsn_orcpt, '-') || "
+	         "'/' || delay_warned || '/' || coalesce(last_attempt, tls, remote, '-'), ' ') "
+	         "FROM (SELECT * FROM recipients WHERE msg_id = '%s' ORDER BY rcpt_index)",
+	         id);
+	qtest_text(&f->cfg, sql, text, sizeof(text));
+	assert_string_equal(text, "FAILURE,DELAY/rfc822;A@example.org/0/- NEVER/-/0/- -/-/0/-");
+}
+
+/* The defaults: no DSN asked for, nothing verified. */
+static void test_dsn_fields_absent(void **state)
+{
+	struct fixture *f = *state;
+	const char *rcpt = "a@example.org";
+	struct spool_msg *m = qtest_msg(f->sp, NULL, "", &rcpt, 1, "x\r\n", 3);
+	int err;
+
+	m->is_dsn = 1;
+	qtest_commit(f->sp, f->base, &m, 1, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(qtest_int(&f->cfg, "SELECT count(*) FROM messages WHERE envid IS NULL "
+	                                    "AND ret IS NULL AND sender_verified = 0 AND "
+	                                    "eightbit = 0 AND smtputf8 = 0 AND is_dsn = 1"),
+	                 1);
+	assert_int_equal(qtest_int(&f->cfg, "SELECT count(*) FROM recipients WHERE notify IS NULL "
+	                                    "AND dsn_orcpt IS NULL"),
+	                 1);
+}
+
+/* A queue left by an earlier version (1: no headers column) keeps its
+ * messages and gains the new columns with their defaults. */
+static void migrate_from(int version)
+{
+	struct config cfg;
+	char dir[64], path[PATH_MAX], err[256], sql[1024];
+	sqlite3 *db;
+
+	qtest_config(&cfg, dir);
+	assert_int_equal(queue_db_body_dir(&cfg, path, sizeof(path)), 0);
+	assert_int_equal(fs_mkdir_p(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/queue/queue.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+	         "CREATE TABLE messages (id TEXT PRIMARY KEY, sender TEXT NOT NULL, "
+	         "client_ip TEXT NOT NULL, helo TEXT NOT NULL, auth_user TEXT, arrival "
+	         "INTEGER NOT NULL, size INTEGER NOT NULL, body BLOB%s);"
+	         "CREATE TABLE recipients (msg_id TEXT NOT NULL, rcpt_index INTEGER NOT NULL, "
+	         "addr TEXT NOT NULL, orcpt TEXT NOT NULL, state TEXT NOT NULL, attempts "
+	         "INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL, last_reply TEXT, "
+	         "PRIMARY KEY (msg_id, rcpt_index));"
+	         "INSERT INTO messages (id, sender, client_ip, helo, arrival, size, body) "
+	         "VALUES ('OLD', 's@x', '1.2.3.4', 'h', 1, 3, x'41');"
+	         "INSERT INTO recipients VALUES ('OLD', 0, 'r@x', 'r@x', 'deferred', 2, 5, "
+	         "'451 later');"
+	         "PRAGMA user_version = %d;",
+	         version == 1 ? "" : ", headers BLOB NOT NULL DEFAULT x''", version);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	db = queue_db_open(&cfg, err, sizeof(err));
+	assert_non_null(db);
+	queue_db_close(db);
+	/* A second opener finds the current version and changes nothing. */
+	db = queue_db_open(&cfg, err, sizeof(err));
+	assert_non_null(db);
+	queue_db_close(db);
+	assert_int_equal(qtest_int(&cfg, "PRAGMA user_version"), 3);
+	assert_int_equal(qtest_int(&cfg, "SELECT count(*) FROM messages WHERE id = 'OLD' AND "
+	                                 "headers = x'' AND envid IS NULL AND ret IS NULL AND "
+	                                 "sender_verified = 0 AND eightbit = 0 AND smtputf8 = 0 "
+	                                 "AND held = 0 AND is_dsn = 0"),
+	                 1);
+	assert_int_equal(qtest_int(&cfg, "SELECT count(*) FROM recipients WHERE state = "
+	                                 "'deferred' AND attempts = 2 AND notify IS NULL AND "
+	                                 "dsn_orcpt IS NULL AND last_attempt IS NULL AND tls IS "
+	                                 "NULL AND remote IS NULL AND delay_warned = 0"),
+	                 1);
+	qtest_rmtree(dir);
+	config_free(&cfg);
+}
+
+static void test_migrate_from_1(void **state)
+{
+	migrate_from(1);
+}
+
+static void test_migrate_from_2(void **state)
+{
+	migrate_from(2);
+}
+
+/* A fresh queue is created at the current version. */
+static void test_fresh_schema_version(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(qtest_int(&f->cfg, "PRAGMA user_version"), 3);
+	assert_int_equal(qtest_int(&f->cfg, "SELECT count(*) FROM pragma_table_info('messages') "
+	                                    "WHERE name IN ('envid', 'ret', 'sender_verified', "
+	                                    "'eightbit', 'smtputf8', 'held', 'is_dsn')"),
+	                 7);
+	assert_int_equal(qtest_int(&f->cfg, "SELECT count(*) FROM pragma_table_info('recipients') "
+	                                    "WHERE name IN ('notify', 'dsn_orcpt', 'last_attempt', "
+	                                    "'tls', 'remote', 'delay_warned')"),
+	                 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +325,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_small_body_inline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_commit_removes_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_discard_removes_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dsn_fields_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dsn_fields_absent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fresh_schema_version, setup, teardown),
+	    cmocka_unit_test(test_migrate_from_1),
+	    cmocka_unit_test(test_migrate_from_2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

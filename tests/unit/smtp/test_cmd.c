@@ -1,4 +1,5 @@
-/* Unit tests of SMTP command line splitting and of the MAIL, RCPT and BDAT arguments. */
+/* Unit tests of SMTP command line splitting and of the MAIL, RCPT and BDAT arguments,
+ * the DSN parameters (RFC 3461) included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,6 +85,7 @@ static void test_cmd_parse_table(void **state)
 /* What the EHLO reply advertised. */
 #define U MAIL_OFFER_SMTPUTF8
 #define A MAIL_OFFER_AUTH
+#define D MAIL_OFFER_DSN
 
 struct mail_case {
 	const char *in;
@@ -95,40 +97,50 @@ struct mail_case {
 	enum body_type body;
 	int smtputf8;
 	const char *auth;
+	enum dsn_ret ret;
+	const char *envid; /* NULL: "" */
 };
 
 /* A case that fails: only the statuses matter. */
 #define MERR(in, offered, st, ast)                                                                 \
 	{                                                                                          \
-		in, offered, st, ast, NULL, NULL, 0, BODY_7BIT, 0, NULL                            \
+		in, offered, st, ast, NULL, NULL, 0, BODY_7BIT, 0, NULL, DSN_RET_UNSET, NULL       \
 	}
 
 static const struct mail_case mails[] = {
-    {"FROM:<a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, ""},
-    {" FROM:<a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, ""},
-    {"from:<a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, ""},
-    {"FROM: <a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, ""},
-    {"FROM:<>", 0, PARAM_OK, ADDR_OK, "", "", 0, BODY_7BIT, 0, ""},
-    {"FROM:<a@b.example>   ", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, ""},
+    {"FROM:<a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "",
+     DSN_RET_UNSET, NULL},
+    {" FROM:<a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "",
+     DSN_RET_UNSET, NULL},
+    {"from:<a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "",
+     DSN_RET_UNSET, NULL},
+    {"FROM: <a@b.example>", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "",
+     DSN_RET_UNSET, NULL},
+    {"FROM:<>", 0, PARAM_OK, ADDR_OK, "", "", 0, BODY_7BIT, 0, "", DSN_RET_UNSET, NULL},
+    {"FROM:<a@b.example>   ", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "",
+     DSN_RET_UNSET, NULL},
     {"FROM:<a@b.example> SIZE=12345", 0, PARAM_OK, ADDR_OK, "a", "b.example", 12345, BODY_7BIT, 0,
-     ""},
+     "", DSN_RET_UNSET, NULL},
     {"FROM:<a@b.example> size=0 body=8bitmime", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0,
-     BODY_8BITMIME, 0, ""},
-    {"FROM:<a@b.example> BODY=7BIT", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, ""},
+     BODY_8BITMIME, 0, "", DSN_RET_UNSET, NULL},
+    {"FROM:<a@b.example> BODY=7BIT", 0, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "",
+     DSN_RET_UNSET, NULL},
     {"FROM:<a@b.example> SIZE=18446744073709551615", 0, PARAM_OK, ADDR_OK, "a", "b.example",
-     UINT64_MAX, BODY_7BIT, 0, ""},
-    {"FROM:<a@b.example> AUTH=<>", A, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "<>"},
+     UINT64_MAX, BODY_7BIT, 0, "", DSN_RET_UNSET, NULL},
+    {"FROM:<a@b.example> AUTH=<>", A, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 0, "<>",
+     DSN_RET_UNSET, NULL},
     {"FROM:<a@b.example> AUTH=e+3Dmc2@example.com", A, PARAM_OK, ADDR_OK, "a", "b.example", 0,
-     BODY_7BIT, 0, "e+3Dmc2@example.com"},
-    {"FROM:<a@b.example> SMTPUTF8", U, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 1, ""},
+     BODY_7BIT, 0, "e+3Dmc2@example.com", DSN_RET_UNSET, NULL},
+    {"FROM:<a@b.example> SMTPUTF8", U, PARAM_OK, ADDR_OK, "a", "b.example", 0, BODY_7BIT, 1, "",
+     DSN_RET_UNSET, NULL},
     {"FROM:<j\xc3\xb6rg@b.example> SMTPUTF8 BODY=8BITMIME", U, PARAM_OK, ADDR_OK, "j\xc3\xb6rg",
-     "b.example", 0, BODY_8BITMIME, 1, ""},
+     "b.example", 0, BODY_8BITMIME, 1, "", DSN_RET_UNSET, NULL},
     {"FROM:<j\xc3\xb6rg@b.example> SMTPUTF8 AUTH=<> BODY=8BITMIME SIZE=5", U | A, PARAM_OK, ADDR_OK,
-     "j\xc3\xb6rg", "b.example", 5, BODY_8BITMIME, 1, "<>"},
+     "j\xc3\xb6rg", "b.example", 5, BODY_8BITMIME, 1, "<>", DSN_RET_UNSET, NULL},
     {"FROM:<a@b.example> AUTH=<> SMTPUTF8", U | A, PARAM_OK, ADDR_OK, "a", "b.example", 0,
-     BODY_7BIT, 1, "<>"},
+     BODY_7BIT, 1, "<>", DSN_RET_UNSET, NULL},
     {"FROM:<a@b.example>  SIZE=1   BODY=7BIT", 0, PARAM_OK, ADDR_OK, "a", "b.example", 1, BODY_7BIT,
-     0, ""},
+     0, "", DSN_RET_UNSET, NULL},
     /* UTF-8 path needs SMTPUTF8 offered and given */
     MERR("FROM:<j\xc3\xb6rg@b.example>", U, PARAM_ADDR, ADDR_UTF8_NOT_ALLOWED),
     MERR("FROM:<j\xc3\xb6rg@b.example> SMTPUTF8", 0, PARAM_ADDR, ADDR_UTF8_NOT_ALLOWED),
@@ -179,6 +191,28 @@ static const struct mail_case mails[] = {
     MERR("FROM:<a@b.example> -X=1", 0, PARAM_SYNTAX, ADDR_OK),
     MERR("FROM:<a@b.example> SIZE==1", 0, PARAM_SYNTAX, ADDR_OK),
     MERR("FROM:<a@b.example> =1", 0, PARAM_SYNTAX, ADDR_OK),
+    /* DSN (RFC 3461 4.3, 4.4) */
+    {"FROM:<a@b.example> RET=FULL ENVID=QQ314159", D, PARAM_OK, ADDR_OK, "a", "b.example", 0,
+     BODY_7BIT, 0, "", DSN_RET_FULL, "QQ314159"},
+    {"FROM:<> ret=hdrs envid=a+2Bb+3Dc+20d", D | U | A, PARAM_OK, ADDR_OK, "", "", 0, BODY_7BIT, 0,
+     "", DSN_RET_HDRS, "a+b=c d"},
+    {"FROM:<a@b.example> ENVID=<1@b.example> BODY=8BITMIME", D, PARAM_OK, ADDR_OK, "a", "b.example",
+     0, BODY_8BITMIME, 0, "", DSN_RET_UNSET, "<1@b.example>"},
+    MERR("FROM:<a@b.example> RET=FULL", U | A, PARAM_UNKNOWN, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=x", 0, PARAM_UNKNOWN, ADDR_OK),
+    MERR("FROM:<a@b.example> RET=FULL RET=HDRS", D, PARAM_UNKNOWN, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=x envid=x", D, PARAM_UNKNOWN, ADDR_OK),
+    MERR("FROM:<a@b.example> RET=PART", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> RET", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> RET=", D, PARAM_SYNTAX, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=a+2b", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=a+", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=a+00b", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=a+0D+0Ab", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=a+09b", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> ENVID=a+C3+A9", D, PARAM_BAD_VALUE, ADDR_OK),
+    MERR("FROM:<a@b.example> SMTPUTF8 ENVID=\xc3\xa9", D | U, PARAM_BAD_VALUE, ADDR_OK),
 };
 
 static void test_mail_table(void **state)
@@ -198,6 +232,8 @@ static void test_mail_table(void **state)
 		assert_int_equal(mp.body, c->body);
 		assert_int_equal(mp.smtputf8, c->smtputf8);
 		assert_string_equal(mp.auth, c->auth);
+		assert_int_equal(mp.ret, c->ret);
+		assert_string_equal(mp.envid, c->envid ? c->envid : "");
 	}
 }
 
@@ -230,25 +266,46 @@ static void test_mail_auth_bound(void **state)
 	assert_int_equal(cmd_parse_mail(line, strlen(line), MAIL_OFFER_AUTH, &mp), PARAM_BAD_VALUE);
 }
 
+/* ENVID: at most 100 characters of xtext (RFC 3461 4.4). */
+static void test_mail_envid_bound(void **state)
+{
+	char line[200];
+	struct mail_params mp;
+	size_t pre;
+	strcpy(line, "FROM:<a@b.example> ENVID=");
+	pre = strlen(line);
+	memset(line + pre, 'e', DSN_ENVID_MAX);
+	line[pre + DSN_ENVID_MAX] = '\0';
+	assert_int_equal(cmd_parse_mail(line, strlen(line), D, &mp), PARAM_OK);
+	assert_int_equal(strlen(mp.envid), DSN_ENVID_MAX);
+	strcat(line, "e");
+	assert_int_equal(cmd_parse_mail(line, strlen(line), D, &mp), PARAM_BAD_VALUE);
+}
+
 struct rcpt_case {
 	const char *in;
-	int utf8;
+	unsigned offered;
 	enum param_status want;
 	enum addr_status addr;
 	const char *local, *domain;
+	unsigned notify;
+	const char *orcpt; /* NULL: "" */
 };
 
-#define RERR(in, utf8, st, ast)                                                                    \
+#define RERR(in, offered, st, ast)                                                                 \
 	{                                                                                          \
-		in, utf8, st, ast, NULL, NULL                                                      \
+		in, offered, st, ast, NULL, NULL, 0, NULL                                          \
 	}
+#define NS DSN_NOTIFY_SUCCESS
+#define NF DSN_NOTIFY_FAILURE
+#define ND DSN_NOTIFY_DELAY
 
 static const struct rcpt_case rcpts[] = {
-    {"TO:<user@example.com>", 0, PARAM_OK, ADDR_OK, "user", "example.com"},
-    {" to:<user@example.com>", 0, PARAM_OK, ADDR_OK, "user", "example.com"},
-    {"To: <user@example.com> ", 0, PARAM_OK, ADDR_OK, "user", "example.com"},
-    {"TO:<Postmaster>", 0, PARAM_OK, ADDR_OK, "Postmaster", ""},
-    {"TO:<j\xc3\xb6rg@example.com>", 1, PARAM_OK, ADDR_OK, "j\xc3\xb6rg", "example.com"},
+    {"TO:<user@example.com>", 0, PARAM_OK, ADDR_OK, "user", "example.com", 0, NULL},
+    {" to:<user@example.com>", 0, PARAM_OK, ADDR_OK, "user", "example.com", 0, NULL},
+    {"To: <user@example.com> ", 0, PARAM_OK, ADDR_OK, "user", "example.com", 0, NULL},
+    {"TO:<Postmaster>", 0, PARAM_OK, ADDR_OK, "Postmaster", "", 0, NULL},
+    {"TO:<j\xc3\xb6rg@example.com>", 1, PARAM_OK, ADDR_OK, "j\xc3\xb6rg", "example.com", 0, NULL},
     RERR("TO:<j\xc3\xb6rg@example.com>", 0, PARAM_ADDR, ADDR_UTF8_NOT_ALLOWED),
     RERR("TO:<>", 0, PARAM_ADDR, ADDR_SYNTAX),
     RERR("TO:<@relay.example:user@example.com>", 0, PARAM_ADDR, ADDR_ROUTE),
@@ -256,8 +313,59 @@ static const struct rcpt_case rcpts[] = {
     RERR("TO:<\"user@example.com\"@relay.example>", 0, PARAM_ADDR, ADDR_ROUTE),
     RERR("TO:user@example.com", 0, PARAM_ADDR, ADDR_SYNTAX),
     RERR("TO:<user@example.com> NOTIFY=NEVER", 0, PARAM_UNKNOWN, ADDR_OK),
-    RERR("TO:<user@example.com> ORCPT=rfc822;user@example.com", 0, PARAM_UNKNOWN, ADDR_OK),
+    RERR("TO:<user@example.com> ORCPT=rfc822;user@example.com", U, PARAM_UNKNOWN, ADDR_OK),
     RERR("TO:<user@example.com>junk", 0, PARAM_SYNTAX, ADDR_OK),
+    /* DSN (RFC 3461 4.1, 4.2; RFC 6533 3) */
+    {"TO:<u@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;u@example.com", D, PARAM_OK, ADDR_OK,
+     "u", "example.com", NS | NF, "rfc822;u@example.com"},
+    {"TO:<u@example.com> notify=never", D, PARAM_OK, ADDR_OK, "u", "example.com", DSN_NOTIFY_NEVER,
+     NULL},
+    {"TO:<u@example.com> NOTIFY=delay,Failure,DELAY", D, PARAM_OK, ADDR_OK, "u", "example.com",
+     NF | ND, NULL},
+    {"TO:<u@example.com> ORCPT=RFC822;John+20Doe+40x.example  NOTIFY=DELAY", D, PARAM_OK, ADDR_OK,
+     "u", "example.com", ND, "rfc822;John Doe@x.example"},
+    {"TO:<Postmaster> ORCPT=rfc822;+22a+20b+22@x.example", D, PARAM_OK, ADDR_OK, "Postmaster", "",
+     0, "rfc822;\"a b\"@x.example"},
+    {"TO:<u@example.com> ORCPT=UTF-8;j\\x{F6}rg@example.com", D, PARAM_OK, ADDR_OK, "u",
+     "example.com", 0, "utf-8;j\xc3\xb6rg@example.com"},
+    {"TO:<u@example.com> ORCPT=utf-8;\\x{1F600}\\x{5C}\\x{2b}@example.com", D, PARAM_OK, ADDR_OK,
+     "u", "example.com", 0, "utf-8;\xf0\x9f\x98\x80\\+@example.com"},
+    {"TO:<j\xc3\xb6rg@example.com> ORCPT=utf-8;j\xc3\xb6rg@example.com", D | U, PARAM_OK, ADDR_OK,
+     "j\xc3\xb6rg", "example.com", 0, "utf-8;j\xc3\xb6rg@example.com"},
+    RERR("TO:<u@example.com> ORCPT=utf-8;j\xc3\xb6rg@example.com", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=NEVER,SUCCESS", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=FAILURE,NEVER", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=SUCCESS,", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=,SUCCESS", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=SUCCESS,,DELAY", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=SOMETIMES", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=", D, PARAM_SYNTAX, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=SUCCESS NOTIFY=FAILURE", D, PARAM_UNKNOWN, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=rfc822;a@x ORCPT=rfc822;a@x", D, PARAM_UNKNOWN, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=x400;abc", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=;a@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=rfc822", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=rfc822;", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=rfc822;a+0Ab@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=rfc822;a+7Fb@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=rfc822;a+e9@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;a+b@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;a\\x{0}b@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;a\\x{9}b@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;a\\x{85}b@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\\x{00E9}@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\\x{D800}@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\\x{110000}@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\\x{1234567}@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\\x{E9@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\\y{E9}@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\\x{}@x", D, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\xc3\x28@x", D | U, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> ORCPT=utf-8;\xc2\x85@x", D | U, PARAM_BAD_VALUE, ADDR_OK),
+    RERR("TO:<u@example.com> X-FOO=1", D | U, PARAM_UNKNOWN, ADDR_OK),
+    RERR("TO:<u@example.com> NOTIFY=NEVER =1", D, PARAM_SYNTAX, ADDR_OK),
     RERR("FROM:<user@example.com>", 0, PARAM_SYNTAX, ADDR_OK),
     RERR("TO", 0, PARAM_SYNTAX, ADDR_OK),
     RERR("", 0, PARAM_SYNTAX, ADDR_OK),
@@ -268,7 +376,7 @@ static void test_rcpt_table(void **state)
 	for (size_t i = 0; i < sizeof(rcpts) / sizeof(rcpts[0]); i++) {
 		const struct rcpt_case *c = &rcpts[i];
 		struct rcpt_params rp;
-		enum param_status st = cmd_parse_rcpt(c->in, strlen(c->in), c->utf8, &rp);
+		enum param_status st = cmd_parse_rcpt(c->in, strlen(c->in), c->offered, &rp);
 		if (st != c->want || rp.addr_status != c->addr)
 			fail_msg("rcpt case %zu '%s': status %d addr %d", i, c->in, (int)st,
 			         (int)rp.addr_status);
@@ -276,7 +384,60 @@ static void test_rcpt_table(void **state)
 			continue;
 		assert_string_equal(rp.to.local, c->local);
 		assert_string_equal(rp.to.domain, c->domain);
+		assert_int_equal(rp.notify, c->notify);
+		assert_string_equal(rp.orcpt, c->orcpt ? c->orcpt : "");
 	}
+}
+
+/* ORCPT: at most 500 characters (RFC 3461 4.2), and the decoded address
+ * fits where it is kept. */
+static void test_rcpt_orcpt_bound(void **state)
+{
+	char line[700];
+	struct rcpt_params rp;
+	size_t pre;
+	strcpy(line, "TO:<u@example.com> ORCPT=rfc822;");
+	pre = strlen(line);
+	memset(line + pre, 'o', DSN_ORCPT_MAX - 7);
+	line[pre + DSN_ORCPT_MAX - 7] = '\0';
+	assert_int_equal(cmd_parse_rcpt(line, strlen(line), D, &rp), PARAM_OK);
+	assert_int_equal(strlen(rp.orcpt), DSN_ORCPT_MAX);
+	strcat(line, "o");
+	assert_int_equal(cmd_parse_rcpt(line, strlen(line), D, &rp), PARAM_BAD_VALUE);
+	assert_string_equal(rp.orcpt, "");
+}
+
+/* What the queue stores and reads back. */
+static void test_notify_format_parse(void **state)
+{
+	static const struct {
+		unsigned bits;
+		const char *text;
+	} cases[] = {
+	    {0, ""},
+	    {DSN_NOTIFY_NEVER, "NEVER"},
+	    {NS, "SUCCESS"},
+	    {NF | ND, "FAILURE,DELAY"},
+	    {ND | NS, "SUCCESS,DELAY"},
+	    {NS | NF | ND, "SUCCESS,FAILURE,DELAY"},
+	};
+	char text[DSN_NOTIFY_TEXT_MAX];
+	unsigned back;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cmd_notify_format(cases[i].bits, text, sizeof(text));
+		assert_string_equal(text, cases[i].text);
+		if (cases[i].bits == 0)
+			continue;
+		assert_int_equal(cmd_parse_notify(text, strlen(text), &back), 0);
+		assert_int_equal(back, cases[i].bits);
+	}
+	/* Cut to what fits, never beyond. */
+	cmd_notify_format(NS | NF, text, 10);
+	assert_string_equal(text, "SUCCESS");
+	assert_int_equal(cmd_parse_notify("", 0, &back), -1);
+	assert_int_equal(cmd_parse_notify("NEVER,NEVER", 11, &back), 0);
+	assert_int_equal(back, DSN_NOTIFY_NEVER);
 }
 
 struct bdat_case {
@@ -327,7 +488,10 @@ int main(void)
 	    cmocka_unit_test(test_mail_table),
 	    cmocka_unit_test(test_mail_through_cmd_parse),
 	    cmocka_unit_test(test_mail_auth_bound),
+	    cmocka_unit_test(test_mail_envid_bound),
 	    cmocka_unit_test(test_rcpt_table),
+	    cmocka_unit_test(test_rcpt_orcpt_bound),
+	    cmocka_unit_test(test_notify_format_parse),
 	    cmocka_unit_test(test_bdat_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
