@@ -551,3 +551,162 @@ postfix_stop() {
 		sleep 0.1
 	done
 }
+
+# --- helpers for bench/relay.sh (delivery through MX records) --------------
+
+# nsd_start_zones DIR ADDR PORT ZONE=FILE...: like nsd_start, but on
+# ADDR:PORT (e.g. 127.0.0.1 53, inside the namespace) and serving the given
+# zones (FILE relative to DIR). Sets NSD_PID; nsd_queries DIR and nsd_stop
+# work on it as on nsd_start's.
+nsd_start_zones() {
+	local d=$1 addr=$2 port=$3 z i=0
+	shift 3
+	cat >"$d/nsd.conf" <<EOC
+server:
+	ip-address: $addr@$port
+	do-ip6: no
+	username: ""
+	chroot: ""
+	zonesdir: "$d"
+	database: ""
+	pidfile: "$d/nsd.pid"
+	xfrdfile: "$d/xfrd.state"
+	zonelistfile: "$d/zone.list"
+	xfrdir: "$d"
+	logfile: "$d/nsd.log"
+	server-count: 1
+	verbosity: 0
+	# Debian's nsd limits responses to 200 a second per /24 of clients
+	# (RRL): beyond that it drops queries or answers truncated, and a
+	# libc resolver asking a few hundred a second times out now and then.
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
+remote-control:
+	control-enable: yes
+	control-interface: $d/nsd.ctl
+EOC
+	for z in "$@"; do
+		printf 'zone:\n\tname: %s\n\tzonefile: %s\n' "${z%%=*}" "${z#*=}" >>"$d/nsd.conf"
+	done
+	local pin=()
+	[ -n "${NSD_CPUS:-}" ] && pin=(taskset -c "$NSD_CPUS")
+	# shellcheck disable=SC2086
+	$NETNS_RUN setsid "${pin[@]}" nsd -d -c "$d/nsd.conf" >"$d/nsd.stderr" 2>&1 &
+	NSD_PID=$!
+	# Ready when it answers the first zone's SOA.
+	while ! $NETNS_RUN /usr/bin/python3 - "$addr" "$port" "${1%%=*}" <<'EOP' 2>/dev/null; do
+import socket, sys
+q = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+for label in sys.argv[3].strip(".").split("."):
+    q += bytes([len(label)]) + label.encode()
+q += b"\x00\x00\x06\x00\x01"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+s.sendto(q, (sys.argv[1], int(sys.argv[2])))
+sys.exit(0 if s.recv(4096)[:2] == b"\x00\x01" else 1)
+EOP
+		i=$((i + 1))
+		if ! kill -0 "$NSD_PID" 2>/dev/null || [ "$i" -gt 100 ]; then
+			cat "$d/nsd.stderr" "$d/nsd.log" 2>/dev/null | tail -10 | sed 's/^/  /' >&2
+			die "nsd did not answer on $addr:$port (config $d/nsd.conf)"
+		fi
+		sleep 0.1
+	done
+}
+
+# netns_resolv_conf NS NAMESERVER: /etc/netns/NS/resolv.conf, which
+# "ip netns exec NS" bind-mounts over /etc/resolv.conf for everything it
+# runs (and their children: Postfix's daemons), so that the system
+# resolver (libc) inside the namespace asks NAMESERVER on port 53 and
+# nothing else. The rest of the machine is not affected. Sets
+# NETNS_ETC_DIR for netns_resolv_conf_remove.
+NETNS_ETC_DIR=""
+netns_resolv_conf() {
+	[ -n "$1" ] || return 1
+	mkdir -p "/etc/netns/$1" || return 1
+	NETNS_ETC_DIR=/etc/netns/$1
+	printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$2" >"$NETNS_ETC_DIR/resolv.conf"
+}
+# netns_resolv_conf_remove: removes what netns_resolv_conf made (and
+# /etc/netns itself when that is left empty).
+netns_resolv_conf_remove() {
+	[ -n "$NETNS_ETC_DIR" ] || return 0
+	rm -f "$NETNS_ETC_DIR/resolv.conf"
+	rmdir "$NETNS_ETC_DIR" 2>/dev/null
+	rmdir /etc/netns 2>/dev/null
+	NETNS_ETC_DIR=""
+	return 0
+}
+
+# blackhole_start ADDR PORT: inside the benchmark's namespace (NETNS_RUN
+# must be set: never on the host), silently drop every TCP packet to
+# ADDR:PORT at the input hook, so that connecting there times out as to a
+# host whose SYNs are lost. Uses nft, else iptables; sets BLACKHOLE_TOOL.
+# Returns 1 when neither is there or the rule cannot be added.
+BLACKHOLE_TOOL=""
+blackhole_start() {
+	local addr=$1 port=$2
+	[ -n "$NETNS_RUN" ] || return 1
+	if command -v nft >/dev/null 2>&1 &&
+		$NETNS_RUN nft add table inet postern_bench 2>/dev/null &&
+		$NETNS_RUN nft add chain inet postern_bench input \
+			'{ type filter hook input priority 0; policy accept; }' 2>/dev/null &&
+		$NETNS_RUN nft add rule inet postern_bench input \
+			ip daddr "$addr" tcp dport "$port" counter drop 2>/dev/null; then
+		BLACKHOLE_TOOL=nft
+	elif command -v iptables >/dev/null 2>&1 &&
+		$NETNS_RUN iptables -I INPUT -d "$addr" -p tcp --dport "$port" -j DROP 2>/dev/null; then
+		BLACKHOLE_TOOL=iptables
+	else
+		return 1
+	fi
+}
+# blackhole_packets: packets dropped so far by blackhole_start's rule.
+blackhole_packets() {
+	case "$BLACKHOLE_TOOL" in
+	nft) $NETNS_RUN nft list table inet postern_bench 2>/dev/null |
+		awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1); exit }' ;;
+	iptables) $NETNS_RUN iptables -nvxL INPUT 2>/dev/null | awk '$3 == "DROP" { print $1; exit }' ;;
+	*) echo 0 ;;
+	esac
+}
+
+# postfix_start_from MAIN_IN MASTER_IN DIR PORT [LINE...]: postfix_start
+# with other templates (bench/postfix/NAME, same @VAR@ placeholders), e.g.
+# main-relay.cf.in and master-relay.cf.in. Sets POSTFIX_DIR and
+# POSTFIX_MASTER; postfix_stop stops it.
+postfix_start_from() {
+	local main_in=$1 master_in=$2 dir=$3 port=$4 pid="" i=0
+	shift 4
+	mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
+	chown postfix "$dir/data"
+	sed -e "s|@CONFIG_DIR@|$dir/etc|g" -e "s|@QUEUE_DIR@|$dir/queue|g" \
+		-e "s|@DATA_DIR@|$dir/data|g" -e "s|@LOG_FILE@|$dir/maillog|g" \
+		-e "s|@PROCESS_LIMIT@|${BENCH_POSTFIX_PROCESS_LIMIT:-100}|g" \
+		"$ROOT/bench/postfix/$main_in" >"$dir/etc/main.cf"
+	if [ "$#" -gt 0 ]; then
+		printf '%s\n' "$@" >>"$dir/etc/main.cf"
+	fi
+	sed -e "s|@LISTEN@|127.0.0.1:$port|g" "$ROOT/bench/postfix/$master_in" >"$dir/etc/master.cf"
+	POSTFIX_DIR=$dir
+	if ! $NETNS_RUN postfix -c "$dir/etc" start >"$dir/start.log" 2>&1; then
+		cat "$dir/start.log" "$dir/maillog" 2>/dev/null | tail -20 | sed 's/^/  /' >&2
+		die "Postfix did not start (config $dir/etc)"
+	fi
+	while [ -z "$pid" ] && [ "$i" -lt 100 ]; do
+		pid=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null)
+		i=$((i + 1))
+		[ -z "$pid" ] && sleep 0.1
+	done
+	[ -n "$pid" ] || die "Postfix started but wrote no master.pid"
+	# shellcheck disable=SC2034 # the scripts' to read
+	POSTFIX_MASTER=$pid
+	wait_port "$port" 30 "$pid" || die "Postfix did not listen on 127.0.0.1:$port"
+}
+
+# machine_cpu_ticks: "busy steal total" jiffies of the whole machine
+# (busy as machine_busy_ticks; total includes idle, iowait and steal).
+machine_cpu_ticks() {
+	awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i
+		print $2 + $3 + $4 + $7 + $8, $9, t; exit }' /proc/stat
+}

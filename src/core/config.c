@@ -175,6 +175,12 @@ static const struct param params[] = {
       "seconds over which failed AUTH attempts are counted"),
     I("limits.auth_failure_delay_ms", auth_failure_delay_ms, 1000, 0, 60000,
       "delay before the reply to a failed AUTH"),
+    I("limits.max_own_received", max_own_received, 3, 1, 100,
+      "a message with this many Received fields naming hostname (by) is a mail loop: 554 5.4.6 "
+      "at the end of DATA"),
+    I("limits.max_received", max_received, 100, 1, 1000,
+      "a message with more Received fields than this is a mail loop: 554 5.4.6 at the end of "
+      "DATA"),
     I("spool.inline_max", spool_inline_max, 262144, 0, 16777216,
       "bodies up to this size are stored in the queue database, larger ones in files"),
     I("spool.commit_window_us", commit_window_us, 1000, 0, 100000,
@@ -229,6 +235,8 @@ static const struct param params[] = {
       "1 refuses a bounce (null sender) to a local user at RCPT unless its recipient carries a "
       "valid tag; postmaster and abuse are always reachable"),
     I("batv.max_age_days", batv_max_age_days, 7, 1, 365, "days a BATV tag stays valid"),
+    I("srs.max_age_days", srs_max_age_days, 21, 1, 1023,
+      "days a bounce to an SRS0 address we made (state_dir/srs.key) is accepted and sent back"),
     S("dkim.key_dir", dkim_key_dir, "",
       "where `postern dkim keygen` writes keys and relative key paths start; empty: "
       "state_dir/dkim"),
@@ -246,8 +254,9 @@ static const struct param params[] = {
       "and sender; 0: per message only"),
 };
 
-static const char *const list_names[] = {"listeners", "domains", "tls",  "limits", "spool",
-                                         "delivery",  "dns",     "dkim", "dmarc", "batv"};
+static const char *const list_names[] = {"listeners", "domains",  "tls", "limits",
+                                         "spool",     "delivery", "dns", "dkim",
+                                         "dmarc",     "batv",     "srs"};
 /* policy and dnsbl have readers of their own (read_policy, read_dnsbls). */
 
 const char *config_role_name(enum listener_role role)
@@ -428,10 +437,137 @@ static void read_listeners(struct config *cfg, config_setting_t *list, const cha
 	}
 }
 
+/* An array or list of strings into a freshly allocated vector. */
+static int read_strings(config_setting_t *s, char ***out, size_t *n)
+{
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return -1;
+	int len = config_setting_length(s);
+	*out = xcalloc((size_t)len + 1, sizeof(char *));
+	*n = 0;
+	for (int i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		if (v == NULL)
+			return -1;
+		(*out)[(*n)++] = xstrdup(v);
+	}
+	return 0;
+}
+
+static void alias_free(struct alias_conf *a)
+{
+	for (size_t k = 0; k < a->nto; k++)
+		free(a->to[k]);
+	free(a->to);
+	free(a->local);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Bytes that cannot be in an address we send mail to: they would end it
+ * or the command it is in. */
+static int address_chars_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == '<' || *s == '>')
+			return 0;
+	return 1;
+}
+
+/* "local@domain": something on each side of the last '@', within the
+ * RFC 5321 4.5.3.1.3 path limit (256 with the brackets). */
+static int alias_target_ok(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	return at != NULL && at != s && at[1] != '\0' && strlen(s) <= 254 && address_chars_ok(s);
+}
+
+/* The aliases of domain dc: each a local part (or "*", the catch-all)
+ * once, with at least one address. */
+static void read_aliases(struct domain_conf *dc, config_setting_t *list, const char *file,
+                         struct buf *errors)
+{
+	static const char *const allowed[] = {"local", "to", NULL};
+	int n = config_setting_length(list);
+
+	if (!config_setting_is_list(list)) {
+		add_error(errors, file, (int)config_setting_source_line(list),
+		          "domain %s: aliases: expected a list ( { local = \"...\"; to = [ "
+		          "\"user@domain\", ... ]; }, ... )",
+		          dc->name);
+		return;
+	}
+	dc->aliases = xcalloc((size_t)n + 1, sizeof(*dc->aliases));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *a = config_setting_get_elem(list, (unsigned)i);
+		int line = (int)config_setting_source_line(a);
+		struct alias_conf *ac = &dc->aliases[dc->naliases];
+		const char *local;
+
+		if (!config_setting_is_group(a)) {
+			add_error(errors, file, line,
+			          "domain %s: aliases: each entry must be a group { ... }",
+			          dc->name);
+			continue;
+		}
+		check_members(a, allowed, "an alias", file, errors);
+		local = member_string(a, "local");
+		if (local == NULL || local[0] == '\0' || strchr(local, '@') || strlen(local) > 64 ||
+		    !address_chars_ok(local)) {
+			add_error(errors, file, line,
+			          "domain %s: alias: 'local' must be a local part (without @) or "
+			          "\"*\" for the catch-all",
+			          dc->name);
+			continue;
+		}
+		/* RFC 5321 4.5.1 and RFC 2142: they reach the postmaster and abuse
+		 * settings whatever the verdict, so an alias would never apply. */
+		if (strcasecmp(local, "postmaster") == 0 || strcasecmp(local, "abuse") == 0) {
+			add_error(
+			    errors, file, line,
+			    "domain %s: alias '%s': %s@ of every local domain goes to the '%s' "
+			    "setting",
+			    dc->name, local, local,
+			    strcasecmp(local, "abuse") == 0 ? "abuse" : "postmaster");
+			continue;
+		}
+		if (config_alias(dc, local) != NULL) {
+			add_error(errors, file, line, "domain %s: alias '%s' is listed twice",
+			          dc->name, local);
+			continue;
+		}
+		config_setting_t *to = config_setting_get_member(a, "to");
+		if (to == NULL || read_strings(to, &ac->to, &ac->nto) < 0 || ac->nto == 0) {
+			add_error(errors, file, to ? (int)config_setting_source_line(to) : line,
+			          "domain %s: alias '%s': 'to' must be a list of addresses [ "
+			          "\"user@domain\", ... ]",
+			          dc->name, local);
+			alias_free(ac);
+			continue;
+		}
+		int bad = 0;
+		for (size_t k = 0; k < ac->nto; k++)
+			if (!alias_target_ok(ac->to[k])) {
+				add_error(
+				    errors, file, (int)config_setting_source_line(to),
+				    "domain %s: alias '%s': '%s' is not an address (local@domain)",
+				    dc->name, local, ac->to[k]);
+				bad = 1;
+			}
+		if (bad) {
+			alias_free(ac);
+			continue;
+		}
+		ac->local = xstrdup(local);
+		ac->line = line;
+		dc->naliases++;
+	}
+}
+
 static void read_domains(struct config *cfg, config_setting_t *list, const char *file,
                          struct buf *errors)
 {
-	static const char *const allowed[] = {"name", "delivery", "maildir", "lmtp", NULL};
+	static const char *const allowed[] = {"name", "delivery", "maildir",
+	                                      "lmtp", "aliases",  NULL};
 	int n = config_setting_length(list);
 
 	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
@@ -477,6 +613,9 @@ static void read_domains(struct config *cfg, config_setting_t *list, const char 
 		dc->maildir =
 		    member_string(d, "maildir") ? xstrdup(member_string(d, "maildir")) : NULL;
 		dc->lmtp = member_string(d, "lmtp") ? xstrdup(member_string(d, "lmtp")) : NULL;
+		config_setting_t *aliases = config_setting_get_member(d, "aliases");
+		if (aliases != NULL)
+			read_aliases(dc, aliases, file, errors);
 		cfg->ndomains++;
 	}
 }
@@ -603,23 +742,6 @@ static int is_domain_name(const char *s)
 	return 1;
 }
 
-/* An array or list of strings into a freshly allocated vector. */
-static int read_strings(config_setting_t *s, char ***out, size_t *n)
-{
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return -1;
-	int len = config_setting_length(s);
-	*out = xcalloc((size_t)len + 1, sizeof(char *));
-	*n = 0;
-	for (int i = 0; i < len; i++) {
-		const char *v = config_setting_get_string_elem(s, i);
-		if (v == NULL)
-			return -1;
-		(*out)[(*n)++] = xstrdup(v);
-	}
-	return 0;
-}
-
 static void read_policy(struct config *cfg, config_setting_t *group, const char *file,
                         struct buf *errors)
 {
@@ -684,7 +806,7 @@ static void read_policy(struct config *cfg, config_setting_t *group, const char 
 			}
 			continue;
 		}
-		if (strcmp(name, "trusted_networks") == 0) {
+		if (strcmp(name, "trusted_networks") == 0 || strcmp(name, "relay_networks") == 0) {
 			const char *v = config_setting_get_string(s);
 			if (v == NULL) {
 				add_error(errors, file, line, "policy.%s: expected a string", name);
@@ -698,10 +820,17 @@ static void read_policy(struct config *cfg, config_setting_t *group, const char 
 				add_error(errors, file, line, "policy.%s: %s", name, err);
 				continue;
 			}
-			netlist_free(&pc->trusted);
-			pc->trusted = nl;
-			free(pc->trusted_networks);
-			pc->trusted_networks = xstrdup(v);
+			if (strcmp(name, "trusted_networks") == 0) {
+				netlist_free(&pc->trusted);
+				pc->trusted = nl;
+				free(pc->trusted_networks);
+				pc->trusted_networks = xstrdup(v);
+			} else {
+				netlist_free(&cfg->relay);
+				cfg->relay = nl;
+				free(cfg->relay_networks);
+				cfg->relay_networks = xstrdup(v);
+			}
 			continue;
 		}
 		if (strcmp(name, "score_reject") == 0)
@@ -883,6 +1012,8 @@ int config_load(const char *path, struct config *cfg, struct buf *errors)
 	memset(cfg, 0, sizeof(*cfg));
 	param_defaults(cfg);
 	policy_conf_defaults(&cfg->policy);
+	/* Nobody relays without AUTH unless the operator says so. */
+	cfg->relay_networks = xstrdup("");
 	cfg->source = xstrdup(file);
 
 	config_init(&lc);
@@ -928,6 +1059,9 @@ void config_free(struct config *cfg)
 		free(cfg->domains[i].name);
 		free(cfg->domains[i].maildir);
 		free(cfg->domains[i].lmtp);
+		for (size_t k = 0; k < cfg->domains[i].naliases; k++)
+			alias_free(&cfg->domains[i].aliases[k]);
+		free(cfg->domains[i].aliases);
 	}
 	free(cfg->domains);
 	for (size_t i = 0; i < cfg->ntransports; i++) {
@@ -949,6 +1083,8 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->dkim_signing);
 	policy_conf_free(&cfg->policy);
+	free(cfg->relay_networks);
+	netlist_free(&cfg->relay);
 	free(cfg->source);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -958,6 +1094,14 @@ const struct domain_conf *config_domain(const struct config *cfg, const char *do
 	for (size_t i = 0; i < cfg->ndomains; i++)
 		if (strcasecmp(cfg->domains[i].name, domain) == 0)
 			return &cfg->domains[i];
+	return NULL;
+}
+
+const struct alias_conf *config_alias(const struct domain_conf *d, const char *local)
+{
+	for (size_t i = 0; i < d->naliases; i++)
+		if (strcasecmp(d->aliases[i].local, local) == 0)
+			return &d->aliases[i];
 	return NULL;
 }
 
@@ -1007,6 +1151,9 @@ static void policy_reference(struct buf *out)
 	           "checked\n",
 	           pc.trusted_networks);
 	buf_printf(out,
+	           "policy.relay_networks (string, default \"\"): clients that may send to any "
+	           "domain on the mx listener without AUTH (like Postfix's mynetworks)\n");
+	buf_printf(out,
 	           "policy.check_submission (integer 0..1, default %ld): 1 checks "
 	           "authenticated submission too\n",
 	           pc.check_submission);
@@ -1017,6 +1164,11 @@ static void policy_reference(struct buf *out)
 	buf_printf(out, "policy.arc_trusted_sealers (list of domains, default none): forwarders "
 	                "whose sealed dmarc=pass (a validated ARC chain) overrides a DMARC "
 	                "failure here\n");
+	buf_printf(out, "domains ( { name = \"...\"; delivery = \"maildir\" | \"lmtp\" | "
+	                "\"discard\"; maildir = \"...\"; lmtp = \"...\"; aliases = ( { local = "
+	                "\"...\"; to = [ \"user@domain\", ... ]; }, ... ); } ): local domains; "
+	                "an alias sends local@domain on to each address of to, local \"*\" "
+	                "catches local parts that are neither an alias nor a mailbox\n");
 	buf_printf(out,
 	           "dkim_signing ( { domain = \"...\"; selector = \"...\"; key = \"file.pem\"; "
 	           "} ): DKIM keys for mail from authenticated users; several entries for "

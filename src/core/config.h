@@ -5,6 +5,7 @@
 #define POSTERN_CONFIG_H
 
 #include "core/buf.h"
+#include "core/netlist.h"
 #include "core/policy_conf.h"
 
 #include <stddef.h>
@@ -22,6 +23,20 @@ struct listener_conf {
 
 enum delivery_method { DELIVER_MAILDIR, DELIVER_LMTP, DELIVER_DISCARD };
 
+/* An alias of a local domain: mail to local@domain goes to every address
+ * of to instead (local or remote, themselves aliases or not); local "*"
+ * is the domain's catch-all, for local parts that are neither an alias
+ * nor a mailbox. */
+struct alias_conf {
+	char *local;
+	char **to; /* "local@domain" each */
+	size_t nto;
+	int line;
+};
+
+/* The local part of the catch-all alias. */
+#define CONFIG_ALIAS_CATCHALL "*"
+
 struct domain_conf {
 	char *name; /* lower case */
 	enum delivery_method method;
@@ -30,6 +45,8 @@ struct domain_conf {
 	char *maildir;
 	/* LMTP server: "host:port" or "unix:/path"; falls back to delivery.lmtp. */
 	char *lmtp;
+	struct alias_conf *aliases;
+	size_t naliases;
 };
 
 /* A per-domain transport override: mail for domain (or, when the name
@@ -94,6 +111,8 @@ struct config {
 	long auth_max_failures; /* per client IP, within auth_failure_window */
 	long auth_failure_window;
 	long auth_failure_delay_ms;
+	long max_own_received; /* Received fields naming us that make a mail loop */
+	long max_received;     /* Received fields beyond which a message is a loop */
 
 	long spool_inline_max; /* bodies up to this many bytes live in the queue db */
 	long commit_window_us; /* how long a commit waits for company */
@@ -128,6 +147,7 @@ struct config {
 	long batv_sign;                 /* 1: tag the envelope sender of authenticated mail */
 	long batv_check;                /* 1: a bounce to a local user needs a valid tag */
 	long batv_max_age_days;
+	long srs_max_age_days;
 
 	struct listener_conf *listeners;
 	size_t nlisteners;
@@ -149,6 +169,10 @@ struct config {
 	size_t ndkim_signing;
 
 	struct policy_conf policy;
+	/* policy.relay_networks: clients of the MX listener that may send to
+	 * any domain without AUTH, as given and parsed. */
+	char *relay_networks;
+	struct netlist relay;
 	struct dnsbl_conf *dnsbls;
 	size_t ndnsbls;
 };
@@ -161,6 +185,9 @@ void config_free(struct config *cfg);
 
 /* The domain entry for a local domain (case-insensitive), or NULL. */
 const struct domain_conf *config_domain(const struct config *cfg, const char *domain);
+/* The alias of d for local (case-insensitive; CONFIG_ALIAS_CATCHALL for
+ * the catch-all), or NULL. */
+const struct alias_conf *config_alias(const struct domain_conf *d, const char *local);
 /* The relay for a remote domain: its transport entry, else
  * delivery.smarthost, else NULL (deliver by MX). */
 const char *config_relay(const struct config *cfg, const char *domain);

@@ -37,14 +37,13 @@ static enum dsn_action *decide(struct engine *e, struct qmsg *m, size_t *n)
 {
 	const struct config *cfg = e->cfg;
 	enum dsn_action *act = xcalloc(m->nrcpt, sizeof(*act));
-	int expired = e->now - m->arrival >= cfg->queue_lifetime;
 	int delay_due = cfg->delay_warning > 0 && e->now - m->arrival >= cfg->delay_warning * 3600;
 
 	*n = 0;
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		struct qrcpt *r = &m->rcpts[i];
 		const char *nt = r->notify;
-		int failed = r->result == RCPT_PERM || (r->result == RCPT_TEMP && expired);
+		int failed = r->result == RCPT_PERM || r->expired;
 
 		act[i] = (enum dsn_action) - 1;
 		if (notify_has(nt, "NEVER"))
@@ -77,16 +76,20 @@ static void status_of(const struct qrcpt *r, enum dsn_action a, char *out, size_
 	const char *p = r->reply;
 	size_t len;
 
+	if (r->expired) {
+		/* RFC 3463 4.4.7: delivery time expired. */
+		snprintf(out, outsize, "5.4.7");
+		return;
+	}
 	if (strlen(p) > 4 && p[3] == ' ' && (p[4] == '2' || p[4] == '4' || p[4] == '5') &&
 	    p[5] == '.') {
 		len = strcspn(p + 4, " ");
 		if (len < outsize) {
 			memcpy(out, p + 4, len);
 			out[len] = '\0';
-			/* A failure reported with a 4.x.x code (expired) is 5.x.x
-			 * to the sender: it is final now. */
-			if (a == DSN_ACTION_FAILED && out[0] == '4')
-				out[0] = '5';
+			/* The class follows the action, whatever the server
+			 * said ("451 5.x.x" is still a delay). */
+			out[0] = a == DSN_ACTION_FAILED ? '5' : a == DSN_ACTION_DELAYED ? '4' : '2';
 			return;
 		}
 	}
@@ -94,6 +97,40 @@ static void status_of(const struct qrcpt *r, enum dsn_action a, char *out, size_
 	         a == DSN_ACTION_FAILED    ? "5.0.0"
 	         : a == DSN_ACTION_DELAYED ? "4.0.0"
 	                                   : "2.0.0");
+}
+
+/* Remote-MTA (RFC 3464 2.3.5) is the server's name: "mx.example" of
+ * "mx.example[192.0.2.1]:25", or "[192.0.2.1]" when it has none.  NULL
+ * when no server was reached. */
+static const char *remote_host(const char *peer, char *out, size_t outsize)
+{
+	size_t name = strcspn(peer, "[");
+
+	if (peer[0] == '\0')
+		return NULL;
+	if (name == 0)
+		name = strcspn(peer, "]") + (peer[strcspn(peer, "]")] == ']');
+	snprintf(out, outsize, "%.*s", (int)name, peer);
+	return out;
+}
+
+/* What a server said is an smtp diagnostic; when none was reached (DNS,
+ * connection failures, our own checks) the text is ours, and goes without
+ * its reply code so that the report does not present it as a server's. */
+static const char *diagnostic(const struct qrcpt *r)
+{
+	const char *p = r->reply;
+
+	if (p[0] == '\0')
+		return NULL;
+	if (r->remote[0] != '\0')
+		return p;
+	if (strlen(p) > 4 && p[3] == ' ') {
+		p += 4;
+		if ((p[0] == '2' || p[0] == '4' || p[0] == '5') && p[1] == '.')
+			p += strcspn(p, " ") + (p[strcspn(p, " ")] == ' ');
+	}
+	return p;
 }
 
 static void committed(void *arg, int err)
@@ -110,6 +147,7 @@ static void committed(void *arg, int err)
 				m->rcpts[i].dsn_note = "error";
 				if (m->rcpts[i].result == RCPT_PERM)
 					m->rcpts[i].result = RCPT_TEMP;
+				m->rcpts[i].expired = 0;
 			}
 	} else {
 		log_info("event=dsn_queued queue_id=%s dsn_id=%s rcpts=%zu", m->id, p->id,
@@ -160,7 +198,7 @@ void bounce_after_delivery(struct engine *e, struct spool *sp, struct qmsg *m, b
 	struct pending_dsn *p;
 	struct spool_msg *sm;
 	struct buf body;
-	char from[300], msgid[300], (*status)[16];
+	char from[300], msgid[300], (*status)[16], (*remotes)[300];
 	size_t k = 0;
 
 	if (n == 0 || m->sender[0] == '\0' || m->is_dsn || !m->sender_verified) {
@@ -178,6 +216,7 @@ void bounce_after_delivery(struct engine *e, struct spool *sp, struct qmsg *m, b
 	}
 	dr = xcalloc(n, sizeof(*dr));
 	status = xcalloc(n, sizeof(*status));
+	remotes = xcalloc(n, sizeof(*remotes));
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		struct qrcpt *r = &m->rcpts[i];
 		if ((int)act[i] < 0)
@@ -187,8 +226,8 @@ void bounce_after_delivery(struct engine *e, struct spool *sp, struct qmsg *m, b
 		dr[k].orcpt = r->dsn_orcpt;
 		dr[k].action = act[i];
 		dr[k].status = status[k];
-		dr[k].remote_mta = r->remote[0] ? r->remote : NULL;
-		dr[k].diagnostic = r->reply[0] ? r->reply : NULL;
+		dr[k].remote_mta = remote_host(r->remote, remotes[k], sizeof(remotes[k]));
+		dr[k].diagnostic = diagnostic(r);
 		dr[k].last_attempt = e->now;
 		dr[k].retry_until =
 		    act[i] == DSN_ACTION_DELAYED ? (time_t)(m->arrival + cfg->queue_lifetime) : 0;
@@ -228,6 +267,7 @@ void bounce_after_delivery(struct engine *e, struct spool *sp, struct qmsg *m, b
 	buf_free(&body);
 	free(dr);
 	free(status);
+	free(remotes);
 	free(act);
 	if (sm == NULL) {
 		committed(p, 1);

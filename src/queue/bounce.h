@@ -19,7 +19,7 @@ typedef void (*bounce_done_fn)(void *arg, struct qmsg *m);
 
 /* Decides, makes and queues m's DSN through sp; sets each recipient's
  * dsn note.  done may run before this returns (nothing to send). */
-void bounce_after_delivery(struct engine *e, struct spool *sp, struct qmsg *m,
-                           bounce_done_fn done, void *arg);
+void bounce_after_delivery(struct engine *e, struct spool *sp, struct qmsg *m, bounce_done_fn done,
+                           void *arg);
 
 #endif

@@ -61,7 +61,9 @@ static void batch_done(void *arg)
 		            : b->items[i].result == MAILDIR_TEMP ? RCPT_TEMP
 		                                                 : RCPT_PERM;
 		if (r->result != RCPT_DELIVERED)
-			snprintf(r->reply, sizeof(r->reply), "%s", b->items[i].err);
+			snprintf(r->reply, sizeof(r->reply), "%s %s",
+			         r->result == RCPT_TEMP ? "451 4.3.0" : "554 5.3.0",
+			         b->items[i].err);
 		else
 			remember_dir(e, b->dirs[i]);
 	}
@@ -93,7 +95,7 @@ static size_t job_rcpts_add(struct batch *b, struct job *j, const struct config 
 		                 sizeof(err)) < 0) {
 			r->result = RCPT_PERM;
 			r->method = "maildir";
-			snprintf(r->reply, sizeof(r->reply), "550 5.1.1 %s", err);
+			snprintf(r->reply, sizeof(r->reply), "550 5.1.3 %s", err);
 			continue;
 		}
 		snprintf(b->uniques[b->n], sizeof(b->uniques[b->n]), "%lld.%s_%lld", m->arrival,

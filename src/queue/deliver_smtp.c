@@ -7,6 +7,7 @@
 #include "queue/dest.h"
 #include "queue/batv.h"
 #include "queue/route.h"
+#include "queue/srs.h"
 #include "queue/smtpc.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -131,7 +132,11 @@ static void conn_next(struct sconn *c)
 		conn_finish(c);
 		return;
 	}
-	j = dest_next_job(d);
+	/* At the global limit, another destination's waiting job gets this
+	 * slot first: a busy destination must not starve the others. */
+	j = c->e->active >= (size_t)cfg->delivery_concurrency && dest_others_waiting(d)
+	        ? NULL
+	        : dest_next_job(d);
 	if (j != NULL) {
 		send_job(c, j);
 		return;
@@ -194,10 +199,36 @@ static const char *orcpt_param(const char *stored, char *out, size_t outsize)
 	return n < 0 ? NULL : out;
 }
 
-/* Local users' own mail carries a BATV tag in its return path, so that
- * only bounces of mail we really sent come back through batv.check. */
-static const char *sender_of(struct sconn *c, const struct qmsg *m)
+/* The local domain mail for r was forwarded from: its original
+ * recipient's, so that a bounce to the SRS address comes back to us. */
+static const char *forwarder_domain(const struct config *cfg, const struct qrcpt *r)
 {
+	const char *at = r->orcpt ? strrchr(r->orcpt, '@') : NULL;
+
+	if (at && config_domain(cfg, at + 1))
+		return at + 1;
+	return cfg->domains[0].name;
+}
+
+/* The return path: for mail forwarded to another domain, the sender
+ * rewritten by SRS so that the next hop's SPF check sees our domain;
+ * local users' own mail BATV-tagged, so that only bounces of mail we
+ * really sent come back through batv.check. */
+static const char *sender_of(struct sconn *c, const struct job *j)
+{
+	const struct qmsg *m = j->m;
+	const struct qrcpt *r = j->r[0];
+
+	if (r->forwarded && m->sender[0]) {
+		if (srs_forward(c->e->srs_key, m->sender, forwarder_domain(c->e->cfg, r), c->e->now,
+		                c->sender, sizeof(c->sender)) >= 0)
+			return c->sender;
+		/* Too long to rewrite: sent as it is; SPF may fail at the next
+		 * hop, but the mail is not lost. */
+		log_warn("event=srs_error queue_id=%s error=\"the sender cannot be rewritten\"",
+		         m->id);
+		return m->sender;
+	}
 	if (c->e->batv_sign && m->auth_user && m->sender[0] && !m->is_dsn &&
 	    batv_sign(c->e->batv_key, m->sender, c->e->now, c->sender, sizeof(c->sender)) == 0)
 		return c->sender;
@@ -220,7 +251,7 @@ static void send_job(struct sconn *c, struct job *j)
 		    orcpt_param(j->r[i]->dsn_orcpt, c->orcpt[i], sizeof(c->orcpt[i]));
 	}
 	memset(&c->msg, 0, sizeof(c->msg));
-	c->msg.sender = sender_of(c, m);
+	c->msg.sender = sender_of(c, j);
 	c->msg.dsn_envid =
 	    m->envid && xtext_encode(m->envid, strlen(m->envid), c->envid, sizeof(c->envid)) >= 0
 	        ? c->envid
@@ -304,6 +335,10 @@ static void try_address(struct sconn *c)
 	const struct route_addr *a;
 
 	if (c->e->closing) {
+		/* Its recipients stay due: the job just goes. */
+		free(c->job->r);
+		free(c->job);
+		c->job = NULL;
 		conn_finish(c);
 		return;
 	}
@@ -339,11 +374,50 @@ static void try_address(struct sconn *c)
 	smtpc_open(&p, ready_cb, c);
 }
 
+/* 1 when a listener of ours takes connections at a, port: sending there
+ * would loop back to ourselves (an MX or relay naming this host). */
+static int is_own_listener(const struct config *cfg, const struct route_addr *a)
+{
+	char text[INET6_ADDRSTRLEN];
+	int loopback = a->family == AF_INET ? a->addr[0] == 127
+	                                    : memcmp(a->addr, in6addr_loopback.s6_addr, 16) == 0;
+
+	if (inet_ntop(a->family, a->addr, text, sizeof(text)) == NULL)
+		return 0;
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *l = &cfg->listeners[i];
+		int wildcard = strcmp(l->host, "0.0.0.0") == 0 || strcmp(l->host, "::") == 0;
+		if (atoi(l->port) == a->port &&
+		    (strcmp(l->host, text) == 0 || (wildcard && loopback)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Drops the addresses of r that are ours; when that leaves none, r
+ * becomes the permanent failure Postfix gives ("loops back to myself"). */
+static void drop_own_addresses(const struct config *cfg, const char *target, struct route_result *r)
+{
+	size_t k = 0, n = r->naddr;
+
+	for (size_t i = 0; i < n; i++)
+		if (!is_own_listener(cfg, &r->addrs[i]))
+			r->addrs[k++] = r->addrs[i];
+	r->naddr = k;
+	if (k == 0 && n > 0) {
+		r->status = ROUTE_PERM;
+		snprintf(r->reply, sizeof(r->reply), "554 5.4.6 %.300s: mail loops back to myself",
+		         target);
+	}
+}
+
 static void routed_cb(void *arg, struct route_result *r)
 {
 	struct sconn *c = arg;
 
 	c->rq = NULL;
+	if (r->status == ROUTE_OK)
+		drop_own_addresses(c->e->cfg, c->d->target, r);
 	if (r->status != ROUTE_OK) {
 		int code = reply_code(r->reply);
 		if (code / 100 == 4)

@@ -136,6 +136,8 @@ void dest_pump(struct dest_table *t)
 	struct engine *e = t->e;
 	struct dest *d, *next;
 
+	if (e->closing)
+		return;
 	for (d = TAILQ_FIRST(&t->pending); d && e->active < (size_t)e->cfg->delivery_concurrency;
 	     d = next) {
 		next = TAILQ_NEXT(d, pending_link);
@@ -155,6 +157,16 @@ void dest_pump(struct dest_table *t)
 			d->pending = 0;
 		}
 	}
+}
+
+int dest_others_waiting(const struct dest *d)
+{
+	const struct dest *o;
+
+	TAILQ_FOREACH(o, &d->e->dests->pending, pending_link)
+	if (o != d && o->njobs > 0 && o->active < o->limit)
+		return 1;
+	return 0;
 }
 
 void dest_reached(struct dest *d)

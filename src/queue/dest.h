@@ -23,9 +23,9 @@ struct dest {
 	struct engine *e;
 	struct job_list jobs;
 	size_t njobs;
-	size_t active;   /* connections (or Maildir batches) in use */
-	size_t limit;    /* of active */
-	int reached;     /* a server of it answered since it was last down */
+	size_t active; /* connections (or Maildir batches) in use */
+	size_t limit;  /* of active */
+	int reached;   /* a server of it answered since it was last down */
 	time_t down_until;
 	char down_reply[ENGINE_REPLY_MAX];
 	struct sconn *idle; /* connections waiting for another job */
@@ -53,6 +53,9 @@ void dest_expire(struct dest_table *t);
 /* For the deliverers. */
 /* The next job queued for d, or NULL. */
 struct job *dest_next_job(struct dest *d);
+/* 1 when another destination has jobs waiting for a slot: a connection
+ * of d then gives its slot up instead of taking d's next job. */
+int dest_others_waiting(const struct dest *d);
 /* A server of d answered: d may now use its full concurrency. */
 void dest_reached(struct dest *d);
 /* No server of d could be reached: d is down, its queued jobs deferred. */

@@ -31,14 +31,17 @@ struct qrcpt {
 	long long idx;
 	char *addr, *orcpt, *notify, *dsn_orcpt;
 	int attempts, delay_warned;
+	int forwarded; /* sent on for a local alias or SRS address: envelope sender by SRS */
 	enum rcpt_result result;
+	int expired; /* a temporary failure past delivery.queue_lifetime: final now */
 	int code;
 	char reply[ENGINE_REPLY_MAX];
 	char remote[300];   /* "name[addr]:port" of the last server tried, or "" */
 	const char *tls;    /* TLS outcome of the attempt (static string), or NULL */
 	const char *method; /* "smtp", "lmtp", "maildir", "discard", "none" */
 	int relayed_dsn;    /* handed to a server that takes DSN duties over */
-	const char *dsn_note; /* for the log: "sent", "suppressed", "none", "error"; NULL: no DSN due */
+	const char
+	    *dsn_note; /* for the log: "sent", "suppressed", "none", "error"; NULL: no DSN due */
 };
 
 /* A message in memory while some of its recipients are being delivered. */
@@ -51,7 +54,7 @@ struct qmsg {
 	size_t len, hlen;
 	struct qrcpt *rcpts;
 	size_t nrcpt;
-	size_t jobs; /* jobs not finished yet */
+	size_t jobs;            /* jobs not finished yet */
 	struct qmsg *next;      /* in the in-flight table's bucket */
 	struct qmsg *done_next; /* on the list of messages waiting for their record */
 };
@@ -73,14 +76,15 @@ struct engine {
 	struct pool *files; /* Maildir writes */
 	void *tls_ctx;      /* SSL_CTX for outbound STARTTLS */
 	struct dest_table *dests;
-	size_t active;  /* connections and batches in progress */
-	time_t now;     /* refreshed at each loop callback that needs it */
-	int closing;    /* shutting down: start nothing new */
+	size_t active;       /* connections and batches in progress */
+	time_t now;          /* refreshed at each loop callback that needs it */
+	int closing;         /* shutting down: start nothing new */
 	struct sconn *conns; /* every SMTP and LMTP connection (deliver_smtp.c) */
 	char **maildirs;     /* Maildirs written since their last tmp/ sweep */
 	size_t nmaildirs;
 	int batv_sign; /* batv_key is loaded and senders are tagged */
 	unsigned char batv_key[HMAC_KEY_LEN];
+	unsigned char srs_key[HMAC_KEY_LEN];
 };
 
 /* Called by a deliverer for every job it took, once all of the job's

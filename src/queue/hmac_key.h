@@ -1,6 +1,8 @@
 /* The secret keys of BATV and SRS (state_dir/batv.key, state_dir/srs.key):
- * 32 random bytes each, made at the first start and read by the master
- * before it drops privileges. */
+ * 32 random bytes each, made at the first start and read at start by
+ * every process that uses them (the queue manager, to tag senders and
+ * rewrite them; each SMTP worker, to check the tags and SRS addresses of
+ * recipients), whichever comes first making them. */
 #ifndef POSTERN_QUEUE_HMAC_KEY_H
 #define POSTERN_QUEUE_HMAC_KEY_H
 

@@ -98,6 +98,8 @@ struct qmgr {
 	size_t nout, outcap;
 	struct qmsg *done_msgs; /* their messages */
 	int flushing;
+	long flush_pause_ms; /* after a failed record: the wait before the next try */
+	struct event *flush_retry_ev;
 	time_t last_sweep, last_expire;
 };
 
@@ -244,7 +246,7 @@ static void msg_record(struct qmgr *q, struct qmsg *m)
 			    "event=delivered queue_id=%s rcpt=%s method=%s relay=%s delay=%.0f%s "
 			    "reply=%s",
 			    m->id, rcpt, r->method, relay, delay, extra, qr);
-		} else if (r->result == RCPT_TEMP && q->e.now - m->arrival < cfg->queue_lifetime) {
+		} else if (r->result == RCPT_TEMP && !r->expired) {
 			long long next = q->e.now + backoff(cfg, r->attempts + 1);
 			outcome_add(q, m, r, QUEUE_STATE_DEFERRED, next);
 			log_info("event=deferred queue_id=%s rcpt=%s method=%s relay=%s delay=%.0f "
@@ -277,6 +279,10 @@ static void msg_done(struct qmgr *q, struct qmsg *m)
 {
 	if (q->e.closing)
 		return; /* left in the table, freed with it */
+	/* Expiry is judged once, here: the DSN and the record agree. */
+	for (size_t i = 0; i < m->nrcpt; i++)
+		m->rcpts[i].expired = m->rcpts[i].result == RCPT_TEMP && m->arrival > 0 &&
+		                      q->e.now - m->arrival >= q->e.cfg->queue_lifetime;
 	bounce_after_delivery(&q->e, q->spool, m, bounce_queued, q);
 }
 
@@ -318,6 +324,34 @@ static void flush_done(void *arg)
 	struct flush_job *f = arg;
 	struct qmgr *q = f->q;
 
+	q->flushing = 0;
+	if (f->rc < 0 && !q->e.closing) {
+		/* Nothing was recorded: the messages stay in memory and out of
+		 * the scans, and the same outcomes are tried again after a
+		 * pause, doubling up to a minute; forgetting them would deliver
+		 * the recipients again at once, over and over. */
+		struct qmsg *last = f->msgs;
+		while (last && last->done_next)
+			last = last->done_next;
+		if (last) {
+			last->done_next = q->done_msgs;
+			q->done_msgs = f->msgs;
+		}
+		q->out = xrealloc(q->out, (f->nout + q->nout) * sizeof(*q->out));
+		memmove(q->out + f->nout, q->out, q->nout * sizeof(*q->out));
+		memcpy(q->out, f->out, f->nout * sizeof(*q->out));
+		q->nout += f->nout;
+		q->outcap = q->nout;
+		free(f->out);
+		free(f);
+		q->flush_pause_ms = q->flush_pause_ms ? q->flush_pause_ms * 2 : 1000;
+		if (q->flush_pause_ms > 60000)
+			q->flush_pause_ms = 60000;
+		struct timeval tv = {q->flush_pause_ms / 1000, (q->flush_pause_ms % 1000) * 1000};
+		evtimer_add(q->flush_retry_ev, &tv);
+		return;
+	}
+	q->flush_pause_ms = 0;
 	while (f->msgs) {
 		struct qmsg *m = f->msgs;
 		f->msgs = m->done_next;
@@ -325,16 +359,20 @@ static void flush_done(void *arg)
 	}
 	outcomes_free(f->out, f->nout);
 	free(f);
-	q->flushing = 0;
 	flush(q);
 	scan(q);
+}
+
+static void flush_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	flush(arg);
 }
 
 static void flush(struct qmgr *q)
 {
 	struct flush_job *f;
 
-	if (q->flushing || q->nout == 0 || q->e.closing)
+	if (q->flushing || q->nout == 0 || q->e.closing || evtimer_pending(q->flush_retry_ev, NULL))
 		return;
 	f = xcalloc(1, sizeof(*f));
 	f->q = q;
@@ -401,7 +439,8 @@ static void dispatch(struct qmgr *q, struct qmsg *m)
 		j->m = m;
 		j->r = xcalloc(QMGR_JOB_RCPTS, sizeof(*j->r));
 		for (size_t k = i; k < m->nrcpt && j->n < QMGR_JOB_RCPTS; k++)
-			if (!taken[k] && dests[k] == dests[i]) {
+			if (!taken[k] && dests[k] == dests[i] &&
+			    m->rcpts[k].forwarded == m->rcpts[i].forwarded) {
 				taken[k] = 1;
 				j->r[j->n++] = &m->rcpts[k];
 			}
@@ -436,6 +475,7 @@ static struct qmsg *qmsg_from(struct qstore_msg *sm, const struct qstore_row *ro
 		r->dsn_orcpt = rows[i].dsn_orcpt ? xstrdup(rows[i].dsn_orcpt) : NULL;
 		r->attempts = rows[i].attempts;
 		r->delay_warned = rows[i].delay_warned;
+		r->forwarded = rows[i].forwarded;
 		r->method = "none";
 	}
 	return m;
@@ -463,20 +503,24 @@ static void load_done(void *arg)
 		if (l->rc[i] == 1)
 			continue; /* deleted meanwhile */
 		if (l->rc[i] < 0) {
-			/* Unreadable: defer, so it is retried later, not in a
-			 * loop. */
+			/* Unreadable (logged): deferred like any temporary
+			 * failure, so it is tried again after a pause and
+			 * expires with its real age. */
 			struct qstore_msg empty = {0};
 			struct qmsg *m;
 			snprintf(empty.id, sizeof(empty.id), "%s", l->ids[i]);
 			m = qmsg_from(&empty, l->rows + from, r - from);
 			m->sender = xstrdup("");
+			m->arrival = l->rows[from].arrival;
 			for (size_t k = 0; k < m->nrcpt; k++) {
 				m->rcpts[k].result = RCPT_TEMP;
 				snprintf(m->rcpts[k].reply, sizeof(m->rcpts[k].reply),
 				         "451 4.3.0 queued body unreadable");
 			}
 			inflight_add(q, m);
-			m->is_dsn = 1; /* no DSN about our own failure to read */
+			/* A report would have no message to return: none is made
+			 * (the log says why). */
+			m->is_dsn = 1;
 			msg_done(q, m);
 			continue;
 		}
@@ -544,26 +588,32 @@ static void scan_done(void *arg)
 	l->rows = xcalloc(keep ? keep : 1, sizeof(*l->rows));
 	l->ids = xcalloc(keep ? keep : 1, sizeof(*l->ids));
 	size_t room = q->nmsgs < QMGR_MSGS_MAX ? QMGR_MSGS_MAX - q->nmsgs : 0;
-	size_t i = 0;
+	size_t bytes = q->bytes, i = 0;
+	char last[ID_LEN + 1] = ""; /* the last row looked at */
 	for (; i < keep; i++) {
 		const char *id = s->rows[i].msg_id;
 		int new_msg = l->nrows == 0 || strcmp(l->rows[l->nrows - 1].msg_id, id) != 0;
-		if (inflight_has(q, id))
+		if (inflight_has(q, id)) {
+			memcpy(last, id, sizeof(last));
 			continue;
+		}
 		if (new_msg) {
-			if (l->nmsgs == room || q->bytes > QMGR_BYTES_MAX)
+			/* Memory is bounded by message count and body bytes; one
+			 * message always fits when none is in memory. */
+			if (l->nmsgs == room || (bytes + (size_t)s->rows[i].size > QMGR_BYTES_MAX &&
+			                         q->nmsgs + l->nmsgs > 0))
 				break;
+			bytes += (size_t)s->rows[i].size;
 			memcpy(l->ids[l->nmsgs++], id, ID_LEN + 1);
 		}
+		memcpy(last, id, sizeof(last));
 		l->rows[l->nrows++] = s->rows[i];
 		memset(&s->rows[i], 0, sizeof(s->rows[i]));
 	}
 	/* Where the next scan starts: after what was taken or skipped, or
 	 * from the start when this one reached the end. */
-	if (i < keep)
-		memcpy(q->after, i > 0 ? s->rows[i - 1].msg_id : s->after, ID_LEN + 1);
-	else if (n == QMGR_SCAN_MAX)
-		memcpy(q->after, s->rows[keep - 1].msg_id, ID_LEN + 1);
+	if (i < keep || n == QMGR_SCAN_MAX)
+		memcpy(q->after, last[0] ? last : s->after, ID_LEN + 1);
 	else
 		q->after[0] = '\0';
 	q->rescan = q->rescan || n == QMGR_SCAN_MAX || i < keep;
@@ -611,6 +661,8 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct qmgr *q = arg;
 
+	if (q->e.closing)
+		return;
 	q->e.now = time(NULL);
 	dest_pump(q->e.dests);
 	if (q->rescan)
@@ -695,6 +747,12 @@ static int engine_open(struct qmgr *q, const struct config *cfg, char *err, size
 			return -1;
 		q->e.batv_sign = 1;
 	}
+	{
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/srs.key", cfg->state_dir);
+		if (hmac_key_load(path, q->e.srs_key, err, errsize) < 0)
+			return -1;
+	}
 	q->store = qstore_open(cfg, err, errsize);
 	if (q->store == NULL)
 		return -1;
@@ -714,6 +772,10 @@ static void engine_close(struct qmgr *q)
 	 * pools and the spool finish their jobs, whose completions then run
 	 * once, finding the engine closing. */
 	q->e.closing = 1;
+	if (q->kick_ev)
+		event_del(q->kick_ev);
+	if (q->flush_retry_ev)
+		event_del(q->flush_retry_ev);
 	if (q->tick)
 		event_del(q->tick);
 	if (q->notify_ev)
@@ -757,6 +819,8 @@ static void engine_close(struct qmgr *q)
 		event_free(q->notify_ev);
 	if (q->kick_ev)
 		event_free(q->kick_ev);
+	if (q->flush_retry_ev)
+		event_free(q->flush_retry_ev);
 	if (q->e.base)
 		event_base_free(q->e.base);
 }
@@ -780,6 +844,7 @@ int qmgr_run(const struct config *cfg, int notify_fd, volatile sig_atomic_t *sto
 	q->tick = event_new(q->e.base, -1, EV_PERSIST, tick_cb, q);
 	event_add(q->tick, &tv);
 	q->kick_ev = event_new(q->e.base, -1, 0, kick_cb, q);
+	q->flush_retry_ev = evtimer_new(q->e.base, flush_retry_cb, q);
 	if (notify_fd >= 0) {
 		fcntl(notify_fd, F_SETFL, fcntl(notify_fd, F_GETFL) | O_NONBLOCK);
 		q->notify_ev = event_new(q->e.base, notify_fd, EV_READ | EV_PERSIST, notify_cb, q);

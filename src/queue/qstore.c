@@ -43,7 +43,7 @@ struct qstore *qstore_open(const struct config *cfg, char *err, size_t errsize)
 	queue_db_exec(s->db, "PRAGMA synchronous=NORMAL");
 	s->st_due = queue_db_prepare(
 	    s->db, "SELECT r.msg_id, r.rcpt_index, r.addr, r.orcpt, r.notify, r.dsn_orcpt, "
-	           "r.attempts, r.delay_warned "
+	           "r.attempts, r.delay_warned, m.arrival, m.size, r.forwarded "
 	           "FROM recipients r JOIN messages m ON m.id = r.msg_id "
 	           "WHERE r.state IN ('queued', 'deferred') AND r.next_attempt <= ?1 "
 	           "AND m.held = 0 AND r.msg_id > ?2 "
@@ -117,6 +117,9 @@ long qstore_due(struct qstore *s, time_t now, const char *after, struct qstore_r
 		r->dsn_orcpt = column_dup(st, 5);
 		r->attempts = sqlite3_column_int(st, 6);
 		r->delay_warned = sqlite3_column_int(st, 7);
+		r->arrival = sqlite3_column_int64(st, 8);
+		r->size = sqlite3_column_int64(st, 9);
+		r->forwarded = sqlite3_column_int(st, 10);
 		if (r->addr == NULL)
 			r->addr = xstrdup("");
 	}
@@ -200,7 +203,7 @@ int qstore_load(struct qstore *s, const char *id, struct qstore_msg *m)
 	m->hlen = (size_t)sqlite3_column_bytes(st, 11);
 	rc = 0;
 	if (sqlite3_column_type(st, 10) == SQLITE_NULL) {
-		char path[PATH_MAX];
+		char path[PATH_MAX] = "";
 		m->body_in_file = 1;
 		if (queue_db_body_path(s->cfg, id, path, sizeof(path)) < 0 ||
 		    read_body_file(path, headers, m->hlen, m) < 0) {

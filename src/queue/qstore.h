@@ -22,6 +22,9 @@ struct qstore_row {
 	char *dsn_orcpt; /* DSN ORCPT, NULL when not given */
 	int attempts;
 	int delay_warned;
+	int forwarded;     /* an alias or SRS bounce sent on to a remote address */
+	long long arrival; /* of the message */
+	long long size;    /* of the message's body */
 };
 
 struct qstore_msg {

@@ -18,7 +18,7 @@
 #define QUEUE_DB_BUSY_MS 5000
 #define QUEUE_DB_BUSY_TRIES 12
 
-/* Version 3.  messages.body holds bodies up to spool.inline_max and is NULL
+/* Version 4.  messages.body holds bodies up to spool.inline_max and is NULL
  * when the body lives in body/<id>; messages.headers are the fields we add
  * at the end of DATA (Received, Authentication-Results, DKIM-Signature),
  * delivered in front of the body as it was received.  The DSN parameters
@@ -30,7 +30,10 @@
  * messages.is_dsn: a DSN we made, whose own failure is never reported;
  * messages.held: `postern queue hold`.  recipients.last_attempt, tls and
  * remote describe the last delivery attempt, delay_warned whether a
- * delayed DSN went out.  recipients_due is the retry schedule: the queue
+ * delayed DSN went out.  recipients.forwarded: the recipient is a remote
+ * address we send on for a local one (an alias, or the original sender of
+ * a bounce to an SRS address), whose envelope sender the delivery engine
+ * rewrites by SRS.  recipients_due is the retry schedule: the queue
  * manager asks for (state, next_attempt <= now). */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS messages ("
@@ -65,9 +68,10 @@ static const char schema[] =
     " tls TEXT,"
     " remote TEXT,"
     " delay_warned INTEGER NOT NULL DEFAULT 0,"
+    " forwarded INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (msg_id, rcpt_index));"
     "CREATE INDEX IF NOT EXISTS recipients_due ON recipients (state, next_attempt);"
-    "PRAGMA user_version = 3;";
+    "PRAGMA user_version = 4;";
 
 /* Version 1 had no headers column. */
 static const char migrate_1[] = "ALTER TABLE messages ADD COLUMN headers BLOB NOT NULL DEFAULT x'';"
@@ -91,6 +95,12 @@ static const char migrate_2[] =
     "ALTER TABLE recipients ADD COLUMN remote TEXT;"
     "ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;"
     "PRAGMA user_version = 3;";
+
+/* Version 3 forwarded nothing: the recipients already queued are
+ * delivered as they were addressed. */
+static const char migrate_3[] =
+    "ALTER TABLE recipients ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 4;";
 
 static int user_version(sqlite3 *db)
 {
@@ -120,6 +130,8 @@ static int set_up(sqlite3 *db)
 		rc = queue_db_exec(db, migrate_1);
 	if (rc == SQLITE_OK && (v == 1 || v == 2))
 		rc = queue_db_exec(db, migrate_2);
+	if (rc == SQLITE_OK && v >= 1 && v <= 3)
+		rc = queue_db_exec(db, migrate_3);
 	if (rc == SQLITE_OK)
 		rc = queue_db_exec(db, schema);
 	if (rc == SQLITE_OK)

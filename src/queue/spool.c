@@ -185,6 +185,30 @@ uint64_t spool_body_size(const struct spool_body *b)
 	return b->size;
 }
 
+int spool_body_reader(const struct spool_body *b, int *fd, uint64_t *file_len, char **tail,
+                      size_t *tail_len)
+{
+	char path[PATH_MAX];
+
+	*fd = -1;
+	if (b->failed)
+		return -1;
+	if (b->fd >= 0) {
+		if (queue_db_body_path(b->sp->cfg, b->id, path, sizeof(path)) < 0 ||
+		    (*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			log_warn("event=spool_read_error queue_id=%s error=\"%s\"", b->id,
+			         strerror(errno));
+			return -1;
+		}
+	}
+	*file_len = b->size - b->len;
+	*tail = xmalloc(b->len + 1);
+	if (b->len > 0)
+		memcpy(*tail, b->mem, b->len);
+	*tail_len = b->len;
+	return 0;
+}
+
 /* Removes the body's file, if any, and frees it. */
 static void body_free(struct spool_body *b, int remove_file)
 {
@@ -316,6 +340,7 @@ static int insert_msg(struct spool *sp, const struct spool_msg *m)
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)m->arrival);
 		bind_text(st, 6, notify[0] ? notify : NULL);
 		bind_text(st, 7, m->rcpts[i].dsn_orcpt);
+		sqlite3_bind_int(st, 8, m->rcpts[i].forwarded != 0);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
@@ -524,8 +549,8 @@ struct spool *spool_open(const struct config *cfg, struct event_base *base, int 
 	            "?12, ?13, ?14, ?15)");
 	sp->st_rcpt = queue_db_prepare(
 	    sp->db, "INSERT INTO recipients (msg_id, rcpt_index, addr, orcpt, state, "
-	            "attempts, next_attempt, notify, dsn_orcpt) "
-	            "VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?6, ?7)");
+	            "attempts, next_attempt, notify, dsn_orcpt, forwarded) "
+	            "VALUES (?1, ?2, ?3, ?4, 'queued', 0, ?5, ?6, ?7, ?8)");
 
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_condattr_init(&ca);

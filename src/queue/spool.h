@@ -30,6 +30,10 @@ struct spool_rcpt {
 	 * given). */
 	unsigned notify;
 	char *dsn_orcpt;
+	/* addr is remote and stands for a local address (an alias, or the
+	 * original sender of a bounce to an SRS address): the delivery engine
+	 * sends it with the envelope sender rewritten by SRS. */
+	int forwarded;
 };
 
 struct spool_msg {
@@ -69,6 +73,15 @@ struct spool_body *spool_body_new(struct spool *sp, const char *id);
 /* Returns 0, or -1 on an I/O error (disk full): the caller answers 452. */
 int spool_body_write(struct spool_body *b, const void *p, size_t n);
 uint64_t spool_body_size(const struct spool_body *b);
+/* The bytes written so far, for reading them back away from the event
+ * loop (ARC sealing a whole message): *fd, a new descriptor of the body's
+ * file open for reading (-1 when the body is in memory), holds the first
+ * *file_len bytes, and *tail, a copy for the caller to free, the *tail_len
+ * bytes after them still in memory.  The descriptor stays valid when the
+ * body is discarded meanwhile.  Returns 0, or -1 when a write failed or
+ * the file cannot be opened. */
+int spool_body_reader(const struct spool_body *b, int *fd, uint64_t *file_len, char **tail,
+                      size_t *tail_len);
 void spool_body_discard(struct spool_body *b);
 
 /* Called with err == 0 once the message is durable, or err != 0 when it

@@ -3,11 +3,15 @@
  * preconditions, the check of its arguments, the stage the filters are
  * told (policy), and what proceeds once they have gone on. */
 #include "server/commands.h"
+#include "core/alias.h"
 #include "core/fsutil.h"
 #include "core/log.h"
+#include "core/netlist.h"
 #include "core/pool.h"
+#include "core/received.h"
 #include "core/xmalloc.h"
 #include "policy/sender.h"
+#include "queue/rcpt_rewrite.h"
 #include "queue/spool.h"
 #include "server/listener.h"
 #include "server/sasl.h"
@@ -230,16 +234,76 @@ static void proceed_mail(struct session *s, const struct filter_reply *r)
 	session_reply(s, 250, "2.1.0", "Ok");
 }
 
-static int local_is(const char *local, const char *word)
+/* The local part of addr ("local@domain") is word, in any case. */
+static int local_part_is(const char *addr, const char *word)
 {
-	return strcasecmp(local, word) == 0;
+	const char *at = strrchr(addr, '@');
+	size_t n = strlen(word);
+
+	return at != NULL && (size_t)(at - addr) == n && strncasecmp(addr, word, n) == 0;
+}
+
+static int is_local_address(const struct config *cfg, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	return at != NULL && config_domain(cfg, at + 1) != NULL;
+}
+
+/* policy.relay_networks: clients of the MX listener that may send to any
+ * domain without AUTH, as Postfix's permit_mynetworks lets them. */
+static int relay_client(const struct session *s)
+{
+	const struct config *cfg = s->env->shared.cfg;
+	struct ipaddr a;
+
+	return !role_is_submission(s) && cfg->relay.n > 0 && ipaddr_parse(s->ip, &a) == 0 &&
+	       netlist_contains(&cfg->relay, &a);
+}
+
+static const char *batv_refusal(enum batv_result r)
+{
+	return r == BATV_NONE ? "no tag" : r == BATV_EXPIRED ? "tag expired" : "tag not valid";
+}
+
+/* Our own tags on a recipient at a local domain (rcpt_rewrite.h): 0 with
+ * the address it stands for in to, -1 when it has replied. */
+static int rcpt_untag(struct session *s, const char *addr, char *to, size_t tosize)
+{
+	const struct config *cfg = s->env->shared.cfg;
+	struct rcpt_rewrite rw;
+	char a[LOG_VALUE_SIZE(ADDR_PATH_MAX)], b[LOG_VALUE_SIZE(ADDR_PATH_MAX)];
+
+	switch (rcpt_rewrite(cfg, s->env->shared.rcpt_keys, addr, s->txn->mail.from.is_null,
+	                     time(NULL), &rw)) {
+	case RCPT_REFUSE_BATV:
+		/* draft-levine-smtp-batv-01 4.3: a bounce to an address that never
+		 * sent mail is backscatter. */
+		session_reply(s, 550, "5.7.1",
+		              "<%s>: Recipient address rejected: not used as a sender by us, so "
+		              "this cannot be a bounce of our mail (BATV: %s)",
+		              addr, batv_refusal(rw.batv));
+		return -1;
+	case RCPT_REFUSE_SRS:
+		session_reply(s, 550, "5.7.1", "<%s>: Recipient address rejected: %s", addr,
+		              rw.srs == SRS_EXPIRED ? "SRS address expired"
+		                                    : "not a valid SRS address of ours");
+		return -1;
+	case RCPT_GO:
+		break;
+	}
+	if (rw.srs != SRS_NONE || rw.batv != BATV_NONE)
+		log_info("event=rcpt_untagged sid=%s rcpt=%s to=%s srs=%s batv=%s", s->sid,
+		         log_value(a, sizeof(a), addr), log_value(b, sizeof(b), rw.addr),
+		         srs_result_text(rw.srs), batv_result_text(rw.batv));
+	snprintf(to, tosize, "%s", rw.addr);
+	return 0;
 }
 
 static int check_rcpt(struct session *s, const struct smtp_cmd *c)
 {
 	const struct config *cfg = s->env->shared.cfg;
 	struct rcpt_params rp;
-	char addr[ADDR_PATH_MAX + 1];
+	char addr[ADDR_PATH_MAX + 1], to[ADDR_PATH_MAX + 1];
 
 	/* RFC 3030 2: the recipients are fixed once the first chunk is in. */
 	if (s->txn->body) {
@@ -259,12 +323,14 @@ static int check_rcpt(struct session *s, const struct smtp_cmd *c)
 		return -1;
 	}
 	s->txn->rcpt = rp;
+	s->txn->rcpt_forwarded = 0;
 	if (rp.to.domain[0] == '\0') {
 		/* RFC 5321 4.1.1.3: <Postmaster> without a domain. */
 		snprintf(s->rcpt, sizeof(s->rcpt), "postmaster");
 		snprintf(s->rcpt_mailbox, sizeof(s->rcpt_mailbox), "%s", cfg->postmaster);
 		s->rcpt_local = 1;
 		s->rcpt_exempt = 1;
+		s->txn->rcpt_forwarded = !is_local_address(cfg, cfg->postmaster);
 		return 0;
 	}
 	if (addr_format(&rp.to, addr, sizeof(addr)) < 0) {
@@ -273,42 +339,95 @@ static int check_rcpt(struct session *s, const struct smtp_cmd *c)
 	}
 	const struct domain_conf *dom =
 	    rp.to.domain_is_literal ? NULL : config_domain(cfg, rp.to.domain);
-	if (dom == NULL && !s->auth_user[0]) {
+	if (dom == NULL && !s->auth_user[0] && !relay_client(s)) {
 		session_reply(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
 		return -1;
 	}
+	snprintf(to, sizeof(to), "%s", addr);
+	if (dom != NULL && rcpt_untag(s, addr, to, sizeof(to)) < 0)
+		return -1;
 	snprintf(s->rcpt, sizeof(s->rcpt), "%s", addr);
+	/* A bounce to our SRS address goes on to a remote address: a relay
+	 * on behalf of one of our domains, open to anyone since only we can
+	 * make such an address. */
 	s->rcpt_local = dom != NULL;
+	s->txn->rcpt_forwarded = dom != NULL && !is_local_address(cfg, to);
 	/* RFC 5321 4.5.1 and RFC 2142: these exist at every local domain,
 	 * whatever the accounts say, and are reached whatever the verdict. */
-	s->rcpt_exempt =
-	    dom && (local_is(rp.to.local, "postmaster") || local_is(rp.to.local, "abuse"));
-	snprintf(s->rcpt_mailbox, sizeof(s->rcpt_mailbox), "%s",
-	         !s->rcpt_exempt                  ? addr
-	         : local_is(rp.to.local, "abuse") ? cfg->abuse
-	                                          : cfg->postmaster);
+	s->rcpt_exempt = dom != NULL && !s->txn->rcpt_forwarded &&
+	                 (local_part_is(to, "postmaster") || local_part_is(to, "abuse"));
+	if (s->rcpt_exempt) {
+		const char *box = local_part_is(to, "abuse") ? cfg->abuse : cfg->postmaster;
+		snprintf(s->rcpt_mailbox, sizeof(s->rcpt_mailbox), "%s", box);
+		s->txn->rcpt_forwarded = !is_local_address(cfg, box);
+	} else {
+		snprintf(s->rcpt_mailbox, sizeof(s->rcpt_mailbox), "%s", to);
+	}
 	return 0;
 }
 
 static void rcpt_accept(struct session *s)
 {
-	txn_add_rcpt(s->txn, s->rcpt_mailbox, s->rcpt, s->rcpt_exempt, &s->txn->rcpt);
+	txn_add_rcpt(s->txn, s->rcpt_mailbox, s->rcpt, s->rcpt_exempt, &s->txn->rcpt,
+	             s->txn->rcpt_forwarded);
 	s->state = ST_RCPT;
 	session_reply(s, 250, "2.1.5", "Ok");
 }
 
-/* Does the mailbox exist: an account lookup on the pool. */
+/* What a local recipient stands for: its aliases expanded and the
+ * mailboxes looked up (core/alias.h), on the pool. */
 struct mailbox_job {
 	struct session *s;
+	const struct config *cfg;
 	struct accounts *accounts;
 	char addr[ADDR_PATH_MAX + 1];
-	enum accounts_status result;
+	size_t max; /* final addresses the message still has room for */
+	enum alias_status status;
+	struct alias_expansion e;
 };
+
+static int mailbox_exists(void *ctx, const char *addr)
+{
+	struct mailbox_job *j = ctx;
+	enum accounts_status st = accounts_exists(j->accounts, addr);
+
+	return st == ACCOUNTS_OK ? 1 : st == ACCOUNTS_NOT_FOUND ? 0 : -1;
+}
 
 static void mailbox_work(void *arg)
 {
 	struct mailbox_job *j = arg;
-	j->result = accounts_exists(j->accounts, j->addr);
+	j->status = alias_expand(j->cfg, j->addr, j->max, mailbox_exists, j, &j->e);
+}
+
+/* Each final address is a recipient of its own, with the address the
+ * client gave as its original recipient. */
+static void rcpt_accept_expansion(struct session *s, const struct mailbox_job *j)
+{
+	size_t forwarded = 0;
+
+	for (size_t i = 0; i < j->e.n; i++) {
+		txn_add_rcpt(s->txn, j->e.targets[i].addr, s->rcpt, 0, &s->txn->rcpt,
+		             j->e.targets[i].forwarded);
+		forwarded += j->e.targets[i].forwarded != 0;
+	}
+	if (j->e.n != 1 || strcasecmp(j->e.targets[0].addr, j->addr) != 0) {
+		char a[LOG_VALUE_SIZE(ADDR_PATH_MAX)];
+		log_info("event=alias sid=%s rcpt=%s addresses=%zu forwarded=%zu", s->sid,
+		         log_value(a, sizeof(a), s->rcpt), j->e.n, forwarded);
+	}
+	s->state = ST_RCPT;
+	session_reply(s, 250, "2.1.5", "Ok");
+}
+
+/* An address of the alias tables goes to the log, never to the client. */
+static void log_alias_problem(const struct session *s, const struct mailbox_job *j,
+                              const char *what)
+{
+	char a[LOG_VALUE_SIZE(ADDR_PATH_MAX)], b[LOG_VALUE_SIZE(ADDR_PATH_MAX)];
+
+	log_warn("event=%s sid=%s rcpt=%s address=%s", what, s->sid,
+	         log_value(a, sizeof(a), s->rcpt), log_value(b, sizeof(b), j->e.culprit));
 }
 
 static void mailbox_done(void *arg)
@@ -317,16 +436,37 @@ static void mailbox_done(void *arg)
 	struct session *s = j->s;
 
 	if (session_release(s)) {
+		alias_expansion_free(&j->e);
 		free(j);
 		return;
 	}
-	if (j->result == ACCOUNTS_OK)
-		rcpt_accept(s);
-	else if (j->result == ACCOUNTS_NOT_FOUND)
+	switch (j->status) {
+	case ALIAS_OK:
+		rcpt_accept_expansion(s, j);
+		break;
+	case ALIAS_UNKNOWN:
+		/* An alias whose own address is unknown says so, as its recipient
+		 * would if given directly. */
+		if (strcasecmp(j->e.culprit, j->addr) != 0)
+			log_alias_problem(s, j, "alias_unknown_address");
 		session_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown",
-		              j->addr);
-	else
-		session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", j->addr);
+		              s->rcpt);
+		break;
+	case ALIAS_LOOP:
+		/* RFC 3463 5.4.6: routing loop detected. */
+		log_alias_problem(s, j, "alias_loop");
+		session_reply(s, 550, "5.4.6", "<%s>: Recipient address rejected: alias loop",
+		              s->rcpt);
+		break;
+	case ALIAS_TOO_MANY:
+		/* RFC 5321 4.5.3.1.10, as for recipients given one by one. */
+		session_reply(s, 452, "4.5.3", "<%s>: Too many recipients", s->rcpt);
+		break;
+	case ALIAS_TEMPFAIL:
+		session_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", s->rcpt);
+		break;
+	}
+	alias_expansion_free(&j->e);
 	free(j);
 	session_resume(s);
 }
@@ -348,14 +488,16 @@ static void proceed_rcpt(struct session *s, const struct filter_reply *r)
 			return;
 		}
 	}
-	if (!s->rcpt_local || s->rcpt_exempt) {
+	if (!s->rcpt_local || s->rcpt_exempt || s->txn->rcpt_forwarded) {
 		rcpt_accept(s);
 		return;
 	}
 	struct mailbox_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
+	j->cfg = s->env->shared.cfg;
 	j->accounts = s->env->shared.accounts;
-	snprintf(j->addr, sizeof(j->addr), "%s", s->rcpt);
+	j->max = (size_t)j->cfg->max_recipients - s->txn->nrcpt;
+	snprintf(j->addr, sizeof(j->addr), "%s", s->rcpt_mailbox);
 	session_hold(s);
 	session_wait(s);
 	pool_submit(s->env->shared.pool, mailbox_work, mailbox_done, j);
@@ -676,44 +818,46 @@ static int sender_verified(const struct session *s)
 	return 0;
 }
 
-/* The message's verdict, given once every filter has its results; then
- * the spool. */
-static void message_checked(struct session *s, const struct filter_reply *r)
+/* Our Authentication-Results field, authres_begin's "Authentication-
+ * Results: authserv-id;" and folds taken off: the results for the ARC
+ * set's ARC-Authentication-Results (RFC 8617 4.1.1), NULL when none. */
+static char *authres_results(const char *field, size_t len)
+{
+	const char *semi = memchr(field, ';', len);
+	char *out, *o;
+
+	if (semi == NULL)
+		return NULL;
+	out = o = xmalloc(len + 1);
+	for (const char *p = semi + 1; p < field + len; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;
+		if (*p == ' ' || *p == '\t') {
+			/* White space folds to one space, none at either end. */
+			if (o != out && o[-1] != ' ')
+				*o++ = ' ';
+			continue;
+		}
+		*o++ = *p;
+	}
+	if (o != out && o[-1] == ' ')
+		o--;
+	*o = '\0';
+	return out;
+}
+
+/* The message goes to the spool with the fields we add: those made at
+ * FS_SEAL (an ARC set) on top of the others. */
+static void message_sealed(struct session *s, const struct filter_reply *r)
 {
 	struct txn *t = s->txn;
-	struct verdict v;
-	struct verdict_reply vr;
-	int exempt = t->nrcpt_exempt == t->nrcpt;
-
-	stages_verdict(&s->stages, FS_EOM, &v);
-	enum policy_action a =
-	    r->code ? PA_REJECT : verdict_decide(&v, &s->env->shared.cfg->policy, &vr);
-	/* RFC 5321 4.5.1: postmaster is reached whatever the verdict. */
-	if (a != PA_ACCEPT && !r->code && exempt) {
-		log_info("event=msgauth_exempt sid=%s queue_id=%s would=%s", s->sid, t->queue_id,
-		         policy_action_name(a));
-		a = PA_ACCEPT;
-	}
-	stages_decided(&s->stages, a, exempt);
-	stages_log(&s->stages, t->queue_id);
-	if (a != PA_ACCEPT) {
-		if (r->code)
-			reply_refusal(s, r);
-		else
-			session_reply(s, vr.code, vr.ecode, "%s", vr.text);
-		session_end_txn(s);
-		session_resume(s);
-		return;
-	}
-
 	struct buf headers;
-	buf_init(&headers, 1024 * 1024);
-	/* RFC 6376 5.6 and RFC 5321 4.4: our signatures on top, then the
-	 * trace, then what we found. */
-	if ((stages_fields_top(&s->stages, &headers) | trace_received(s, &headers) |
-	     stages_authres(&s->stages, &v, &headers) |
-	     stages_fields_bottom(&s->stages, &headers)) != 0)
+
+	buf_init(&headers, 2 * TXN_FIELDS_MAX);
+	if ((stages_fields_seal(&s->stages, &headers) |
+	     buf_append(&headers, t->fields.data, t->fields.len)) != 0)
 		log_warn("event=headers_too_long sid=%s queue_id=%s", s->sid, t->queue_id);
+	stages_log(&s->stages, t->queue_id);
 
 	struct spool_msg *m = xcalloc(1, sizeof(*m));
 	memcpy(m->id, t->queue_id, sizeof(m->id));
@@ -744,6 +888,72 @@ static void message_checked(struct session *s, const struct filter_reply *r)
 	         m->auth_user ? log_value(user, sizeof(user), m->auth_user) : "");
 	session_hold(s);
 	spool_commit(s->env->spool, m, message_committed, s);
+}
+
+/* The message's verdict, given once every filter has its results; then
+ * our fields, then FS_SEAL. */
+static void message_checked(struct session *s, const struct filter_reply *r)
+{
+	struct txn *t = s->txn;
+	struct verdict v;
+	struct verdict_reply vr;
+	int exempt = t->nrcpt_exempt == t->nrcpt;
+
+	stages_verdict(&s->stages, FS_EOM, &v);
+	enum policy_action a =
+	    r->code ? PA_REJECT : verdict_decide(&v, &s->env->shared.cfg->policy, &vr);
+	/* RFC 5321 4.5.1: postmaster is reached whatever the verdict. */
+	if (a != PA_ACCEPT && !r->code && exempt) {
+		log_info("event=msgauth_exempt sid=%s queue_id=%s would=%s", s->sid, t->queue_id,
+		         policy_action_name(a));
+		a = PA_ACCEPT;
+	}
+	stages_decided(&s->stages, a, exempt);
+	if (a != PA_ACCEPT) {
+		stages_log(&s->stages, t->queue_id);
+		if (r->code)
+			reply_refusal(s, r);
+		else
+			session_reply(s, vr.code, vr.ecode, "%s", vr.text);
+		session_end_txn(s);
+		session_resume(s);
+		return;
+	}
+
+	buf_init(&t->fields, TXN_FIELDS_MAX);
+	/* RFC 6376 5.6 and RFC 5321 4.4: our signatures on top, then the
+	 * trace, then what we found. */
+	int rc = stages_fields_top(&s->stages, &t->fields) | trace_received(s, &t->fields);
+	size_t authres_at = t->fields.len;
+	rc |= stages_authres(&s->stages, &v, &t->fields);
+	t->authres = authres_results(t->fields.data + authres_at, t->fields.len - authres_at);
+	if ((rc | stages_fields_bottom(&s->stages, &t->fields)) != 0)
+		log_warn("event=headers_too_long sid=%s queue_id=%s", s->sid, t->queue_id);
+	/* Input still waits; message_sealed goes on to the spool. */
+	stages_run(&s->stages, FS_SEAL, message_sealed);
+}
+
+/* RFC 5321 6.3: a message that has passed through us often already, or
+ * through more hosts than any route needs, is going round in circles.
+ * It is refused, never bounced: a bounce would go round too. */
+static int mail_loop(struct session *s)
+{
+	const struct config *cfg = s->env->shared.cfg;
+	struct received_count n;
+	size_t len;
+	const char *head = msghead_section(&s->txn->head, &len);
+
+	if (head == NULL)
+		return 0;
+	received_count(head, len, cfg->hostname, &n);
+	if (n.by < (size_t)cfg->max_own_received && n.total <= (size_t)cfg->max_received)
+		return 0;
+	session_reply(s, 554, "5.4.6",
+	              "Message refused: mail loop detected (%zu Received fields, %zu of them by "
+	              "%s)",
+	              n.total, n.by, cfg->hostname);
+	session_end_txn(s);
+	return 1;
 }
 
 static void message_end_checks(struct session *s)
@@ -793,6 +1003,8 @@ void commands_message_end(struct session *s, enum data_error err)
 		session_end_txn(s);
 		return;
 	}
+	if (mail_loop(s))
+		return;
 	/* Input waits until the message's verdict is given; the Received
 	 * field needs the client's name. */
 	session_wait(s);

@@ -1,10 +1,12 @@
 /* Message authentication as a filter: DKIM signatures verified while the
  * body streams in (RFC 6376), ARC chains validated (RFC 8617), then the
- * DMARC policy of the From domain (RFC 7489) once the keys are in; and
- * DKIM signing of mail from authenticated users and trusted networks.
+ * DMARC policy of the From domain (RFC 7489) once the keys are in; DKIM
+ * signing of mail from authenticated users and trusted networks; and an
+ * ARC set on a message we send on for a local address (RFC 8617 5.1).
  * Its results join the sender checks' verdict, under the same policy
  * section. */
 
+#include "auth/arc_seal.h"
 #include "auth/arc_trust.h"
 #include "auth/arc_verify.h"
 #include "auth/dkim_keyring.h"
@@ -22,20 +24,33 @@
 #include "server/dmarc_batch.h"
 #include "core/rng.h"
 #include "policy/sender.h"
+#include "queue/spool.h"
 #include "server/filter.h"
 #include "server/txn.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MSGAUTH_MAX_FIELDS 1000
 #define MSGAUTH_SIGNERS 4
 #define MSGAUTH_FROM_MAX 8
 #define MSGAUTH_DKIM_PASS_MAX 8
+/* What our ARC-Message-Signature covers (RFC 6376 5.4.1's list, and any
+ * DKIM-Signature as RFC 8617 4.1.2 asks); names a message lacks select
+ * nothing.  Our own Received and Authentication-Results are left out:
+ * the next hop puts its own above them. */
+#define MSGAUTH_ARC_HEADERS                                                                        \
+	"from:to:cc:subject:date:message-id:reply-to:in-reply-to:references:mime-version:"         \
+	"content-type:content-transfer-encoding:dkim-signature"
+/* Our ARC fields, at most. */
+#define MSGAUTH_SEALED_MAX (64 * 1024)
 
 struct msgauth {
 	const struct filter_env *env;
@@ -46,6 +61,8 @@ struct msgauth {
 	size_t fed;               /* bytes of the message seen */
 	int header_given;         /* the verifiers have the header section */
 	int in_stage;             /* inside the FS_EOM call: finished must not resume */
+	/* The ARC set being made on the pool. */
+	struct seal_job *seal_job;
 	char spf_result[16], spf_domain[256], spf_scope[8];
 	struct dkim_verifier *dkim; /* NULL: not verifying */
 	struct arc_verifier *arc;
@@ -62,6 +79,15 @@ struct msgauth {
 	struct buf resinfo; /* Authentication-Results entries */
 	struct buf arcinfo; /* the arc entry, put after the others */
 	char arc_log[32];   /* "pass/2" */
+	/* The ARC set of a message sent on for a local address: the key of
+	 * the domain it was addressed to (NULL: no set), the chain's
+	 * validation it records (ours, when the session is checked), the
+	 * fields made, and what became of it, for the log. */
+	const struct dkim_keyring_entry *seal_key;
+	enum arc_cv arc_cv;
+	int arc_temporary;
+	struct buf sealed;
+	char seal_log[240];
 	/* A trusted sealer's dmarc=pass that overrides our DMARC failure: its
 	 * instance (0: none) and what the report and the log say of it. */
 	unsigned arc_trusted_i;
@@ -406,6 +432,8 @@ static void arc_done(void *arg, const struct arc_result *res)
 		note_authres_full(m, rc);
 	}
 	snprintf(m->arc_log, sizeof(m->arc_log), "%s/%u", arc_cv_name(res->cv), res->sets);
+	m->arc_cv = res->cv;
+	m->arc_temporary = res->temporary;
 	const struct policy_conf *pc = &m->env->cfg->policy;
 	if (res->cv == ARC_CV_PASS && res->chain != NULL && pc->narc_trusted_sealers > 0 &&
 	    m->from_status == DMARC_FROM_OK) {
@@ -504,6 +532,169 @@ static int start_sign_job(struct msgauth *m)
 	return 1;
 }
 
+/* The ARC set of a forwarded message, made on the worker's pool like the
+ * signatures: two more of them, over the whole message, which is read
+ * back from the spool there.  The job owns copies of what it needs, so
+ * the session may end meanwhile. */
+struct seal_job {
+	struct msgauth *m; /* NULL: the message went away meanwhile */
+	struct filter_call *call;
+	struct arc_seal_options o;
+	char *authres;
+	char *fields; /* our header fields, in front of the message */
+	size_t fields_len;
+	int fd; /* the stored message: file_len bytes of this file, then tail */
+	uint64_t file_len;
+	char *tail;
+	size_t tail_len;
+	struct buf out;
+	int rc;
+	char err[200];
+};
+
+/* The first n bytes of fd; NULL, or why they could not be read. */
+static const char *read_at(int fd, char *p, size_t n)
+{
+	off_t off = 0;
+
+	while (n > 0) {
+		ssize_t r = pread(fd, p, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return strerror(errno);
+		if (r == 0)
+			return "shorter than written";
+		p += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return NULL;
+}
+
+static void seal_work(void *arg)
+{
+	struct seal_job *j = arg;
+	size_t len = j->fields_len + (size_t)j->file_len + j->tail_len;
+	char *msg = xmalloc(len + 1);
+	const char *why = NULL;
+
+	memcpy(msg, j->fields, j->fields_len);
+	if (j->fd >= 0)
+		why = read_at(j->fd, msg + j->fields_len, (size_t)j->file_len);
+	if (why != NULL) {
+		snprintf(j->err, sizeof(j->err), "cannot read the stored message: %s", why);
+		j->rc = -1;
+	} else {
+		memcpy(msg + j->fields_len + j->file_len, j->tail, j->tail_len);
+		j->rc = arc_seal(&j->o, msg, len, &j->out, j->err, sizeof(j->err));
+	}
+	free(msg);
+}
+
+static void seal_done(void *arg)
+{
+	struct seal_job *j = arg;
+	struct msgauth *m = j->m;
+
+	if (m != NULL) {
+		m->seal_job = NULL;
+		if (j->rc == ARC_SEAL_ADDED && buf_append(&m->sealed, j->out.data, j->out.len) == 0)
+			snprintf(m->seal_log, sizeof(m->seal_log), "sealed cv=%s",
+			         arc_cv_name(j->o.cv));
+		else if (j->rc == ARC_SEAL_SKIPPED)
+			snprintf(m->seal_log, sizeof(m->seal_log), "skipped reason=chain_failed");
+		else
+			snprintf(m->seal_log, sizeof(m->seal_log), "error reason=\"%s\"",
+			         j->rc < 0 ? j->err : "fields too large");
+	}
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->authres);
+	free(j->fields);
+	free(j->tail);
+	buf_free(&j->out);
+	if (m != NULL)
+		filter_call_done(j->call);
+	free(j);
+}
+
+/* RFC 8617 5.1 at FS_SEAL: the set records our validation of the chain
+ * (a checked session's; none for the others, whose mail is our own) and
+ * our Authentication-Results.  Returns 1 when the set is being made
+ * (seal_done ends the stage), 0 when there is none. */
+static int start_seal(struct msgauth *m, const struct filter_view *v, struct filter_call *call)
+{
+	const struct txn *t = v->txn;
+	enum arc_cv cv = m->dkim ? m->arc_cv : ARC_CV_NONE;
+	int fd;
+	uint64_t file_len;
+	char *tail;
+	size_t tail_len;
+
+	/* A chain that may pass once a key can be fetched is not ended by a
+	 * cv=fail of ours. */
+	if (m->dkim && m->arc_temporary) {
+		snprintf(m->seal_log, sizeof(m->seal_log), "skipped reason=arc_temperror");
+		return 0;
+	}
+	if (spool_body_reader(t->body, &fd, &file_len, &tail, &tail_len) != 0) {
+		snprintf(m->seal_log, sizeof(m->seal_log), "error reason=\"body unreadable\"");
+		return 0;
+	}
+	struct seal_job *j = xcalloc(1, sizeof(*j));
+	j->m = m;
+	j->call = call;
+	j->authres = xstrdup(t->authres ? t->authres : "");
+	j->o = (struct arc_seal_options){
+	    .cv = cv,
+	    .authserv_id = m->env->cfg->hostname,
+	    .authres = j->authres,
+	    .domain = m->seal_key->domain,
+	    .selector = m->seal_key->selector,
+	    .key = m->seal_key->key,
+	    .now = time(NULL),
+	    .headers = MSGAUTH_ARC_HEADERS,
+	};
+	j->fields = xmalloc(t->fields.len + 1);
+	memcpy(j->fields, t->fields.data, t->fields.len);
+	j->fields_len = t->fields.len;
+	j->fd = fd;
+	j->file_len = file_len;
+	j->tail = tail;
+	j->tail_len = tail_len;
+	buf_init(&j->out, MSGAUTH_SEALED_MAX);
+	m->seal_job = j;
+	pool_submit(m->env->pool, seal_work, seal_done, j);
+	return 1;
+}
+
+/* The key of the domain the first forwarded recipient was addressed to
+ * (an alias's, or the SRS address's): that domain is who sends it on.
+ * RSA first, which every ARC verifier takes (RFC 8617 3.9). */
+static const struct dkim_keyring_entry *seal_key_of(const struct filter_env *env,
+                                                    const struct filter_view *v)
+{
+	const struct txn *t = v->txn;
+	const struct dkim_keyring_entry *e;
+
+	for (size_t i = 0; i < t->nrcpt; i++) {
+		const char *at = strrchr(t->rcpts[i].orcpt, '@');
+		if (!t->rcpts[i].forwarded || at == NULL)
+			continue;
+		size_t n = dkim_keyring_find(env->keys, at + 1, &e);
+		for (size_t k = 0; k < n; k++)
+			if (EVP_PKEY_get_base_id(e[k].key) == EVP_PKEY_RSA)
+				return &e[k];
+		if (n > 0)
+			return &e[0];
+		log_debug("event=arc_seal sid=%s result=skipped reason=no_key domain=%s", v->sid,
+		          at + 1);
+		return NULL;
+	}
+	return NULL;
+}
+
 /* The message's own checks, when its session is checked. */
 static void verify(struct msgauth *m)
 {
@@ -518,16 +709,18 @@ static void verify(struct msgauth *m)
 }
 
 /* At DATA: verification for checked sessions, signing for authenticated
- * users and trusted networks; NULL when nothing runs. */
+ * users and trusted networks, an ARC set for a message sent on for a
+ * local address; NULL when nothing runs. */
 static struct msgauth *msgauth_new(const struct filter_env *env, const struct filter_view *v)
 {
 	struct sender_env se = {.cfg = env->cfg, .conf = env->sender};
 	enum sender_exemption ex = sender_exempt(&se, v->ip, v->auth_user[0] != '\0');
 	int verify = ex == SENDER_CHECKED;
 	int sign = (ex == SENDER_TRUSTED || v->auth_user[0]) && env->keys->n > 0;
+	const struct dkim_keyring_entry *seal = seal_key_of(env, v);
 	struct msgauth *m;
 
-	if (!verify && !sign)
+	if (!verify && !sign && seal == NULL)
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->env = env;
@@ -535,6 +728,8 @@ static struct msgauth *msgauth_new(const struct filter_env *env, const struct fi
 	m->ip = v->ip;
 	m->txn = v->txn;
 	m->sign = sign;
+	m->seal_key = seal;
+	buf_init(&m->sealed, MSGAUTH_SEALED_MAX);
 	buf_init(&m->resinfo, 64 * 1024);
 	buf_init(&m->arcinfo, 4096);
 	buf_init(&m->added, 64 * 1024);
@@ -558,6 +753,8 @@ static void msgauth_free(struct msgauth *m)
 		return;
 	if (m->job)
 		m->job->m = NULL;
+	if (m->seal_job)
+		m->seal_job->m = NULL;
 	if (m->dkim)
 		dkim_verify_free(m->dkim);
 	if (m->arc)
@@ -569,6 +766,7 @@ static void msgauth_free(struct msgauth *m)
 	buf_free(&m->resinfo);
 	buf_free(&m->arcinfo);
 	buf_free(&m->added);
+	buf_free(&m->sealed);
 	free(m);
 }
 
@@ -630,6 +828,10 @@ static enum filter_status msgauth_stage(void *st, enum filter_stage stage,
 			verify(m);
 		m->in_stage = 0;
 		return m->call == NULL ? FILTER_GO : FILTER_WAIT;
+	case FS_SEAL:
+		if (m != NULL && m->seal_key != NULL && start_seal(m, v, call))
+			return FILTER_WAIT;
+		break;
 	case FS_RESET:
 		msgauth_free(f->m);
 		f->m = NULL;
@@ -743,6 +945,14 @@ static int msgauth_fields_bottom(void *st, struct buf *out)
 	return buf_append_str(out, f->m->quarantine);
 }
 
+static int msgauth_fields_seal(void *st, struct buf *out)
+{
+	struct f_msgauth *f = st;
+	if (f->m == NULL || f->m->sealed.len == 0)
+		return 0;
+	return buf_append(out, f->m->sealed.data, f->m->sealed.len);
+}
+
 static void msgauth_log(void *st, const struct filter_view *v, const char *queue_id)
 {
 	struct f_msgauth *f = st;
@@ -762,6 +972,9 @@ static void msgauth_log(void *st, const struct filter_view *v, const char *queue
 		log_info("event=dkim_sign sid=%s queue_id=%s from_domain=%s signatures=%zu%s%s",
 		         v->sid, queue_id, m->from_domain[0] ? m->from_domain : "-", m->nsigned,
 		         m->sign_note[0] ? " skipped=" : "", m->sign_note);
+	if (m->seal_key && m->seal_log[0])
+		log_info("event=arc_seal sid=%s queue_id=%s domain=%s selector=%s result=%s",
+		         v->sid, queue_id, m->seal_key->domain, m->seal_key->selector, m->seal_log);
 }
 
 static void msgauth_detach(void *st)
@@ -782,6 +995,7 @@ const struct filter_ops filter_msgauth = {
     .sender_verified = msgauth_sender_verified,
     .fields_top = msgauth_fields_top,
     .fields_bottom = msgauth_fields_bottom,
+    .fields_seal = msgauth_fields_seal,
     .log = msgauth_log,
     .detach = msgauth_detach,
 };

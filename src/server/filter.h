@@ -23,6 +23,7 @@ struct sender_conf;
 struct dkim_keyring;
 struct dkim_keycache;
 struct dmarc_batch;
+struct rcpt_keys;
 struct txn;
 
 /* The stages, in the order a session meets them. */
@@ -36,6 +37,8 @@ enum filter_stage {
 	FS_DATA,    /* DATA or the first BDAT: the body begins */
 	FS_HEADER,  /* the message's header section is complete */
 	FS_EOM,     /* end of message, before the verdict: may refuse */
+	FS_SEAL,    /* the message is accepted and the header fields we add are
+	               known (txn fields, authres): cannot refuse */
 	FS_RESET,   /* the transaction ends (RSET, new MAIL, after EOM) */
 	FS_COUNT
 };
@@ -51,6 +54,8 @@ struct filter_env {
 	const struct dkim_keyring *keys;
 	struct dkim_keycache *dkim_keys;
 	struct dmarc_batch *dmarc; /* NULL: dmarc.reports is off */
+	/* The keys of our BATV tags and SRS addresses, for recipients. */
+	const struct rcpt_keys *rcpt_keys;
 };
 
 enum listener_role_view { VIEW_MX, VIEW_SUBMISSION, VIEW_SUBMISSIONS };
@@ -133,6 +138,9 @@ struct filter_ops {
 	 * Authentication-Results field. */
 	int (*fields_top)(void *st, struct buf *out);
 	int (*fields_bottom)(void *st, struct buf *out);
+	/* Header fields made at FS_SEAL over the message with all the others
+	 * (an ARC set, RFC 8617 5.1), which go on top of them. */
+	int (*fields_seal)(void *st, struct buf *out);
 	/* 1 when the filter's results show the transaction's envelope sender
 	 * to be genuine (an SPF pass for its domain, an aligned DKIM pass),
 	 * so that a bounce to it is no backscatter; asked once FS_EOM is

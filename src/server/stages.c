@@ -151,6 +151,15 @@ int stages_fields_bottom(struct stages *st, struct buf *out)
 	return rc;
 }
 
+int stages_fields_seal(struct stages *st, struct buf *out)
+{
+	int rc = 0;
+	for (size_t i = 0; i < filter_count; i++)
+		if (st->filters[i] && filter_table[i]->fields_seal)
+			rc |= filter_table[i]->fields_seal(st->filters[i], out);
+	return rc;
+}
+
 void stages_log(struct stages *st, const char *queue_id)
 {
 	struct filter_view v;

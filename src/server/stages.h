@@ -47,6 +47,8 @@ void stages_decided(struct stages *st, enum policy_action a, int exempt);
 int stages_fields_top(struct stages *st, struct buf *out);
 int stages_authres(struct stages *st, const struct verdict *v, struct buf *out);
 int stages_fields_bottom(struct stages *st, struct buf *out);
+/* The fields made at FS_SEAL, which go on top of all the others. */
+int stages_fields_seal(struct stages *st, struct buf *out);
 void stages_log(struct stages *st, const char *queue_id);
 void stages_detach(struct stages *st);
 

@@ -13,7 +13,7 @@ struct txn *txn_new(void)
 }
 
 void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt,
-                  const struct rcpt_params *dsn)
+                  const struct rcpt_params *dsn, int forwarded)
 {
 	struct spool_rcpt *r;
 
@@ -23,6 +23,7 @@ void txn_add_rcpt(struct txn *t, const char *addr, const char *orcpt, int exempt
 	r->orcpt = xstrdup(orcpt);
 	r->notify = dsn->notify;
 	r->dsn_orcpt = dsn->orcpt[0] ? xstrdup(dsn->orcpt) : NULL;
+	r->forwarded = forwarded;
 	if (exempt)
 		t->nrcpt_exempt++;
 }
@@ -40,5 +41,7 @@ void txn_free(struct txn *t)
 	if (t->body)
 		spool_body_discard(t->body);
 	msghead_free(&t->head);
+	buf_free(&t->fields);
+	free(t->authres);
 	free(t);
 }

@@ -8,6 +8,8 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
+#include "queue/hmac_key.h"
+#include "queue/rcpt_rewrite.h"
 #include "queue/spool.h"
 #include "dns/dns_conf.h"
 #include "policy/sender.h"
@@ -21,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,31 @@ struct worker {
 	int stopping;            /* 1: retiring (reload), 2: shutting down */
 	struct event *sig_term, *sig_hup, *sig_int, *stop_timer;
 };
+
+/* The keys of our BATV tags and SRS addresses, for the recipients that
+ * carry them.  Every worker and the queue manager load them at start; the
+ * first to find a key missing makes it, and the others read that one
+ * (hmac_key_load).  The BATV key is needed only when tags are made or
+ * checked. */
+static void load_rcpt_keys(const struct config *cfg, struct rcpt_keys *keys,
+                           unsigned char batv[HMAC_KEY_LEN], unsigned char srs[HMAC_KEY_LEN])
+{
+	char path[PATH_MAX], err[PATH_MAX + 256];
+
+	*keys = (struct rcpt_keys){.batv_check = cfg->batv_check != 0,
+	                           .batv_max_age_days = (int)cfg->batv_max_age_days,
+	                           .srs_max_age_days = (int)cfg->srs_max_age_days};
+	if (cfg->batv_sign || cfg->batv_check) {
+		snprintf(path, sizeof(path), "%s/batv.key", cfg->state_dir);
+		if (hmac_key_load(path, batv, err, sizeof(err)) < 0)
+			fatal("worker: BATV key: %s", err);
+		keys->batv = batv;
+	}
+	snprintf(path, sizeof(path), "%s/srs.key", cfg->state_dir);
+	if (hmac_key_load(path, srs, err, sizeof(err)) < 0)
+		fatal("worker: SRS key: %s", err);
+	keys->srs = srs;
+}
 
 static void worker_maybe_exit(struct worker *w)
 {
@@ -165,6 +193,9 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	struct event_base *base = event_base_new();
 	if (base == NULL)
 		fatal("worker: cannot create an event base");
+	static unsigned char batv_key[HMAC_KEY_LEN], srs_key[HMAC_KEY_LEN];
+	struct rcpt_keys rcpt_keys;
+	load_rcpt_keys(cfg, &rcpt_keys, batv_key, srs_key);
 	struct pool *pool = pool_new(base, 2);
 	struct accounts *accounts = accounts_open(cfg->state_dir, err, sizeof(err));
 	if (accounts == NULL)
@@ -195,7 +226,8 @@ _Noreturn void worker_main(const struct config *cfg, const struct dkim_keyring *
 	               .sender = sender,
 	               .keys = keys,
 	               .dkim_keys = dkim_keys,
-	               .dmarc = dmarc},
+	               .dmarc = dmarc,
+	               .rcpt_keys = &rcpt_keys},
 	    .spool = spool,
 	    .counters = counters,
 	    .handlers = &worker_handlers,

@@ -63,6 +63,9 @@ blackhole IN MX 10 mx.blackhole.test.
 mx.blackhole IN A {blackhole}
 slow IN MX 10 mx.slow.test.
 mx.slow IN A {slow}
+; Two MX hosts: the better one drops SYNs, the other works.
+fallback IN MX 10 mx.blackhole.test.
+fallback IN MX 20 mx.healthy.test.
 ; RFC 7505: a domain that accepts no mail.
 nullmx IN MX 0 .
 ; B's second domain, delivered by B over LMTP to a scripted receiver.
@@ -264,7 +267,11 @@ def submit(inst, user, password, rcpts, msg, mail_params="", rcpt_params=""):
         return transaction(c, user, rcpts, msg, mail_params, rcpt_params)
 
 
-def message(frm, to, subject, body="Hello from scenario 21.\r\n", msgid=None):
+# Lines that start with a dot must be dot-stuffed on the way out.
+BODY = "Hello from scenario 21.\r\n.a line with a leading dot\r\n..and two\r\n.\r\nend\r\n"
+
+
+def message(frm, to, subject, body=BODY, msgid=None):
     msgid = msgid or "<%s.%s@%s>" % (subject.replace(" ", "-"), os.urandom(6).hex(),
                                      frm.split("@")[-1])
     return ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: %s\r\n"

@@ -29,6 +29,7 @@ class Transaction:
         self.data = None      # the message, unstuffed, CRLF line ends
         self.data_replies = []
         self.complete = False  # the final dot was read
+        self.pipelined = None  # with probe_pipelining: the next command came before our 250
         self.delivered = False  # and answered 250
 
     @property
@@ -54,11 +55,15 @@ class Receiver:
     extensions: the EHLO keywords after the greeting line.
     backlog: the listen(2) backlog; accept=False never accepts (a full
         accept queue is what makes Linux drop further SYNs).
-    on_message(receiver, txn): called after a message is answered 250."""
+    on_message(receiver, txn): called for a message about to be answered
+        250, before it counts in delivered().
+    probe_pipelining: before answering MAIL, wait up to 2 s for the next
+        command; txn.pipelined says whether it came (RFC 2920: a client
+        that pipelines sends its RCPTs without waiting for that reply)."""
 
     def __init__(self, host, port, name="sink.test", rcpt_reply=None, data_reply=None,
                  data_delay=0.0, silent=False, lmtp=False, extensions=None, backlog=64,
-                 accept=True, on_message=None, reply_rset=True):
+                 accept=True, on_message=None, probe_pipelining=False):
         self.host, self.port, self.name = host, port, name
         self.rcpt_reply = rcpt_reply
         self.data_reply = data_reply
@@ -68,6 +73,7 @@ class Receiver:
         self.extensions = extensions if extensions is not None else [
             "PIPELINING", "8BITMIME", "SIZE 52428800", "ENHANCEDSTATUSCODES"]
         self.on_message = on_message
+        self.probe_pipelining = probe_pipelining
         self.lock = threading.Lock()
         self.connections = 0      # accepted so far
         self.open = 0             # still open
@@ -198,6 +204,27 @@ class _Session:
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
+    def wait_next_command(self, timeout):
+        """Whether another command line arrives within timeout (read into
+        the buffer, not consumed)."""
+        deadline = time.monotonic() + timeout
+        try:
+            while b"\r\n" not in self.buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.conn.settimeout(left)
+                try:
+                    data = self.conn.recv(65536)
+                except socket.timeout:
+                    break
+                if not data:
+                    break
+                self.buf += data
+        finally:
+            self.conn.settimeout(120)
+        return b"\r\n" in self.buf
+
     def read_data(self):
         """The message up to CRLF.CRLF, unstuffed; None on EOF."""
         lines = []
@@ -241,6 +268,8 @@ class _Session:
                 self.txn = Transaction(self.conn_no, m.group(1), m.group(2))
                 with rcv.lock:
                     rcv.transactions.append(self.txn)
+                if rcv.probe_pipelining:
+                    self.txn.pipelined = self.wait_next_command(2.0)
                 self.send("250 2.1.0 Ok")
             elif verb == "RCPT":
                 m = re.match(r"(?i)^TO:\s*<([^>]*)>\s*(.*)$", arg)
@@ -277,12 +306,15 @@ class _Session:
                     reply = "250 2.0.0 Ok: queued as %d.%d" % (self.conn_no, id(txn) % 100000)
                 replies = reply if isinstance(reply, list) else (
                     [reply] * len(txn.accepted) if rcv.lmtp else [reply])
+                ok = any(r.startswith("2") for r in replies)
+                # The hook runs before the message counts as delivered,
+                # so that whoever waits for the count sees its effects.
+                if ok and rcv.on_message:
+                    rcv.on_message(rcv, txn)
                 with rcv.lock:
                     txn.data_replies = list(replies)
-                    txn.delivered = any(r.startswith("2") for r in replies)
+                    txn.delivered = ok
                 self.send(replies)
-                if txn.delivered and rcv.on_message:
-                    rcv.on_message(rcv, txn)
             elif verb == "RSET":
                 self.txn = None
                 self.send("250 2.0.0 Ok")

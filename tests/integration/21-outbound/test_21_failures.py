@@ -152,7 +152,7 @@ def test_blackholed_destination(servers):
             % len(hole.fillers)
         assert not syn_sent_ports(ADDR["blackhole"], servers.port)
         a = servers.postern("a", [(A_USER, A_PASS)],
-                            delivery="\tconnect_timeout = 3;\n\tretry_min = 3600;\n"
+                            delivery="\tconnect_timeout = 5;\n\tretry_min = 3600;\n"
                                      "\tretry_max = 7200;\n")
         watch = SynWatch(ADDR["blackhole"], servers.port)
         hanging = []  # SYN-SENT sockets towards the hole as each healthy message arrived
@@ -172,7 +172,7 @@ def test_blackholed_destination(servers):
         assert len(hanging) == 3 and all(h == watch.ports for h in hanging), (hanging,
                                                                               watch.ports)
 
-        timeout_re = (r"421 4\.4\.2 mx\.blackhole\.test\[%s\]:%d: timed out after 3s while "
+        timeout_re = (r"421 4\.4\.2 mx\.blackhole\.test\[%s\]:%d: timed out after 5s while "
                       r"connecting" % (re.escape(ADDR["blackhole"]), servers.port))
         a.wait_log(r"event=deferred queue_id=%s rcpt=<x@blackhole\.test> .*attempts=1 .*"
                    r"reply=\"%s" % (first, timeout_re))
@@ -203,6 +203,35 @@ def test_blackholed_destination(servers):
             assert show_field(a, qid, rcpt, "attempts") == "1"
             assert re.match(timeout_re, show_field(a, qid, rcpt, "last_reply"))
         assert sorted(healthy.delivered_ids()) == sorted(msgid_of(m) for m in good + [more])
+    finally:
+        if watch is not None:
+            watch.stop()
+        hole.close()
+
+
+def test_dead_first_mx_falls_back_to_the_next(servers):
+    """fallback.test: MX 10 at the address that drops SYNs, MX 20 healthy.
+    After connect_timeout on the first, the second gets the message; the
+    destination was reached, so it is not down."""
+    hole = Blackhole(ADDR["blackhole"], servers.port)
+    watch = None
+    try:
+        assert hole.hangs, "the accept queue never filled: connects still complete"
+        a = servers.postern("a", [(A_USER, A_PASS)],
+                            delivery="\tconnect_timeout = 3;\n\tretry_min = 3600;\n"
+                                     "\tretry_max = 7200;\n")
+        watch = SynWatch(ADDR["blackhole"], servers.port)
+        healthy = servers.receiver("healthy")
+        msg = message(A_USER, "x@fallback.test", "fallback")
+        qid = submit(a, A_USER, A_PASS, ["x@fallback.test"], msg)
+        a.wait_log(r"event=delivered queue_id=%s rcpt=<x@fallback\.test> method=smtp "
+                   r"relay=mx\.healthy\.test\[%s\]:%d " % (qid, re.escape(ADDR["healthy"]),
+                                                       servers.port))
+        assert healthy.delivered_ids() == [msgid_of(msg)]
+        assert len(watch.ports) == 1, watch.ports  # the better MX was tried first
+        assert not a.log_lines(r"event=destination_down")
+        assert not a.log_lines(r"event=deferred")
+        wait_until(a.queue_empty, 30, "an empty queue")
     finally:
         if watch is not None:
             watch.stop()

@@ -5,10 +5,11 @@ a private Postfix receives from postern (postfix.test's MX) and relays
 to postern.  Authenticated users' envelope senders carry their server's
 BATV tag, and the tag checks out against that server's key.
 
-test_batv_bounce_check tests the receiving side of BATV (batv.check),
-which is being added to the server at the time of writing: a failure of
-its first assertion means the check is missing, not that the test is
-wrong."""
+test_batv_bounce_check and test_bounce_from_b_reaches_a_through_batv
+test the receiving side of BATV (batv.check), which is being added to the
+server at the time of writing: when a bounce without a tag gets 250 (the
+first), or A refuses B's DSN to the tagged address as an unknown user
+(the second), the check is missing, not the test wrong."""
 
 import os
 import pwd
@@ -30,10 +31,11 @@ A_USER, A_PASS = "user@a.test", "a-password"
 B_USER, B_PASS = "user@b.test", "b-password"
 
 
-def only_file(path, count=1):
-    files = wait_for_files(path, count)
-    assert len(files) == count, files
-    return read_files(files)[-1] if count == 1 else read_files(files)
+def only_file(path):
+    """The one message of a Maildir, once it is there."""
+    files = wait_for_files(path, 1)
+    assert len(files) == 1, files
+    return read_files(files)[0]
 
 
 def test_postern_to_postern_and_back(servers):

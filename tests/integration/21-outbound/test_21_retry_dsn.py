@@ -102,7 +102,7 @@ def test_one_recipient_of_three_refused_dsn_to_authenticated_sender(servers):
 
     def rcpt_reply(rcv, txn, addr):
         return "550 5.1.1 <%s>: no such user here" % addr if addr == bad else None
-    sink = servers.receiver("sink", rcpt_reply=rcpt_reply)
+    sink = servers.receiver("sink", rcpt_reply=rcpt_reply, probe_pipelining=True)
     rcpts = ["r1@sink.test", "r2@sink.test", bad]
     msg = message(A_USER, "r1@sink.test", "one of three")
     qid = submit(a, A_USER, A_PASS, rcpts, msg)
@@ -111,8 +111,14 @@ def test_one_recipient_of_three_refused_dsn_to_authenticated_sender(servers):
                r".*reason=permanent .*dsn=sent reply=\"550 5\.1\.1 <%s>: no such user here\""
                % (qid, re.escape(bad), ADDR["sink"], servers.port, re.escape(bad)))
     wait_until(a.queue_empty, 30, "an empty queue")
-    # The other two in one transaction, delivered once.
+    # The other two in one transaction, delivered once; the sink offered
+    # PIPELINING and SIZE, and postern used both.
     assert [sorted(t.accepted) for t in sink.delivered()] == [["r1@sink.test", "r2@sink.test"]]
+    txn = sink.delivered()[0]
+    assert txn.rcpts == rcpts, txn
+    assert txn.pipelined, "RCPT TO did not follow MAIL FROM before its reply: no PIPELINING"
+    size = re.search(r"(?i)\bSIZE=(\d+)\b", txn.mail_params)
+    assert size and int(size.group(1)) >= len(txn.data), (txn.mail_params, len(txn.data))
     for r in rcpts[:2]:
         assert len(a.log_lines(r"event=delivered queue_id=%s rcpt=<%s> " % (qid, re.escape(r)))) \
             == 1
@@ -131,10 +137,14 @@ def test_one_recipient_of_three_refused_dsn_to_authenticated_sender(servers):
     assert r["Final-Recipient"].replace(" ", "").lower() == "rfc822;" + bad, r.items()
     assert r["Action"].strip().lower() == "failed", r.items()
     assert r["Status"].strip() == "5.1.1", r.items()
-    assert re.search(r"550 5\.1\.1", r["Diagnostic-Code"] or ""), r.items()
-    assert re.search(r"mx\.sink\.test", r["Remote-MTA"] or ""), r.items()
+    assert re.match(r"^smtp; *550 5\.1\.1 <%s>: no such user here$" % re.escape(bad),
+                    r["Diagnostic-Code"] or ""), r.items()
     # The returned header section names the message.
     assert msgid_of(msg).encode() in data
+    # RFC 3464 2.3.5 (and dsn.h's remote_mta): "dns;" and the server's host
+    # name, nothing else.
+    assert (r["Remote-MTA"] or "").replace(" ", "") == "dns;mx.sink.test", \
+        "Remote-MTA is not a host name: %r" % r["Remote-MTA"]
 
 
 def test_unverified_sender_gets_no_dsn(servers):
@@ -208,3 +218,11 @@ def test_null_mx_and_nxdomain_dsn(servers):
     assert got == {nullmx: ("failed", "5.1.10"), nxdomain: ("failed", "5.1.2")}, got
     assert msgid_of(msg).encode() in data
     assert msgid_of(never).encode() not in data
+    # No server was reached, so no server said anything: RFC 3464 2.3.6's
+    # "smtp" diagnostic type is for a server's reply, and dsn.c gives our
+    # own findings a type of our own.
+    for r in per_rcpt:
+        assert r["Remote-MTA"] is None, r.items()
+        diag = r["Diagnostic-Code"] or ""
+        assert diag and not diag.lower().startswith("smtp;"), \
+            "a DNS finding reported as a server's reply: Diagnostic-Code: %s" % diag

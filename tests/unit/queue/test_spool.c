@@ -1,7 +1,7 @@
 /* Spool tests: group commit of many messages, bodies spilling to files and
  * read back byte for byte, a failed transaction cleaning up its files, the
- * DSN parameters and message facts stored with the envelope, and the
- * schema migrated from version 2. */
+ * DSN parameters, message facts and forwarded recipients stored with the
+ * envelope, and the schema migrated from versions 1 to 3. */
 #include "qtest.h"
 #include "queue/queue_db.h"
 #include "queue/spool.h"
@@ -240,12 +240,84 @@ static void test_dsn_fields_absent(void **state)
 	                 1);
 }
 
-/* A queue left by an earlier version (1: no headers column) keeps its
- * messages and gains the new columns with their defaults. */
+/* A body read back while it is still being received (ARC sealing): from
+ * memory, then from its file with the bytes not yet written after them;
+ * the descriptor outlives the body. */
+static void test_body_reader(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_body *b = spool_body_new(f->sp, "0000000000READER");
+	char data[2500], got[2500], *tail;
+	uint64_t file_len;
+	size_t tail_len;
+	int fd;
+
+	memset(data, 'a', 500);
+	memset(data + 500, 'b', 2000);
+	assert_int_equal(spool_body_write(b, data, 500), 0);
+	assert_int_equal(spool_body_reader(b, &fd, &file_len, &tail, &tail_len), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal(file_len, 0);
+	assert_int_equal(tail_len, 500);
+	assert_memory_equal(tail, data, 500);
+	free(tail);
+
+	/* Over spool.inline_max (1000): the first 500 bytes go to the file. */
+	assert_int_equal(spool_body_write(b, data + 500, 2000), 0);
+	assert_int_equal(spool_body_reader(b, &fd, &file_len, &tail, &tail_len), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(file_len + tail_len, 2500);
+	spool_body_discard(b);
+	assert_int_equal(pread(fd, got, (size_t)file_len, 0), (ssize_t)file_len);
+	memcpy(got + file_len, tail, tail_len);
+	assert_memory_equal(got, data, sizeof(data));
+	close(fd);
+	free(tail);
+}
+
+/* Recipients sent on for a local address are marked; the others are not. */
+static void test_forwarded_stored(void **state)
+{
+	struct fixture *f = *state;
+	const char *rcpts[] = {"alice@example.org", "bob@remote.example"};
+	struct spool_msg *m = qtest_msg(f->sp, NULL, "s@example.net", rcpts, 2, "x\r\n", 3);
+	char sql[256], text[256];
+	int err;
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT group_concat(addr || '/' || forwarded, ' ') FROM (SELECT * FROM "
+	         "recipients WHERE msg_id = '%s' ORDER BY rcpt_index)",
+	         m->id);
+	m->rcpts[1].forwarded = 1;
+	qtest_commit(f->sp, f->base, &m, 1, &err);
+	assert_int_equal(err, 0);
+	qtest_text(&f->cfg, sql, text, sizeof(text));
+	assert_string_equal(text, "alice@example.org/0 bob@remote.example/1");
+}
+
+/* The columns version 3 added to those of version 2. */
+static const char columns_3[] =
+    "ALTER TABLE messages ADD COLUMN envid TEXT;"
+    "ALTER TABLE messages ADD COLUMN ret TEXT;"
+    "ALTER TABLE messages ADD COLUMN sender_verified INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN eightbit INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN is_dsn INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE recipients ADD COLUMN notify TEXT;"
+    "ALTER TABLE recipients ADD COLUMN dsn_orcpt TEXT;"
+    "ALTER TABLE recipients ADD COLUMN last_attempt INTEGER;"
+    "ALTER TABLE recipients ADD COLUMN tls TEXT;"
+    "ALTER TABLE recipients ADD COLUMN remote TEXT;"
+    "ALTER TABLE recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;";
+
+/* A queue left by an earlier version (1: no headers column; 2: no DSN
+ * columns; 3: no forwarded column) keeps its messages and gains the new
+ * columns with their defaults. */
 static void migrate_from(int version)
 {
 	struct config cfg;
-	char dir[64], path[PATH_MAX], err[256], sql[1024];
+	char dir[64], path[PATH_MAX], err[256], sql[2048];
 	sqlite3 *db;
 
 	qtest_config(&cfg, dir);
@@ -265,8 +337,10 @@ static void migrate_from(int version)
 	         "VALUES ('OLD', 's@x', '1.2.3.4', 'h', 1, 3, x'41');"
 	         "INSERT INTO recipients VALUES ('OLD', 0, 'r@x', 'r@x', 'deferred', 2, 5, "
 	         "'451 later');"
+	         "%s"
 	         "PRAGMA user_version = %d;",
-	         version == 1 ? "" : ", headers BLOB NOT NULL DEFAULT x''", version);
+	         version == 1 ? "" : ", headers BLOB NOT NULL DEFAULT x''",
+	         version == 3 ? columns_3 : "", version);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -277,7 +351,7 @@ static void migrate_from(int version)
 	db = queue_db_open(&cfg, err, sizeof(err));
 	assert_non_null(db);
 	queue_db_close(db);
-	assert_int_equal(qtest_int(&cfg, "PRAGMA user_version"), 3);
+	assert_int_equal(qtest_int(&cfg, "PRAGMA user_version"), 4);
 	assert_int_equal(qtest_int(&cfg, "SELECT count(*) FROM messages WHERE id = 'OLD' AND "
 	                                 "headers = x'' AND envid IS NULL AND ret IS NULL AND "
 	                                 "sender_verified = 0 AND eightbit = 0 AND smtputf8 = 0 "
@@ -286,7 +360,8 @@ static void migrate_from(int version)
 	assert_int_equal(qtest_int(&cfg, "SELECT count(*) FROM recipients WHERE state = "
 	                                 "'deferred' AND attempts = 2 AND notify IS NULL AND "
 	                                 "dsn_orcpt IS NULL AND last_attempt IS NULL AND tls IS "
-	                                 "NULL AND remote IS NULL AND delay_warned = 0"),
+	                                 "NULL AND remote IS NULL AND delay_warned = 0 AND "
+	                                 "forwarded = 0"),
 	                 1);
 	qtest_rmtree(dir);
 	config_free(&cfg);
@@ -302,19 +377,24 @@ static void test_migrate_from_2(void **state)
 	migrate_from(2);
 }
 
+static void test_migrate_from_3(void **state)
+{
+	migrate_from(3);
+}
+
 /* A fresh queue is created at the current version. */
 static void test_fresh_schema_version(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(qtest_int(&f->cfg, "PRAGMA user_version"), 3);
+	assert_int_equal(qtest_int(&f->cfg, "PRAGMA user_version"), 4);
 	assert_int_equal(qtest_int(&f->cfg, "SELECT count(*) FROM pragma_table_info('messages') "
 	                                    "WHERE name IN ('envid', 'ret', 'sender_verified', "
 	                                    "'eightbit', 'smtputf8', 'held', 'is_dsn')"),
 	                 7);
 	assert_int_equal(qtest_int(&f->cfg, "SELECT count(*) FROM pragma_table_info('recipients') "
 	                                    "WHERE name IN ('notify', 'dsn_orcpt', 'last_attempt', "
-	                                    "'tls', 'remote', 'delay_warned')"),
-	                 6);
+	                                    "'tls', 'remote', 'delay_warned', 'forwarded')"),
+	                 7);
 }
 
 int main(void)
@@ -327,9 +407,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_discard_removes_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dsn_fields_stored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dsn_fields_absent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_reader, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forwarded_stored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fresh_schema_version, setup, teardown),
 	    cmocka_unit_test(test_migrate_from_1),
 	    cmocka_unit_test(test_migrate_from_2),
+	    cmocka_unit_test(test_migrate_from_3),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
