@@ -28,6 +28,8 @@
 #   BENCH_SIZE=BYTES        message size, both figures [10240]
 #   BENCH_ROUNDS=R          figure A rounds; the order of the two servers
 #                           alternates from round to round [2]
+#   BENCH_CEILING=0         no figure A run of smtp-source straight into
+#                           smtp-sink (the ceiling) [1]
 #   BENCH_B_MESSAGES=N      figure B messages with the dead domains [10000]
 #   BENCH_B_DOMAINS=D       figure B domains [1000]; N/D messages each
 #   BENCH_B_DEAD_EVERY=K    every K-th domain is dead [10]
@@ -159,7 +161,9 @@ SHM=""
 
 # shellcheck disable=SC2317 # called from the trap
 cleanup() {
-	trap - EXIT INT TERM
+	# A second Ctrl-C or TERM must not cut the cleanup short.
+	trap '' INT TERM
+	trap - EXIT
 	[ -n "$INJ_PID" ] && kill "$INJ_PID" 2>/dev/null
 	[ -n "$POSTERN_PID" ] && stop_pid "$POSTERN_PID" 20
 	postfix_stop
@@ -173,10 +177,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-# A sleep that forks nothing (the polling loops must not cost CPU).
-mkfifo "$T/sleep.fifo"
-exec {SLEEPFD}<>"$T/sleep.fifo"
-nap() { read -r -t "$1" -u "$SLEEPFD" _ 2>/dev/null; :; }
+# The polling loops' pause. Not "read -t" on a FIFO (no fork): in bash
+# 5.2 a TERM or INT arriving during "read -t" kills the shell without
+# running its trap, and the cleanup with it. One sleep(1) every 50 ms
+# costs well under 1% of a core.
+nap() { sleep "$1"; }
 
 # Everything must happen in a namespace of our own: port 25 and port 53 on
 # loopback, a firewall rule, a resolv.conf. Without one, no run.
@@ -239,6 +244,10 @@ while True:
         data = os.read(0, 65536)
         if not data:
             break
+        # Let updates pile up for 5 ms: one read for many of them (a pipe
+        # holds 64 KiB, ~2,000 updates), so that this reader costs little
+        # next to smtp-sink; the times are at most ~5 ms late.
+        time.sleep(0.005)
         parts = (carry + data).split(b"\r")
         carry = parts[-1]
         for p in reversed(parts[:-1]):
@@ -352,11 +361,17 @@ postfix_queue_files() {
 		-type f 2>/dev/null | wc -l
 }
 
-server_start() { # server_start SERVER DIR: sets SERVER_PID, SERVER_PORT
+server_start() { # server_start SERVER DIR: sets SERVER_PID, SERVER_HOST, SERVER_PORT
+	SERVER_HOST=127.0.0.1
 	if [ "$1" = postern ]; then
 		postern_start "$2"
 		SERVER_PID=$POSTERN_PID
 		SERVER_PORT=$PORT_POSTERN
+	elif [ "$1" = sink ]; then
+		# The ceiling: smtp-source straight into smtp-sink, no server.
+		SERVER_PID=$SINK_PID
+		SERVER_HOST=$SINK_ADDR
+		SERVER_PORT=25
 	else
 		postfix_start_from main-relay.cf.in master-relay.cf.in "$2" "$PORT_POSTFIX"
 		SERVER_PID=$POSTFIX_MASTER
@@ -365,7 +380,9 @@ server_start() { # server_start SERVER DIR: sets SERVER_PID, SERVER_PORT
 }
 
 server_stop() {
-	if [ "$1" = postern ]; then
+	if [ "$1" = sink ]; then
+		:
+	elif [ "$1" = postern ]; then
 		stop_pid "$POSTERN_PID" 20
 		POSTERN_PID=""
 	else
@@ -409,7 +426,7 @@ sink_count() {
 }
 
 # wait_sink DIR TARGET SECONDS: until smtp-sink has TARGET messages; fails
-# on timeout or when the server dies. Forks nothing while it waits.
+# on timeout or when the server dies.
 wait_sink() {
 	local dir=$1 target=$2 limit=$3 m=0 start=$EPOCHREALTIME
 	while :; do
@@ -456,14 +473,14 @@ inject() {
 	local kind=$1 port=$2 out=$3 per=$((B_MESSAGES / B_DOMAINS))
 	local src=(smtp-source -M "$HELO" -f "$SENDER" -l "$SIZE")
 	case "$kind" in
-	A) $NETNS_RUN "${src[@]}" -s "$SESSIONS" -m "$MESSAGES" -t "r@$DOMAIN_A" "127.0.0.1:$port" >"$out.out" 2>"$out.err" & ;;
-	warmA) $NETNS_RUN "${src[@]}" -s "$SESSIONS" -m "$WARMUP" -t "r@$DOMAIN_A" "127.0.0.1:$port" >"$out.out" 2>"$out.err" & ;;
-	warmB) $NETNS_RUN "${src[@]}" -s "$SESSIONS" -m "$WARMUP" -t "r@$DOMAIN_WARM" "127.0.0.1:$port" >"$out.out" 2>"$out.err" & ;;
+	A) $NETNS_RUN "${src[@]}" -s "$SESSIONS" -m "$MESSAGES" -t "r@$DOMAIN_A" "$SERVER_HOST:$port" >"$out.out" 2>"$out.err" & ;;
+	warmA) $NETNS_RUN "${src[@]}" -s "$SESSIONS" -m "$WARMUP" -t "r@$DOMAIN_A" "$SERVER_HOST:$port" >"$out.out" 2>"$out.err" & ;;
+	warmB) $NETNS_RUN "${src[@]}" -s "$SESSIONS" -m "$WARMUP" -t "r@$DOMAIN_WARM" "$SERVER_HOST:$port" >"$out.out" 2>"$out.err" & ;;
 	Blive | Ball)
 		local list="$T/b-live.list"
 		[ "$kind" = Ball ] && list="$T/b-all.list"
 		$NETNS_RUN xargs -a "$list" -P "$SESSIONS" -I'{}' \
-			"${src[@]}" -s 1 -m "$per" -t 'r@{}' "127.0.0.1:$port" >"$out.out" 2>"$out.err" &
+			"${src[@]}" -s 1 -m "$per" -t 'r@{}' "$SERVER_HOST:$port" >"$out.out" 2>"$out.err" &
 		;;
 	esac
 	INJ_PID=$!
@@ -528,7 +545,7 @@ run_one() {
 	read -r c0 st0 tot0 < <(machine_cpu_ticks)
 	t0=$EPOCHREALTIME
 	inject "$kind" "$SERVER_PORT" "$dir/load"
-	# Wait for the sink, noting when the injection ends; fork nothing.
+	# Wait for the sink, noting when the injection ends.
 	local start=$EPOCHREALTIME ok=0 m
 	while :; do
 		m=0
@@ -596,7 +613,11 @@ run_one() {
 	R[$key.nsdcpu]=$(fcalc "1000 * ($n1 - $n0) / $hz / $msgs" 3)
 	# What the machine spent beyond these (other sessions, this script):
 	# well above 0, the machine was not ours alone.
-	R[$key.other]=$(fcalc "${R[$key.mcpu]} - ${R[$key.scpu]} - ${R[$key.sinkcpu]} - ${R[$key.clicpu]} - ${R[$key.nsdcpu]}" 3)
+	if [ "$server" = sink ]; then # the server is the sink: count it once
+		R[$key.other]=$(fcalc "${R[$key.mcpu]} - ${R[$key.sinkcpu]} - ${R[$key.clicpu]} - ${R[$key.nsdcpu]}" 3)
+	else
+		R[$key.other]=$(fcalc "${R[$key.mcpu]} - ${R[$key.scpu]} - ${R[$key.sinkcpu]} - ${R[$key.clicpu]} - ${R[$key.nsdcpu]}" 3)
+	fi
 	R[$key.load]=$(cut -d' ' -f1 /proc/loadavg)
 	R[$key.wall]=$wall
 	R[$key.udp]=$(($(nstat_delta "$dir/nstat0" "$dir/nstat1" UdpOutDatagrams) + \
@@ -616,8 +637,9 @@ run_one() {
 	if [ "$dump" = 1 ]; then
 		check_dump "$key" "$kind"
 	fi
-	server_report "$key" "$server" "$dir"
+	# The server's own account, from its complete log (after it stopped).
 	server_stop "$server"
+	server_report "$key" "$server" "$dir"
 	sink_stop
 	save_run "$key" "$server" "$dir"
 	print_run "$key"
@@ -656,7 +678,9 @@ check_dump() {
 # server_report KEY SERVER DIR: what the server says it did.
 server_report() {
 	local key=$1 server=$2 dir=$3 bad
-	if [ "$server" = postern ]; then
+	if [ "$server" = sink ]; then
+		R[$key.note]="smtp-source straight into smtp-sink: the ceiling of this client and sink here"
+	elif [ "$server" = postern ]; then
 		local plog="$dir/postern.log"
 		R[$key.note]="postern log: received $(grep -c 'event=received' "$plog"), delivered $(grep -c 'event=delivered' "$plog"), deferred $(grep -c 'event=deferred' "$plog"), failed $(grep -c -E 'event=(failed|bounced)' "$plog")"
 		bad=$(grep -Ec 'level=(warn|warning|err|error|crit|fatal|panic)' "$plog")
@@ -673,7 +697,9 @@ server_report() {
 
 server_diagnose() {
 	local server=$1 dir=$2
-	if [ "$server" = postern ]; then
+	if [ "$server" = sink ]; then
+		log "  smtp-sink: $(head -3 "$dir/sink.err")"
+	elif [ "$server" = postern ]; then
 		log "  postern log: the first warnings/errors and the last lines that are not connects/disconnects:"
 		{
 			grep -E -m5 'level=(warn|warning|err|error|crit|fatal|panic)' "$dir/postern.log"
@@ -698,7 +724,7 @@ save_run() {
 	if [ "$server" = postern ]; then
 		cp "$dir/postern.conf" "$out/" 2>/dev/null
 		gzip -c "$dir/postern.log" >"$out/postern.log.gz" 2>/dev/null
-	else
+	elif [ "$server" = postfix ]; then
 		cp "$dir/etc/main.cf" "$dir/etc/master.cf" "$out/" 2>/dev/null
 		gzip -c "$dir/maillog" >"$out/maillog.gz" 2>/dev/null
 	fi
@@ -726,7 +752,7 @@ print_run() {
 	[ -n "${R[$key.clierr]:-}" ] && printf '  %-14s injector: %s\n' "" "${R[$key.clierr]}"
 	[ -n "${R[$key.t50]:-}" ] && printf '  %-14s arrivals: 50%% at %s s, 90%% at %s s, 99%% at %s s, all at %s s\n' "" \
 		"${R[$key.t50]}" "${R[$key.t90]}" "${R[$key.t99]}" "${R[$key.elapsed]}"
-	[ -n "${R[$key.nsdcpu]:-}" ] && printf '  %-14s CPU ms/msg: nsd %s, not accounted for (other sessions, this script) %s; load average %s\n' "" \
+	[ -n "${R[$key.nsdcpu]:-}" ] && printf '  %-14s CPU ms/msg: nsd %s, not accounted for (other sessions, this script, the sink reader) %s; load average %s\n' "" \
 		"${R[$key.nsdcpu]}" "${R[$key.other]}" "${R[$key.load]}"
 	[ -n "${R[$key.domcheck]:-}" ] && printf '  %-14s %s\n' "" "${R[$key.domcheck]}"
 	[ "${R[$key.warm_extra]:-0}" != 0 ] && printf '  %-14s %s messages more than the warm-up had arrived before the load\n' "" "${R[$key.warm_extra]}"
@@ -792,6 +818,7 @@ if [[ " $FIGURES " == *" A "* ]]; then
 			run_one "A$r.$(srv_key "$s")" "$(srv_key "$s")" A
 		done
 	done
+	[ "${BENCH_CEILING:-1}" = 1 ] && run_one "A.sink" sink A
 fi
 
 if [[ " $FIGURES " == *" B "* ]]; then
@@ -830,6 +857,8 @@ if [[ " $FIGURES " == *" A "* ]]; then
 		printf '  %-6s %24s %24s %14s   (target: >= 2)\n' mean "$(fcalc "$sum_p / $n_p" 0)" "$(fcalc "$sum_f / $n_f" 0)" \
 			"$(ratio "$(fcalc "$sum_p / $n_p" 3)" "$(fcalc "$sum_f / $n_f" 3)")"
 	fi
+	[ -n "${R[A.sink.rate]:-}" ] &&
+		printf '  ceiling: smtp-source straight into smtp-sink %s msg/s (%s ms of machine CPU per message)\n' "${R[A.sink.rate]}" "${R[A.sink.mcpu]}"
 fi
 if [[ " $FIGURES " == *" B "* ]]; then
 	echo "figure B: seconds until every live message had arrived (live alone / with the dead domains) and the ratio"
